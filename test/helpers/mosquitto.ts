@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.ts';
+
+/** A real mosquitto broker on a private loopback port, for integration tests. */
+export interface Mosquitto {
+  port: number;
+  url: string;
+  /** Kills the broker (SIGKILL) to simulate a crash; `start()` brings it back on the same port. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((done) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once('error', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function startMosquitto(extraConfig = ''): Promise<Mosquitto> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sling-mosq-'));
+  const confPath = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    confPath,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'set_tcp_nodelay true',
+      'persistence false',
+      extraConfig,
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('mosquitto', ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<never>((_, reject) =>
+      child!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))),
+    );
+    exited.catch(() => {});
+    await Promise.race([waitForPort(port, 5000), exited]);
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((done) => {
+      proc.once('exit', () => done());
+      proc.kill(signal);
+    });
+  };
+  await start();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    kill: () => kill('SIGKILL'),
+    start,
+    stop: async () => {
+      await kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
