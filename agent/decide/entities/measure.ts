@@ -19,6 +19,9 @@ const PERCENT_WORDS: Record<string, number> = {
   quarter: 25,
   'three quarters': 75,
   'a third': 33,
+  low: 30,
+  medium: 60,
+  high: 100,
 };
 
 /** A percentage (0..100 expected, not enforced here: limits are the skill's job). */
@@ -102,7 +105,8 @@ export const temperatureEntity: BuiltinEntity<Temperature> = {
       else if (!['degrees', 'degree', 'deg', '°'].includes(last)) break;
       t.pop();
     }
-    const value = parseNumber(t.join(' '));
+    const rest = t.join(' ');
+    const value = rest === 'a' || rest === 'an' ? 1 : parseNumber(rest);
     if (value === undefined) return undefined;
     return unit ? { value, unit } : { value };
   },

@@ -3,7 +3,17 @@ import { type NumberMatch, parseNumberAt, type Rng, tokens } from './words.ts';
 /** Unit phrases (space-separated tokens as `tokens()` produces them) → factor to the base unit. */
 export type UnitTable = Record<string, number>;
 
-const LEADING_HEDGES = new Set(['about', 'around', 'roughly', 'approximately', 'exactly', 'just', 'only']);
+const LEADING_HEDGES = new Set([
+  'about',
+  'around',
+  'roughly',
+  'approximately',
+  'exactly',
+  'just',
+  'only',
+  'like',
+  'by',
+]);
 const ADJECTIVES = new Set(['full', 'complete', 'whole', 'more', 'extra']);
 
 function matchUnit(t: string[], i: number, units: UnitTable): { factor: number; next: number } | undefined {
@@ -35,6 +45,7 @@ export function parseQuantity(text: string, units: UnitTable, bareFactor?: numbe
   const t = tokens(text);
   let i = 0;
   while (LEADING_HEDGES.has(t[i] ?? '')) i++;
+  if (t[i] === 'another') t[i] = 'a';
   if (i >= t.length) return undefined;
   let total = 0;
   let sawUnit = false;
