@@ -28,7 +28,7 @@ type SlotValues = Map<string, SlotMatch[]>;
 const norm = (s: string) =>
   s
     .toLowerCase()
-    .replace(/^(the|my|our|a)\s+/, '')
+    .replace(/^(the|my|our|your|a)\s+/, '')
     .replace(/\s+/g, ' ')
     .trim();
 

@@ -39,13 +39,13 @@ describe('planner: intent + slots → actions', () => {
       [{ device: 'robot', action: 'move', params: { distance_m: -0.3 } }],
     );
     assert.deepEqual(
-      plan(parse('robot.turn', ['direction', 'right', 'right'], ['angle', 'a quarter turn'])).actions,
+      plan(parse('robot.turn', ['side', 'right', 'right'], ['angle', 'a quarter turn'])).actions,
       [{ device: 'robot', action: 'turn', params: { angle_deg: -90 } }],
     );
   });
 
   it('uses defaults when slots are missing', () => {
-    assert.deepEqual(plan(parse('robot.turn', ['direction', 'left', 'left'])).actions[0]!.params, {
+    assert.deepEqual(plan(parse('robot.turn', ['side', 'left', 'left'])).actions[0]!.params, {
       angle_deg: 90,
     });
     assert.deepEqual(plan(parse('robot.move', ['direction', 'back', 'backward'])).actions[0]!.params, {
@@ -166,7 +166,7 @@ describe('planner: intent + slots → actions', () => {
   it('chains clauses in order and refuses the whole plan if one clause fails', () => {
     const ok = plan(
       parse('robot.move', ['distance', '2 meters']),
-      parse('robot.turn', ['direction', 'left', 'left']),
+      parse('robot.turn', ['side', 'left', 'left']),
     );
     assert.deepEqual(
       ok.actions.map((a) => a.action),
@@ -229,7 +229,7 @@ describe('compound commands', () => {
     const parser: Parser = {
       async parse(text: string): Promise<ParseResult> {
         if (/^okay stop$|^stop$/.test(text.replace(/,/g, ''))) return parse('robot.stop');
-        if (text === 'turn left') return parse('robot.turn', ['direction', 'left', 'left']);
+        if (text === 'turn left') return parse('robot.turn', ['side', 'left', 'left']);
         if (text === 'drive forward two meters') {
           return parse('robot.move', ['direction', 'forward', 'forward'], ['distance', 'two meters']);
         }
