@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gpioDriverSchema } from './gpio/schema.ts';
 import type { Driver } from './types.ts';
 import { virtualDriverSchema } from './virtual/schema.ts';
 
@@ -6,7 +7,7 @@ import { virtualDriverSchema } from './virtual/schema.ts';
 // implementation lazily, so loading the config never pulls in serialport or child processes.
 // Adding a kind = one folder (schema.ts + driver) + one entry in each list below. See drivers/README.md.
 
-export const driverConfigSchema = z.discriminatedUnion('kind', [virtualDriverSchema]);
+export const driverConfigSchema = z.discriminatedUnion('kind', [virtualDriverSchema, gpioDriverSchema]);
 
 export type DriverConfig = z.infer<typeof driverConfigSchema>;
 
@@ -27,4 +28,5 @@ type Factories = {
 
 export const driverFactories: Factories = {
   virtual: async (config) => new (await import('./virtual/driver.ts')).VirtualWorld(config),
+  gpio: async (config) => new (await import('./gpio/driver.ts')).GpioDriver(config),
 };

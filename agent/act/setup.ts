@@ -22,15 +22,21 @@ export async function startActuation(
   deps: { state: StateStore; mqtt?: MqttLink; log?: ExecutorDeps['log'] },
 ): Promise<Actuation> {
   const drivers = await createDrivers(config.drivers, deps.mqtt ? { mqtt: deps.mqtt } : {});
-  await drivers.open(deps.state);
   const safety = new Safety(config.safety);
-  safety.startWatchdogs();
   const executor = createExecutor({
     drivers,
     safety,
     state: deps.state,
     ...(deps.log ? { log: deps.log } : {}),
   });
+  // Opened after the executor listens: an e-stop input already pressed at start-up must trip the latch.
+  try {
+    await drivers.open(deps.state);
+  } catch (error) {
+    executor.close();
+    throw error;
+  }
+  safety.startWatchdogs();
   return {
     executor,
     safety,
