@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { driversSchema } from '../../drivers/schema.ts';
+import { worldSchema } from '../decide/world.ts';
 import { safetySchema } from '../safety/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
@@ -70,6 +71,7 @@ export const configSchema = z.strictObject({
   nlu: nluSchema,
   drivers: driversSchema,
   safety: safetySchema,
+  world: worldSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;
