@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { gpioDriverSchema } from './gpio/schema.ts';
+import { mqttDriverSchema } from './mqtt/schema.ts';
 import type { Driver } from './types.ts';
 import { virtualDriverSchema } from './virtual/schema.ts';
 
@@ -7,7 +8,11 @@ import { virtualDriverSchema } from './virtual/schema.ts';
 // implementation lazily, so loading the config never pulls in serialport or child processes.
 // Adding a kind = one folder (schema.ts + driver) + one entry in each list below. See drivers/README.md.
 
-export const driverConfigSchema = z.discriminatedUnion('kind', [virtualDriverSchema, gpioDriverSchema]);
+export const driverConfigSchema = z.discriminatedUnion('kind', [
+  virtualDriverSchema,
+  gpioDriverSchema,
+  mqttDriverSchema,
+]);
 
 export type DriverConfig = z.infer<typeof driverConfigSchema>;
 
@@ -29,4 +34,6 @@ type Factories = {
 export const driverFactories: Factories = {
   virtual: async (config) => new (await import('./virtual/driver.ts')).VirtualWorld(config),
   gpio: async (config) => new (await import('./gpio/driver.ts')).GpioDriver(config),
+  mqtt: async (config, context) =>
+    new (await import('./mqtt/driver.ts')).MqttDeviceDriver(config, context.mqtt, context.name),
 };
