@@ -22,6 +22,8 @@ export interface DriverContext {
   name: string;
   /** The agent's MQTT connection, for drivers that talk to other devices over MQTT. */
   mqtt?: import('./mqtt/link.ts').MqttLink;
+  /** Named places of the world (`world.places`), for drivers that navigate (the virtual robot). */
+  places?: Record<string, { x: number; y: number; heading_deg?: number }>;
 }
 
 type Factories = {
@@ -32,7 +34,8 @@ type Factories = {
 };
 
 export const driverFactories: Factories = {
-  virtual: async (config) => new (await import('./virtual/driver.ts')).VirtualWorld(config),
+  virtual: async (config, context) =>
+    new (await import('./virtual/driver.ts')).VirtualWorld(config, context.places),
   gpio: async (config) => new (await import('./gpio/driver.ts')).GpioDriver(config),
   mqtt: async (config, context) =>
     new (await import('./mqtt/driver.ts')).MqttDeviceDriver(config, context.mqtt, context.name),

@@ -1,3 +1,4 @@
+import type { DriverContext } from '../../drivers/kinds.ts';
 import type { MqttLink } from '../../drivers/mqtt/link.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import type { SlingConfig } from '../config/schema.ts';
@@ -19,9 +20,12 @@ export interface Actuation {
  */
 export async function startActuation(
   config: Pick<SlingConfig, 'drivers' | 'safety'>,
-  deps: { state: StateStore; mqtt?: MqttLink; log?: ExecutorDeps['log'] },
+  deps: { state: StateStore; mqtt?: MqttLink; places?: DriverContext['places']; log?: ExecutorDeps['log'] },
 ): Promise<Actuation> {
-  const drivers = await createDrivers(config.drivers, deps.mqtt ? { mqtt: deps.mqtt } : {});
+  const drivers = await createDrivers(config.drivers, {
+    ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
+    ...(deps.places ? { places: deps.places } : {}),
+  });
   const safety = new Safety(config.safety);
   const executor = createExecutor({
     drivers,

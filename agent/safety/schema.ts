@@ -71,7 +71,10 @@ const defaultDevices = {
       'color.b': { min: 0, max: 255 },
     },
   },
-  thermostat: { limits: { target_c: { min: 10, max: 30 }, delta_c: { min: -10, max: 10 } } },
+  thermostat: {
+    policy: 'refuse' as const,
+    limits: { target_c: { min: 10, max: 30 }, delta_c: { min: -10, max: 10 } },
+  },
   fan: { limits: { speed_pct: { min: 0, max: 100 } } },
 };
 

@@ -69,6 +69,21 @@ describe('virtual world driver', () => {
     assert.match(unknown.error!, /unknown place "moon" \(known: shelf\)/);
   });
 
+  it('uses the world places when the driver config has none', async () => {
+    const driver = new VirtualWorld(virtualDriverSchema.parse({ kind: 'virtual', timeScale: 20 }), {
+      porch: { x: 0, y: -1 },
+    });
+    await driver.open(new StateStore());
+    const out = await driver.execute(
+      { device: 'robot', action: 'goto', params: { place: 'porch' } },
+      new AbortController().signal,
+    );
+    await driver.close();
+    assert.equal(out.status, 'ok');
+    near(driver.robotPose.y, -1, 1e-6);
+    near(driver.robotPose.heading_deg, -90, 1e-6);
+  });
+
   it('stops at an obstacle (bump) instead of driving through it', async () => {
     await using w = await world({ obstacles: [{ x: 1, y: 0, radiusM: 0.2 }] });
     const events: string[] = [];
