@@ -37,7 +37,7 @@ export async function startActuation(
   try {
     await drivers.open(deps.state);
   } catch (error) {
-    executor.close();
+    await executor.close();
     throw error;
   }
   safety.startWatchdogs();
@@ -47,7 +47,7 @@ export async function startActuation(
     drivers,
     async close() {
       await drivers.safeStopAll();
-      executor.close();
+      await executor.close();
       safety.close();
       await drivers.close();
     },
