@@ -2,6 +2,7 @@ import type { DriverContext } from '../../drivers/kinds.ts';
 import type { MqttLink } from '../../drivers/mqtt/link.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import type { SlingConfig } from '../config/schema.ts';
+import { bindSafetyTopics } from '../safety/mqtt.ts';
 import { Safety } from '../safety/safety.ts';
 import type { StateStore } from '../state/store.ts';
 import { createExecutor, type Executor, type ExecutorDeps } from './executor.ts';
@@ -20,7 +21,14 @@ export interface Actuation {
  */
 export async function startActuation(
   config: Pick<SlingConfig, 'drivers' | 'safety'>,
-  deps: { state: StateStore; mqtt?: MqttLink; places?: DriverContext['places']; log?: ExecutorDeps['log'] },
+  deps: {
+    state: StateStore;
+    mqtt?: MqttLink;
+    /** `<prefix>/<device-id>`: with `mqtt`, `<base>/estop` and `<base>/estop/reset` are bound to the latch. */
+    topicBase?: string;
+    places?: DriverContext['places'];
+    log?: ExecutorDeps['log'];
+  },
 ): Promise<Actuation> {
   const drivers = await createDrivers(config.drivers, {
     ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
@@ -41,11 +49,18 @@ export async function startActuation(
     throw error;
   }
   safety.startWatchdogs();
+  let unbind: (() => Promise<void>) | undefined;
+  if (deps.mqtt) {
+    const estop = [...(deps.topicBase ? [`${deps.topicBase}/estop`] : []), ...config.safety.estopTopics];
+    const reset = deps.topicBase ? `${deps.topicBase}/estop/reset` : undefined;
+    unbind = await bindSafetyTopics(deps.mqtt, reset ? { estop, reset } : { estop }, executor);
+  }
   return {
     executor,
     safety,
     drivers,
     async close() {
+      await unbind?.();
       await drivers.safeStopAll();
       await executor.close();
       safety.close();

@@ -3,7 +3,6 @@ import { EventEmitter } from 'node:events';
 import { after, afterEach, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Plan } from '../../agent/decide/types.ts';
-import { bindSafetyTopics } from '../../agent/safety/mqtt.ts';
 import { linkFromClient } from '../../drivers/mqtt/link.ts';
 import { startTestActuation, waitForState } from '../helpers/actuation.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
@@ -156,14 +155,9 @@ describe('MQTT device driver against a real mosquitto', () => {
   });
 
   it('trips the e-stop from an MQTT topic and switches safe-off devices off (Tasmota plug)', async () => {
-    stack = await startTestActuation({ drivers: homeDrivers }, linkFromClient(agentClient));
+    stack = await startTestActuation({ drivers: homeDrivers }, linkFromClient(agentClient), 'sling/test');
     await stack.executor.execute(plan(['plug.saw', 'on']));
     await waitForState(stack.state, (s) => s.get('plug.saw.on')?.value === true, 3000, 'plug on read back');
-    const unbind = await bindSafetyTopics(
-      linkFromClient(agentClient),
-      { estop: ['sling/test/estop'], reset: 'sling/test/estop/reset' },
-      stack.executor,
-    );
     await devices.client.publishAsync('sling/test/estop', 'pressed on the tablet');
     await waitForState(
       stack.state,
@@ -182,7 +176,6 @@ describe('MQTT device driver against a real mosquitto', () => {
       'reset over MQTT',
     );
     assert.equal(stack.state.get('plug.saw.on')?.value, false, 'a reset switches nothing back on');
-    await unbind();
   });
 
   it('fails at start-up on a bad template, naming where', async () => {

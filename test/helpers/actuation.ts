@@ -7,10 +7,15 @@ import type { MqttLink } from '../../drivers/mqtt/link.ts';
 export async function startTestActuation(
   input: Pick<SlingConfigInput, 'drivers' | 'safety'> = {},
   mqtt?: MqttLink,
+  topicBase?: string,
 ): Promise<Actuation & { state: StateStore }> {
   const config = configSchema.parse(input);
   const state = new StateStore();
-  const actuation = await startActuation(config, mqtt ? { state, mqtt } : { state });
+  const actuation = await startActuation(config, {
+    state,
+    ...(mqtt ? { mqtt } : {}),
+    ...(topicBase ? { topicBase } : {}),
+  });
   return { ...actuation, state };
 }
 
