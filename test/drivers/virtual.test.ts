@@ -7,7 +7,9 @@ import { advance, bearingTo, normalizeDeg, rayDistance } from '../../drivers/vir
 import { virtualDriverSchema } from '../../drivers/virtual/schema.ts';
 
 async function world(input: Record<string, unknown> = {}) {
-  const driver = new VirtualWorld(virtualDriverSchema.parse({ kind: 'virtual', timeScale: 10, ...input }));
+  const driver = new VirtualWorld(
+    virtualDriverSchema.parse({ kind: 'virtual', timeScale: 10, deadmanMs: 2000, ...input }),
+  );
   const state = new StateStore();
   await driver.open(state);
   const run = (

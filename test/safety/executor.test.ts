@@ -214,7 +214,7 @@ describe('executor + safety: deadman', () => {
   });
 
   it('stops motion when the operator heartbeat stops', async () => {
-    const s = await start({ safety: { deadman: { heartbeatMs: 200 } } });
+    const s = await start({ safety: { deadman: { heartbeatMs: 400 } } });
     s.safety.heartbeat();
     const beat = setInterval(() => s.safety.heartbeat(), 40);
     const running = s.executor.execute(plan(['robot', 'move', { distance_m: 2 }]));
@@ -227,7 +227,10 @@ describe('executor + safety: deadman', () => {
   });
 
   it('stops motion after the event loop stalls', async () => {
-    const s = await start({ safety: { deadman: { stallMs: 100 } } });
+    const s = await start({
+      drivers: { world: { kind: 'virtual', deadmanMs: 500 } },
+      safety: { deadman: { stallMs: 100 } },
+    });
     const running = s.executor.execute(plan(['robot', 'move', { distance_m: 2 }]));
     await waitForState(s.state, (st) => poseOf(st).x > 0.01, 5000, 'robot to start moving');
     const end = Date.now() + 700;
