@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { driversSchema } from '../../drivers/schema.ts';
+import { worldSchema } from '../decide/world.ts';
+import { agentSchema, sensorsSchema } from '../ingress/config.ts';
 import { safetySchema } from '../safety/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
@@ -70,6 +72,9 @@ export const configSchema = z.strictObject({
   nlu: nluSchema,
   drivers: driversSchema,
   safety: safetySchema,
+  world: worldSchema,
+  agent: agentSchema,
+  sensors: sensorsSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;
