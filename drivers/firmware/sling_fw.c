@@ -267,7 +267,8 @@ int main(void) {
   uart_init();
   set_sleep_mode(SLEEP_MODE_IDLE);
   sei();
-  put_str("HELLO " FW_NAME " " FW_VERSION "\n");
+  // The leading newline ends whatever half line the host got before the reset.
+  put_str("\nHELLO " FW_NAME " " FW_VERSION "\n");
   for (;;) {
     while (rx_tail != rx_head) {
       char c = (char)rx_buf[rx_tail];

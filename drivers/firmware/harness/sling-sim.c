@@ -6,8 +6,8 @@
  *
  * stdout (line by line): "pty <path>" once ready, then "<sim_us> <event>" for everything a test may
  * want to observe: "reset", "host-open", "host-close", "pin D4 1" (digital output changes on ports B, C,
- * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "reset". The harness
- * exits when stdin closes, so it never outlives the process that started it.
+ * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "reset", "pause",
+ * "resume". The harness exits when stdin closes, so it never outlives the process that started it.
  *
  * Like an Uno's DTR line, opening the pty resets the MCU (-n disables that). Output the MCU sends while
  * no one has the port open is dropped, as a USB-serial bridge does.
@@ -54,7 +54,8 @@ static size_t out_len;
 static uint64_t wall_origin_ns;       /* wall-clock time that corresponds to cycle 0 */
 static avr_cycle_count_t last_service_cycle;
 static volatile sig_atomic_t stop_requested;
-static int reset_pending;       /* resets happen between avr_run() calls, never inside one */
+static int reset_pending;
+static int paused;              /* "pause" on stdin freezes the MCU (a hung firmware) until "resume" */       /* resets happen between avr_run() calls, never inside one */
 
 static uint64_t mono_ns(void) {
   struct timespec ts;
@@ -137,6 +138,11 @@ static void handle_command(char *line) {
   unsigned channel, millivolts;
   if (sscanf(line, "adc %u %u", &channel, &millivolts) == 2 && channel < 8) {
     avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + channel), millivolts);
+  } else if (strcmp(line, "pause") == 0) {
+    paused = 1;
+  } else if (strcmp(line, "resume") == 0) {
+    paused = 0;
+    wall_origin_ns = mono_ns() - cycles_to_ns(avr->cycle);
   } else if (strncmp(line, "reset", 5) == 0) {
     reset_pending = 1;
   } else {
@@ -192,6 +198,26 @@ static void service(avr_cycle_count_t ahead_cycles) {
     }
     if (stop_requested || reset_pending || wait == 0) break;
   }
+}
+
+/* While paused the MCU does not run: only stdin and the host's open/close are watched, and bytes the
+ * host sends are lost, as they would be on a hung board. */
+static void service_paused(void) {
+  struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = master_fd, .events = POLLIN}};
+  poll(fds, 2, 10);
+  int connected = !(fds[1].revents & POLLHUP);
+  if (connected != host_connected) {
+    host_connected = connected;
+    report(connected ? "host-open" : "host-close");
+    if (connected && reset_on_open) reset_pending = 1;
+  }
+  if (connected && (fds[1].revents & POLLIN)) {
+    uint8_t discard[256];
+    while (read(master_fd, discard, sizeof discard) > 0) {
+    }
+  }
+  if (fds[0].revents & (POLLIN | POLLHUP)) read_stdin();
+  if (!host_connected) usleep(10000); /* POLLHUP makes poll return at once */
 }
 
 static void on_sleep(avr_t *a, avr_cycle_count_t how_long) {
@@ -257,6 +283,7 @@ int main(int argc, char **argv) {
   }
   avr_init(avr);
   avr->log = LOG_ERROR;
+  avr->vcc = avr->avcc = avr->aref = 5000; /* millivolts, as on a 5 V Uno */
   avr_load_firmware(avr, &fw);
   if (fw.flashbase) avr->pc = fw.flashbase;
   avr->sleep = on_sleep;
@@ -302,6 +329,10 @@ int main(int argc, char **argv) {
 
   wall_origin_ns = mono_ns();
   while (!stop_requested) {
+    if (paused) {
+      service_paused();
+      continue;
+    }
     int state = avr_run(avr);
     if (state == cpu_Done || state == cpu_Crashed) {
       fprintf(stderr, "sling-sim: MCU stopped (state %d)\n", state);
