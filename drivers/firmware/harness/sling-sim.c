@@ -6,7 +6,7 @@
  *
  * stdout (line by line): "pty <path>" once ready, then "<sim_us> <event>" for everything a test may
  * want to observe: "reset", "host-open", "host-close", "pin D4 1" (digital output changes on ports B, C,
- * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "reset", "pause",
+ * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "in D2 1" (drive an input pin), "reset", "pause",
  * "resume". The harness exits when stdin closes, so it never outlives the process that started it.
  *
  * Like an Uno's DTR line, opening the pty resets the MCU (-n disables that). Output the MCU sends while
@@ -135,8 +135,12 @@ static void reset_mcu(void) {
 }
 
 static void handle_command(char *line) {
-  unsigned channel, millivolts;
-  if (sscanf(line, "adc %u %u", &channel, &millivolts) == 2 && channel < 8) {
+  unsigned channel, millivolts, bit, level;
+  char port;
+  if (sscanf(line, "in %c%u %u", &port, &bit, &level) == 3 && strchr("BCD", port) && bit < 8) {
+    /* drive an input pin from outside (a button, a bump switch, a hardware e-stop) */
+    avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), bit), level ? 1 : 0);
+  } else if (sscanf(line, "adc %u %u", &channel, &millivolts) == 2 && channel < 8) {
     avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + channel), millivolts);
   } else if (strcmp(line, "pause") == 0) {
     paused = 1;
