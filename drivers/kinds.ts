@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { firmataDriverSchema } from './firmata/schema.ts';
 import { gpioDriverSchema } from './gpio/schema.ts';
+import { serialDriverSchema } from './serial/schema.ts';
 import type { Driver } from './types.ts';
 import { virtualDriverSchema } from './virtual/schema.ts';
 
@@ -7,7 +9,12 @@ import { virtualDriverSchema } from './virtual/schema.ts';
 // implementation lazily, so loading the config never pulls in serialport or child processes.
 // Adding a kind = one folder (schema.ts + driver) + one entry in each list below. See drivers/README.md.
 
-export const driverConfigSchema = z.discriminatedUnion('kind', [virtualDriverSchema, gpioDriverSchema]);
+export const driverConfigSchema = z.discriminatedUnion('kind', [
+  virtualDriverSchema,
+  gpioDriverSchema,
+  serialDriverSchema,
+  firmataDriverSchema,
+]);
 
 export type DriverConfig = z.infer<typeof driverConfigSchema>;
 
@@ -29,4 +36,6 @@ type Factories = {
 export const driverFactories: Factories = {
   virtual: async (config) => new (await import('./virtual/driver.ts')).VirtualWorld(config),
   gpio: async (config) => new (await import('./gpio/driver.ts')).GpioDriver(config),
+  serial: async (config) => new (await import('./serial/driver.ts')).SerialDriver(config),
+  firmata: async (config) => new (await import('./firmata/driver.ts')).FirmataDriver(config),
 };
