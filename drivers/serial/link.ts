@@ -186,10 +186,19 @@ export class SerialLink extends EventEmitter {
   private async sync(port: SerialPort, deadline: number): Promise<void> {
     while (this.port === port && Date.now() < deadline) {
       const seq = this.sequence.next();
+      // A PING sent while the board was resetting is lost: when its HELLO arrives, ask again at once.
+      let onHello = () => {};
+      const hello = new Promise<'hello'>((done) => {
+        onHello = () => done('hello');
+        this.once('hello', onHello);
+      });
       try {
-        const reply = await this.sendOnce(seq, encodeRequest(seq, 'PING'), this.options.requestTimeoutMs);
+        const reply = await Promise.race([
+          this.sendOnce(seq, encodeRequest(seq, 'PING'), this.options.requestTimeoutMs),
+          hello,
+        ]);
         if (this.port !== port) return;
-        if (reply.ok) {
+        if (reply !== 'hello' && reply.ok) {
           this.state = 'connected';
           this.firmware = reply.data.join(' ');
           this.lastProblem = '';
@@ -199,6 +208,8 @@ export class SerialLink extends EventEmitter {
         }
       } catch (error) {
         if (error instanceof LinkError && error.reason !== 'timeout') return;
+      } finally {
+        this.off('hello', onHello);
       }
     }
     if (this.port === port)

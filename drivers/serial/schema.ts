@@ -33,7 +33,13 @@ export const serialDriverSchema = z
       .describe('must stay well under the firmware deadman (500 ms)'),
     staleAfterMs: z.number().int().min(100).max(60_000).default(1000),
     watchdogMs: z.number().int().min(10).max(10_000).default(100),
-    reconnectMs: z.number().int().min(10).max(60_000).default(200),
+    reconnectMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(100)
+      .describe('how often to look for the device'),
     syncTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
     openTimeoutMs: z
       .number()
