@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
+import { SerialPort } from 'serialport';
 import { StateStore } from '../agent/state/store.ts';
 import { SerialDriver } from '../drivers/serial/driver.ts';
+import { LineSplitter } from '../drivers/serial/line-splitter.ts';
 import { type AvrSim, buildFirmware, startAvrSim } from './helpers/avr-sim.ts';
 
 const never = new AbortController().signal;
@@ -211,5 +213,76 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     const open = await driver.execute({ device: 'gripper', action: 'open', params: {} }, never);
     assert.equal(open.status, 'ok', open.error);
     assert.equal(state.get('robot.connected')?.value, true);
+  });
+});
+
+describe('reference firmware protocol details, on a raw serial port', { timeout: 30_000 }, () => {
+  let sim: AvrSim;
+  let port: SerialPort;
+  const lines: string[] = [];
+
+  const send = async (line: string, expect: RegExp): Promise<string> => {
+    const start = lines.length;
+    port.write(`${line}\n`);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const found = lines.slice(start).find((l) => expect.test(l));
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no line matching ${expect} after "${line}": ${lines.slice(start).join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  before(async () => {
+    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+    port = new SerialPort({ path: sim.path, baudRate: 115200 });
+    const splitter = new LineSplitter(256);
+    port.pipe(splitter);
+    splitter.on('data', (line: string) => lines.push(line));
+    await once(port, 'open');
+    const deadline = Date.now() + 5000;
+    while (!lines.some((l) => l.startsWith('HELLO')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(
+      lines.some((l) => l === 'HELLO sling-fw 1'),
+      `banner after the open: ${lines.join(' | ')}`,
+    );
+  });
+
+  after(async () => {
+    if (port?.isOpen) await new Promise((r) => port.close(r));
+    await sim?.stop();
+  });
+
+  it('answers a repeated sequence number without acting twice', async () => {
+    assert.equal(await send('7 M 100 100', /^7 /), '7 OK');
+    await sim.waitFor((e) => e.name === '0A' && e.value === 100, 3000, 'motors at 100');
+    assert.equal(await send('7 M 200 200', /^7 /), '7 OK', 'the stored reply');
+    await send('8 HB', /^8 /);
+    assert.equal(sim.value('0A'), 100, 'the repeat was not executed');
+    assert.equal(await send('9 STOP', /^9 /), '9 OK');
+  });
+
+  it('rejects malformed and overlong requests with a reason', async () => {
+    assert.equal(await send('10 M 1', /^10 /), '10 ERR 2 bad-args');
+    assert.equal(await send('11 SERVO 181', /^11 /), '11 ERR 3 out-of-range');
+    assert.equal(await send('12 TELEM 5', /^12 /), '12 ERR 3 out-of-range');
+    assert.equal(await send('M 100 100', /^E /), 'E bad-request');
+    assert.equal(await send(`13 PING ${'x'.repeat(80)}`, /^E /), 'E line-too-long');
+    assert.equal(await send('14 PING', /^14 /), '14 OK sling-fw 1', 'still in sync after the long line');
+  });
+
+  it('stops telemetry on TELEM 0', async () => {
+    assert.equal(await send('15 TELEM 0', /^15 /), '15 OK');
+    await new Promise((r) => setTimeout(r, 150));
+    const start = lines.length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(lines.slice(start).filter((l) => l.startsWith('T ')).length, 0);
+    assert.equal(await send('16 TELEM 50', /^16 /), '16 OK');
+    const restart = lines.length;
+    await send('17 HB', /^17 /);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.ok(lines.slice(restart).filter((l) => l.startsWith('T ')).length >= 3);
   });
 });
