@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fleetSchema } from '../fleet/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
 // Every object is strict so a misspelt key is an error instead of a silently ignored setting.
@@ -11,7 +12,8 @@ export const deviceSchema = z
       .default('sling-01'),
     name: z.string().max(200).optional(),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ apply: 'restart' });
 
 export const tlsSchema = z.strictObject({
   ca: z.string().optional().describe('path to a PEM CA bundle'),
@@ -44,14 +46,16 @@ export const mqttSchema = z
       })
       .prefault({}),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ apply: 'restart' });
 
 export const logSchema = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     pretty: z.enum(['auto', 'always', 'never']).default('auto'),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ apply: 'live', motionSafe: true });
 
 export const nluSchema = z
   .strictObject({
@@ -59,13 +63,15 @@ export const nluSchema = z
     threads: z.number().int().min(1).max(16).default(1),
     maxInputChars: z.number().int().min(1).max(10000).default(256),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ apply: 'live' });
 
 export const configSchema = z.strictObject({
   device: deviceSchema,
   mqtt: mqttSchema,
   log: logSchema,
   nlu: nluSchema,
+  fleet: fleetSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;
