@@ -170,6 +170,7 @@ export class ModelReceiver extends EventEmitter {
     transfer.have.add(index);
     transfer.lastProgress = Date.now();
     transfer.requests = 0;
+    this.emit('progress', { received: transfer.have.size, chunks: transfer.manifest.chunks.length });
     if (transfer.have.size === transfer.manifest.chunks.length) void this.#finish(transfer);
     return true;
   }
