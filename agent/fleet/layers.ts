@@ -198,3 +198,24 @@ export function configHash(config: SlingConfig): string {
     .digest('hex')
     .slice(0, 16);
 }
+
+/**
+ * Operator-side check of one layer before it is published: valid on top of the built-in defaults. A device
+ * validates again on top of its own file and other layers; this catches typos and wrong types early.
+ */
+export function checkLayer(config: Record<string, unknown>, source: string): ConfigIssue[] {
+  const forbidden = localOnlyPaths(config);
+  if (forbidden.length > 0) {
+    return [
+      { source, path: forbidden[0]!, message: `only the local config file may set ${forbidden.join(', ')}` },
+    ];
+  }
+  try {
+    const defaults = resolveConfig({ name: '(defaults)', text: '{}' });
+    resolveConfig({ name: source, text: JSON.stringify(mergeLayers([defaults, config])) }, {});
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.issues.map((i) => ({ source, path: i.path, message: i.message }));
+  }
+}
