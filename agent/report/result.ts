@@ -1,0 +1,56 @@
+import type { ParseResult, SlotMatch } from '../nlu/types.ts';
+import type { ActionReport } from '../pipeline.ts';
+
+// The shape published on `.../command/result` (and MQTT 5 response topics). Pure.
+
+export type CommandStatus = 'ok' | 'not_understood' | 'rejected' | 'error';
+
+export interface CommandResult {
+  id: string;
+  text: string;
+  status: CommandStatus;
+  intent: string | null;
+  confidence: number;
+  slots: SlotMatch[];
+  actions: ActionReport[];
+  reply: string;
+  dryRun?: boolean;
+  error?: string;
+  timing: { parseMs: number; totalMs: number };
+}
+
+/** The overall status of executed actions: any refusal → rejected, any failure → error, else ok. */
+export function statusOfActions(actions: readonly ActionReport[]): CommandStatus {
+  if (actions.some((a) => a.status === 'rejected')) return 'rejected';
+  if (actions.some((a) => a.status === 'error' || a.status === 'cancelled')) return 'error';
+  return 'ok';
+}
+
+/** A command refused before understanding (malformed, too large, not allowed, rate limited). */
+export function refusedResult(id: string, text: string, reason: string): CommandResult {
+  return {
+    id,
+    text,
+    status: 'rejected',
+    intent: null,
+    confidence: 0,
+    slots: [],
+    actions: [],
+    reply: `Refused: ${reason}`,
+    error: reason,
+    timing: { parseMs: 0, totalMs: 0 },
+  };
+}
+
+export function fromParse(id: string, parse: ParseResult, status: CommandStatus, reply: string) {
+  return {
+    id,
+    text: parse.text,
+    status,
+    intent: parse.intent,
+    confidence: parse.confidence,
+    slots: parse.slots,
+    actions: [] as ActionReport[],
+    reply,
+  };
+}

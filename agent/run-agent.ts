@@ -1,0 +1,63 @@
+import { Agent } from './agent.ts';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig } from './config/load.ts';
+import { createPipeline } from './default-pipeline.ts';
+import { startConsole } from './ingress/console.ts';
+import { createLogger } from './log.ts';
+import { SystemdNotifier } from './systemd.ts';
+
+/** `sling start`: the agent as a process — config, signals, console, systemd. Resolves to the exit code. */
+export async function runAgent(options: { config?: string; console: boolean }): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(options.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  const { config } = loaded;
+  const log = createLogger(config.log);
+  const notifier = new SystemdNotifier();
+  const agent = await Agent.start({ config, log, pipeline: createPipeline });
+  log.info(
+    { broker: agent.brokerUrl, topics: `${agent.topics.base}/#`, config: loaded.file ?? 'built-in defaults' },
+    `agent ${agent.online ? 'online' : 'started (broker not reachable yet)'}`,
+  );
+  await notifier.ready(`online: ${agent.brokerUrl} ${agent.topics.base}`);
+
+  const wantConsole =
+    config.agent.console === 'on' || (config.agent.console === 'auto' && process.stdin.isTTY);
+  const rl = options.console && wantConsole ? startConsole(agent) : undefined;
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      // A second signal while stopping: give up waiting.
+      process.once('SIGINT', () => process.exit(1));
+      process.once('SIGTERM', () => process.exit(1));
+      rl?.close();
+      void notifier.stopping();
+      const hardStop = setTimeout(() => {
+        log.error('shutdown took too long: exiting anyway');
+        resolve(0);
+        process.exit(0);
+      }, config.agent.shutdownTimeoutMs + 1000);
+      hardStop.unref();
+      void agent.stop(signal).then(() => {
+        clearTimeout(hardStop);
+        resolve(0);
+        // Timers of libraries (mqtt keepalive, pino) must not keep a stopped agent alive.
+        setImmediate(() => process.exit(0));
+      });
+    };
+    const onSigint = () => stop('SIGINT');
+    const onSigterm = () => stop('SIGTERM');
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    rl?.on('close', () => {
+      if (process.stdin.isTTY) stop('console closed');
+    });
+  });
+}
