@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { IPublishPacket, MqttClient } from 'mqtt';
 import { formatIssue } from '../config/errors.ts';
 import type { SlingConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
@@ -21,6 +20,7 @@ import type { ModelHooks, ModelReport } from './model/receiver.ts';
 import { ModelReceiver } from './model/receiver.ts';
 import { type FleetState, FleetStore } from './store.ts';
 import { fleetTopics, type LayerId, RESERVED_DEVICE_IDS } from './topics.ts';
+import type { FleetMessage, FleetTransport } from './transport.ts';
 
 /** Retained on `<prefix>/<device>/config/reported`. */
 export interface ConfigReport {
@@ -41,7 +41,8 @@ export interface ConfigReport {
 }
 
 export interface FleetClientOptions {
-  mqtt: MqttClient;
+  /** The MQTT connection: the agent's (`agent-link.ts`) or `mqttTransport(mqttJsClient)`. */
+  transport: FleetTransport;
   /** The local file's config (with SLING_* overrides): the lowest layer and the source of trust settings. */
   fileConfig: SlingConfig;
   apply: ApplyConfig;
@@ -105,9 +106,7 @@ export class FleetClient extends EventEmitter {
   #draining = false;
   #seq = 0;
   #last: ConfigReport | undefined;
-  #started = false;
-  #onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) =>
-    this.#route(topic, payload, packet);
+  #stopListening: (() => void) | undefined;
 
   constructor(private readonly options: FleetClientOptions) {
     super();
@@ -138,7 +137,7 @@ export class FleetClient extends EventEmitter {
     );
     if (options.model) {
       this.model = new ModelReceiver({
-        mqtt: options.mqtt,
+        transport: options.transport,
         prefix: this.prefix,
         deviceId: this.deviceId,
         dir: `${this.#store.dir}/models`,
@@ -172,22 +171,21 @@ export class FleetClient extends EventEmitter {
 
   /** Subscribes and publishes the boot report. Retained documents arrive and are applied from here on. */
   async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
-    this.options.mqtt.on('message', this.#onMessage);
+    if (this.#stopListening) return;
+    this.#stopListening = this.options.transport.listen((message) => this.#route(message));
     const composed = composeConfig(this.#file, this.#applied, this.deviceId);
     const topics = [this.topics.fleetConfig, this.topics.desired, this.topics.get];
     if (this.model) topics.push(this.topics.fleetModel, this.topics.deviceModel);
-    await this.options.mqtt.subscribeAsync(topics, { qos: 1 });
+    await this.options.transport.subscribe(topics);
     await this.#setGroups(composed.ok ? composed.groups : this.#file.fleet.groups);
     this.#report({ status: 'applied', error: this.bootError ?? null });
   }
 
   async stop(): Promise<void> {
-    this.options.mqtt.off('message', this.#onMessage);
+    this.#stopListening?.();
+    this.#stopListening = undefined;
     this.#applier.close();
     this.model?.close();
-    this.#started = false;
   }
 
   #trust(): Trust {
@@ -201,11 +199,12 @@ export class FleetClient extends EventEmitter {
     this.model?.setPrecedence(layerOrder(this.#groups, this.deviceId));
     const topicsOf = (g: string) =>
       this.model ? [this.topics.groupConfig(g), this.topics.groupModel(g)] : [this.topics.groupConfig(g)];
-    if (removed.length > 0) await this.options.mqtt.unsubscribeAsync(removed.flatMap(topicsOf));
-    if (added.length > 0) await this.options.mqtt.subscribeAsync(added.flatMap(topicsOf), { qos: 1 });
+    if (removed.length > 0) await this.options.transport.unsubscribe(removed.flatMap(topicsOf));
+    if (added.length > 0) await this.options.transport.subscribe(added.flatMap(topicsOf));
   }
 
-  #route(topic: string, payload: Buffer, packet: IPublishPacket): void {
+  #route(message: FleetMessage): void {
+    const { topic, payload } = message;
     const t = this.topics;
     if (topic === t.fleetConfig) {
       this.#enqueue('fleet', payload);
@@ -216,7 +215,7 @@ export class FleetClient extends EventEmitter {
       return;
     }
     if (topic === t.get) {
-      this.#answerGet(packet);
+      this.#answerGet(message);
       return;
     }
     if (this.model) {
@@ -364,16 +363,19 @@ export class FleetClient extends EventEmitter {
     };
     this.#last = report;
     this.emit('report', report);
-    this.options.mqtt.publish(this.topics.reported, JSON.stringify(report), { qos: 1, retain: true });
+    this.options.transport.publish(this.topics.reported, JSON.stringify(report), { qos: 1, retain: true });
   }
 
   #publishModelReport(report: ModelReport): void {
     this.emit('model-report', report);
-    this.options.mqtt.publish(this.topics.modelReported, JSON.stringify(report), { qos: 1, retain: true });
+    this.options.transport.publish(this.topics.modelReported, JSON.stringify(report), {
+      qos: 1,
+      retain: true,
+    });
   }
 
-  #answerGet(packet: IPublishPacket): void {
-    const props = packet.properties;
+  #answerGet(message: FleetMessage): void {
+    const props = message.properties;
     const config = this.#applier.current;
     const composed = composeConfig(this.#file, this.#applied, this.deviceId);
     const answer = {
@@ -383,7 +385,7 @@ export class FleetClient extends EventEmitter {
       config: redact(config),
       at: new Date().toISOString(),
     };
-    this.options.mqtt.publish(props?.responseTopic ?? this.topics.effective, JSON.stringify(answer), {
+    this.options.transport.publish(props?.responseTopic ?? this.topics.effective, JSON.stringify(answer), {
       qos: 1,
       ...(props?.correlationData ? { properties: { correlationData: props.correlationData } } : {}),
     });

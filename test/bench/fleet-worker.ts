@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { resolveConfig } from '../../agent/config/load.ts';
 import { FleetClient } from '../../agent/fleet/client.ts';
+import { mqttTransport } from '../../agent/fleet/transport.ts';
 
 interface WorkerSettings {
   url: string;
@@ -37,7 +38,7 @@ async function startDevice(id: string) {
     connectTimeout: 30_000,
   });
   const client = new FleetClient({
-    mqtt: connection,
+    transport: mqttTransport(connection),
     fileConfig: config,
     stateDir: join(settings.stateRoot, id),
     apply: () => {},

@@ -6,6 +6,7 @@ import { resolveConfig } from '../../agent/config/load.ts';
 import type { SlingConfig } from '../../agent/config/schema.ts';
 import { type ConfigReport, FleetClient, type FleetClientOptions } from '../../agent/fleet/client.ts';
 import type { ConfigDiff } from '../../agent/fleet/diff.ts';
+import { mqttTransport } from '../../agent/fleet/transport.ts';
 
 /** A simulated device: a real MQTT connection, a real state directory, and an apply hook that records calls. */
 export interface TestDevice {
@@ -46,7 +47,7 @@ export async function startDevice(
   const reports: ConfigReport[] = [];
   const waiters = new Set<() => void>();
   const client = new FleetClient({
-    mqtt: connection,
+    transport: mqttTransport(connection),
     fileConfig,
     apply: (config, diff) => {
       applied.push({ config, diff });

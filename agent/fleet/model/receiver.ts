@@ -9,11 +9,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import type { Trust } from '../layers.ts';
 import { verifyDocument } from '../signing.ts';
 import { fsyncDir } from '../store.ts';
 import { type LayerId, modelChunkTopic, modelNeedTopic } from '../topics.ts';
+import type { FleetTransport } from '../transport.ts';
 import { type ModelManifest, manifestProblem, modelManifestSchema, sha256Hex } from './manifest.ts';
 import { unpackBlob } from './pack.ts';
 
@@ -46,7 +46,7 @@ export interface InstalledModel {
 }
 
 export interface ModelReceiverOptions {
-  mqtt: MqttClient;
+  transport: FleetTransport;
   prefix: string;
   deviceId: string;
   /** Where models are assembled (`incoming/`) and kept (`<sha256>/`, `current` → the one in use). */
@@ -226,7 +226,10 @@ export class ModelReceiver extends EventEmitter {
       void this.#finish(transfer);
       return;
     }
-    this.options.mqtt.subscribe(modelChunkTopic(this.options.prefix, manifest.sha256, '+'), { qos: 1 });
+    // A failed subscribe shows up as a stall: the stall timer asks for chunks and finally reports why.
+    void Promise.resolve(
+      this.options.transport.subscribe([modelChunkTopic(this.options.prefix, manifest.sha256, '+')]),
+    ).catch(() => {});
   }
 
   #checkStall(transfer: Transfer): void {
@@ -246,16 +249,18 @@ export class ModelReceiver extends EventEmitter {
     transfer.requests++;
     transfer.lastProgress = Date.now();
     const payload = JSON.stringify({ device: this.options.deviceId, missing: missing.slice(0, 256) });
-    this.options.mqtt.publish(modelNeedTopic(this.options.prefix, transfer.manifest.sha256), payload, {
+    this.options.transport.publish(modelNeedTopic(this.options.prefix, transfer.manifest.sha256), payload, {
       qos: 1,
     });
   }
 
   #abandon(transfer: Transfer): void {
     clearInterval(transfer.timer);
-    if (this.options.mqtt.connected) {
-      this.options.mqtt.unsubscribe(modelChunkTopic(this.options.prefix, transfer.manifest.sha256, '+'));
-    }
+    void Promise.resolve(
+      this.options.transport.unsubscribe([
+        modelChunkTopic(this.options.prefix, transfer.manifest.sha256, '+'),
+      ]),
+    ).catch(() => {});
     if (this.#transfer === transfer) this.#transfer = undefined;
   }
 
