@@ -13,11 +13,11 @@ export const deviceSchema = z
     id: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-" only (it becomes an MQTT topic level)')
-      .default('sling-01'),
+      .default('sling-01')
+      .meta({ apply: 'restart' }),
     name: z.string().max(200).optional(),
   })
-  .prefault({})
-  .meta({ apply: 'restart' });
+  .prefault({});
 
 export const tlsSchema = z.strictObject({
   ca: z.string().optional().describe('path to a PEM CA bundle'),
@@ -36,7 +36,8 @@ export const mqttSchema = z
     prefix: z
       .string()
       .regex(/^[^#+]+$/, 'must not contain MQTT wildcards')
-      .default('sling'),
+      .default('sling')
+      .meta({ apply: 'restart' }),
     protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
     clientId: z.string().optional(),
     username: z.string().optional(),
@@ -48,10 +49,10 @@ export const mqttSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(1).max(65535).default(1883),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ apply: 'restart' }),
   })
-  .prefault({})
-  .meta({ apply: 'restart' });
+  .prefault({});
 
 export const logSchema = z
   .strictObject({
@@ -59,7 +60,7 @@ export const logSchema = z
     pretty: z.enum(['auto', 'always', 'never']).default('auto'),
   })
   .prefault({})
-  .meta({ apply: 'live', motionSafe: true });
+  .meta({ motionSafe: true });
 
 export const nluSchema = z
   .strictObject({
@@ -67,8 +68,7 @@ export const nluSchema = z
     threads: z.number().int().min(1).max(16).default(1),
     maxInputChars: z.number().int().min(1).max(10000).default(256),
   })
-  .prefault({})
-  .meta({ apply: 'live' });
+  .prefault({});
 
 export const configSchema = z.strictObject({
   device: deviceSchema,

@@ -49,7 +49,7 @@ export function diffConfigs(before: unknown, after: unknown): ConfigDiff {
       path: key,
       before: old,
       after: next,
-      apply: meta.apply === 'live' ? 'live' : 'restart',
+      apply: meta.apply === 'restart' ? 'restart' : 'live',
       motionSafe: meta.motionSafe === true,
     });
   }

@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * Schema metadata the fleet reads (set with zod `.meta()` anywhere in the config schema):
- * - `apply: 'live' | 'restart'` — how a change under this node takes effect; the nearest marked ancestor wins,
- *   unmarked settings count as `restart` (a setting nobody taught the agent to reapply needs a restart).
+ * - `apply: 'live' | 'restart'` — how a change under this node takes effect; the nearest marked ancestor wins.
+ *   Unmarked settings are live: `Agent.applyConfig` reapplies every section (the pipeline factory rebuilds
+ *   nlu, skills, drivers…; connection settings reconnect). Mark what truly needs a restart.
  * - `motionSafe: true` — may be applied while a motion action is executing (otherwise queued until idle).
  * - `localOnly: true` — only the local file may set it; fleet documents that touch it are rejected.
  * - `secret: true` — redacted in reports and effective-config answers.
@@ -42,7 +43,7 @@ export const fleetSchema = z
     publicKeys: z.array(publicKeySchema).default([]).meta({ localOnly: true }),
     stateDir: z
       .string()
-      .default('var/fleet')
+      .default('.sling/fleet')
       .meta({ apply: 'restart', localOnly: true })
       .describe(
         'where the last-known-good config and delivered models are kept (relative to the project root)',

@@ -94,8 +94,9 @@ describe('fleet validation', () => {
 
 describe('fleet schema metadata', () => {
   it('reads apply policy, motion safety and secrets from the schema, deepest wins', () => {
-    assert.equal(metaAt(['mqtt', 'url']).apply, 'restart');
-    assert.equal(metaAt(['nlu', 'model']).apply, 'live');
+    assert.equal(metaAt(['mqtt', 'prefix']).apply, 'restart');
+    assert.equal(metaAt(['mqtt', 'embedded', 'port']).apply, 'restart', 'inherited from the parent');
+    assert.equal(metaAt(['mqtt', 'url']).apply, undefined, 'unmarked: live');
     assert.equal(metaAt(['log', 'level']).motionSafe, true);
     assert.equal(metaAt(['fleet', 'groups']).apply, 'live');
     assert.equal(metaAt(['fleet', 'stateDir']).apply, 'restart');
@@ -117,19 +118,20 @@ describe('fleet diff', () => {
   it('lists changed leaves with live or restart and motion safety', () => {
     const next = resolveConfig({
       name: 'n.yaml',
-      text: 'device:\n  id: bot-1\nfleet:\n  groups: [lab]\nlog:\n  level: warn\nnlu:\n  threads: 2\nmqtt:\n  url: mqtt://b:1883\n',
+      text: 'device:\n  id: bot-1\nfleet:\n  groups: [lab]\nlog:\n  level: warn\nnlu:\n  threads: 2\nmqtt:\n  url: mqtt://b:1883\n  prefix: other\n',
     });
     const diff = diffConfigs(file, next);
     assert.deepEqual(
       diff.changes.map((c) => [c.path, c.apply, c.motionSafe]),
       [
         ['log.level', 'live', true],
-        ['mqtt.url', 'restart', false],
+        ['mqtt.prefix', 'restart', false],
+        ['mqtt.url', 'live', false],
         ['nlu.threads', 'live', false],
       ],
     );
     assert.deepEqual(diff.sections, ['log', 'mqtt', 'nlu']);
-    assert.deepEqual(diff.restartRequired, ['mqtt.url']);
+    assert.deepEqual(diff.restartRequired, ['mqtt.prefix']);
     assert.equal(diff.motionSafe, false);
     assert.equal(diffConfigs(file, structuredClone(file)).changes.length, 0);
     assert.equal(diffConfigs(file, { ...file, log: { ...file.log, level: 'error' } }).motionSafe, true);
