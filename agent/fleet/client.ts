@@ -7,6 +7,7 @@ import { type ApplyConfig, type ApplyOutcome, ConfigApplier } from './applier.ts
 import {
   type AcceptedLayer,
   admitDocument,
+  type Composition,
   type ConfigDocument,
   composeConfig,
   configHash,
@@ -99,6 +100,7 @@ export class FleetClient extends EventEmitter {
   #applied: Layers;
   #desired: Layers;
   #appliedAt: string | null = null;
+  #appliedVersions: Partial<Record<LayerId, number>> = {};
   #restartRequired = new Set<string>();
   #applier: ConfigApplier;
   #groups: string[] = [];
@@ -148,7 +150,7 @@ export class FleetClient extends EventEmitter {
         persist: (installed, seen) => {
           this.#state.model = installed;
           this.#state.modelSeen = seen;
-          this.#store.save(this.#state);
+          return this.#store.saveAsync(this.#state);
         },
         publishReport: (report) => this.#publishModelReport(report),
         ...(options.modelStallMs ? { stallMs: options.modelStallMs } : {}),
@@ -174,6 +176,7 @@ export class FleetClient extends EventEmitter {
     if (this.#stopListening) return;
     this.#stopListening = this.options.transport.listen((message) => this.#route(message));
     const composed = composeConfig(this.#file, this.#applied, this.deviceId);
+    if (composed.ok) this.#appliedVersions = composed.versions;
     const topics = [this.topics.fleetConfig, this.topics.desired, this.topics.get];
     if (this.model) topics.push(this.topics.fleetModel, this.topics.deviceModel);
     await this.options.transport.subscribe(topics);
@@ -260,6 +263,7 @@ export class FleetClient extends EventEmitter {
       while (this.#inbox.length > 0) {
         const batch = this.#inbox.splice(0);
         let candidate: Layers = { ...this.#desired };
+        let composed: Composition | undefined;
         const accepted: { target: LayerId; doc: ConfigDocument; layer: AcceptedLayer }[] = [];
         for (const { target, payload } of batch) {
           const parsed = parseConfigDocument(payload);
@@ -275,53 +279,55 @@ export class FleetClient extends EventEmitter {
             continue;
           }
           const trial = { ...candidate, [target]: admission.layer };
-          const composed = composeConfig(this.#file, trial, this.deviceId);
-          if (!composed.ok) {
-            this.#reject(target, doc.version, composed.issues.map(formatIssue).join('; '));
+          const attempt = composeConfig(this.#file, trial, this.deviceId);
+          if (!attempt.ok) {
+            this.#reject(target, doc.version, attempt.issues.map(formatIssue).join('; '));
             continue;
           }
           candidate = trial;
+          composed = attempt;
           accepted.push({ target, doc, layer: admission.layer });
           this.#state.seen[target] = { version: doc.version, hash: admission.layer.hash };
         }
-        if (accepted.length === 0) continue;
-        const composed = composeConfig(this.#file, candidate, this.deviceId);
-        if (!composed.ok) continue; // unreachable: every accepted layer was validated on top of the others
+        if (accepted.length === 0 || !composed?.ok) continue;
         this.#desired = candidate;
         const seq = ++this.#seq;
         await this.#setGroups(composed.groups);
+        const { versions } = composed;
         const motionSafe = accepted.every((a) => a.layer.motionSafe === true);
         const last = accepted[accepted.length - 1]!;
         void this.#applier
           .submit(composed.config, { motionSafe })
-          .then((outcome) => this.#settle(outcome, seq, candidate, composed.versions, last));
+          .then((outcome) => this.#settle(outcome, seq, candidate, versions, last));
       }
     } finally {
       this.#draining = false;
     }
   }
 
-  #settle(
+  async #settle(
     outcome: ApplyOutcome,
     seq: number,
     layers: Layers,
     versions: Partial<Record<LayerId, number>>,
     last: { target: LayerId; doc: ConfigDocument },
-  ): void {
+  ): Promise<void> {
     if (outcome.status === 'superseded') return;
     if (outcome.status === 'applied') {
       this.#applied = layers;
+      this.#appliedVersions = versions;
       this.#appliedAt = new Date().toISOString();
       for (const path of outcome.diff.restartRequired) this.#restartRequired.add(path);
       this.#state.layers = layers;
       this.#state.lastKnownGood = outcome.config;
-      this.#persist();
+      // Persisted before it is reported: a device never claims a config it would not boot with.
+      await this.#persist();
       this.#report({ status: 'applied', error: null, versions });
       this.emit('applied', outcome.config, outcome.diff);
       return;
     }
     if (seq === this.#seq) this.#desired = this.#applied;
-    this.#persist();
+    await this.#persist();
     this.options.log?.warn({ err: outcome.error }, 'fleet: config rolled back');
     this.#report({
       status: 'rolled_back',
@@ -330,9 +336,9 @@ export class FleetClient extends EventEmitter {
     });
   }
 
-  #persist(): void {
+  async #persist(): Promise<void> {
     try {
-      this.#store.save(this.#state);
+      await this.#store.saveAsync(this.#state);
     } catch (error) {
       // The running config is fine; only the reboot fallback is stale. Say so rather than crash.
       this.options.log?.error({ err: error }, 'fleet: cannot persist last-known-good config');
@@ -351,10 +357,9 @@ export class FleetClient extends EventEmitter {
 
   #report(fields: Pick<ConfigReport, 'status' | 'error'> & Partial<ConfigReport>): void {
     const config = this.#applier.current;
-    const composed = fields.versions ? undefined : composeConfig(this.#file, this.#applied, this.deviceId);
     const report: ConfigReport = {
       device: this.deviceId,
-      versions: fields.versions ?? (composed?.ok ? composed.versions : {}),
+      versions: this.#appliedVersions,
       hash: configHash(config),
       appliedAt: this.#appliedAt,
       restartRequired: [...this.#restartRequired].sort(),
@@ -377,10 +382,9 @@ export class FleetClient extends EventEmitter {
   #answerGet(message: FleetMessage): void {
     const props = message.properties;
     const config = this.#applier.current;
-    const composed = composeConfig(this.#file, this.#applied, this.deviceId);
     const answer = {
       device: this.deviceId,
-      versions: composed.ok ? composed.versions : {},
+      versions: this.#appliedVersions,
       hash: configHash(config),
       config: redact(config),
       at: new Date().toISOString(),

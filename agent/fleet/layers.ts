@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../config/errors.ts';
-import { resolveConfig } from '../config/load.ts';
+import { validateConfig } from '../config/load.ts';
 import type { SlingConfig } from '../config/schema.ts';
 import { mergeLayers } from './merge.ts';
 import { isPlainObject, leafPaths, redact, touchesLocalOnly } from './meta.ts';
@@ -162,7 +162,7 @@ export function composeConfig(file: SlingConfig, layers: Layers, deviceId: strin
   const order = layerOrder(groups, deviceId).filter((id) => layers[id]);
   const merged = mergeLayers([file, ...order.map((id) => layers[id]!.config)]);
   try {
-    const config = resolveConfig({ name: 'merged', text: JSON.stringify(merged) }, {});
+    const config = validateConfig(merged, 'merged');
     const versions = Object.fromEntries(order.map((id) => [id, layers[id]!.version]));
     return { ok: true, config, groups, versions };
   } catch (error) {
@@ -211,8 +211,7 @@ export function checkLayer(config: Record<string, unknown>, source: string): Con
     ];
   }
   try {
-    const defaults = resolveConfig({ name: '(defaults)', text: '{}' });
-    resolveConfig({ name: source, text: JSON.stringify(mergeLayers([defaults, config])) }, {});
+    validateConfig(config, source);
     return [];
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -43,6 +43,21 @@ function child(schema: z.ZodType, key: string): z.ZodType | undefined {
  * Paths the schema does not know (e.g. a record's free keys) inherit from the last node it does.
  */
 export function metaAt(path: readonly string[], root: z.ZodType = configSchema): FleetMeta {
+  if (root !== configSchema) return walkMeta(path, root);
+  // The config schema never changes at run time: remember each path (redaction and diffs ask per leaf).
+  const key = path.join('\u0000');
+  let meta = metaCache.get(key);
+  if (!meta) {
+    meta = walkMeta(path, root);
+    if (metaCache.size > 10_000) metaCache.clear(); // free-form keys (records) must not grow it forever
+    metaCache.set(key, meta);
+  }
+  return meta;
+}
+
+const metaCache = new Map<string, FleetMeta>();
+
+function walkMeta(path: readonly string[], root: z.ZodType): FleetMeta {
   let { inner, metas } = unwrapWithMeta(root);
   const merged: FleetMeta = Object.assign({}, ...metas);
   for (const key of path) {

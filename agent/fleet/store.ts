@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SlingConfig } from '../config/schema.ts';
 import type { Layers } from './layers.ts';
@@ -20,6 +21,26 @@ export function writeFileAtomic(path: string, data: string | Buffer): void {
   }
   renameSync(temp, path);
   fsyncDir(dirname(path));
+}
+
+/** `writeFileAtomic` without blocking the event loop while the disk syncs (many devices share a process). */
+export async function writeFileAtomicAsync(path: string, data: string | Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+  const file = await open(temp, 'w', 0o600);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 export function fsyncDir(dir: string): void {
@@ -80,10 +101,21 @@ export class FleetStore {
     }
   }
 
+  #saving: Promise<void> = Promise.resolve();
+
   save(state: FleetState): void {
-    writeFileAtomic(
-      this.file,
-      `${JSON.stringify({ ...state, savedAt: new Date().toISOString() }, null, 2)}\n`,
-    );
+    writeFileAtomic(this.file, this.#serialise(state));
+  }
+
+  /** Saves in order (a later state never lands before an earlier one) without blocking the event loop. */
+  saveAsync(state: FleetState): Promise<void> {
+    const text = this.#serialise(state);
+    const run = this.#saving.then(() => writeFileAtomicAsync(this.file, text));
+    this.#saving = run.catch(() => {});
+    return run;
+  }
+
+  #serialise(state: FleetState): string {
+    return `${JSON.stringify({ ...state, savedAt: new Date().toISOString() }, null, 2)}\n`;
   }
 }

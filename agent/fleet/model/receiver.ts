@@ -56,7 +56,7 @@ export interface ModelReceiverOptions {
   installed: InstalledModel | null;
   seen: Partial<Record<LayerId, { version: number; sha256: string }>>;
   /** Persists the installed model and the version marks (called after every change to them). */
-  persist: (installed: InstalledModel | null, seen: ModelReceiverOptions['seen']) => void;
+  persist: (installed: InstalledModel | null, seen: ModelReceiverOptions['seen']) => Promise<void> | void;
   publishReport: (report: ModelReport) => void;
   /** Ask again for missing chunks after this long without progress. */
   stallMs?: number;
@@ -145,7 +145,9 @@ export class ModelReceiver extends EventEmitter {
       }
     }
     this.options.seen[target] = { version: parsed.version, sha256: parsed.sha256 };
-    this.options.persist(this.#installed, this.options.seen);
+    void Promise.resolve(this.options.persist(this.#installed, this.options.seen)).catch((error) =>
+      this.emit('persist-error', error),
+    );
     this.#manifests.set(target, parsed);
     this.#pickDesired();
   }
@@ -292,7 +294,7 @@ export class ModelReceiver extends EventEmitter {
       await this.options.hooks.swap(loaded, finalDir, manifest);
       pointCurrentAt(modelsDir, manifest.sha256);
       this.#installed = { sha256: manifest.sha256, version: manifest.version, dir: finalDir };
-      this.options.persist(this.#installed, this.options.seen);
+      await this.options.persist(this.#installed, this.options.seen);
       rmSync(transfer.dir, { recursive: true, force: true });
       this.#report(manifest, 'applied', null);
       this.emit('installed', this.#installed);
