@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { type ModelFile, sha256Hex } from './manifest.ts';
 
@@ -19,14 +20,14 @@ export function packDirectory(dir: string): { blob: Buffer; files: ModelFile[] }
 }
 
 /** Writes the files of a verified blob into `dir`; throws if a file does not match its hash. */
-export function unpackBlob(blob: Buffer, files: readonly ModelFile[], dir: string): void {
+export async function unpackBlob(blob: Buffer, files: readonly ModelFile[], dir: string): Promise<void> {
   let offset = 0;
   for (const file of files) {
     const data = blob.subarray(offset, offset + file.size);
     offset += file.size;
     if (sha256Hex(data) !== file.sha256) throw new Error(`${file.path}: sha256 mismatch`);
     const target = join(dir, file.path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, data);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, data);
   }
 }

@@ -1,13 +1,6 @@
 import { EventEmitter } from 'node:events';
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Trust } from '../layers.ts';
 import { verifyDocument } from '../signing.ts';
@@ -71,6 +64,8 @@ interface Transfer {
   requests: number;
   timer: NodeJS.Timeout;
   finishing: boolean;
+  /** Chunks being written to disk (a duplicate delivery meanwhile is ignored). */
+  writing: Set<number>;
 }
 
 /**
@@ -165,16 +160,30 @@ export class ModelReceiver extends EventEmitter {
       this.#requestMissing(transfer, [index]);
       return true;
     }
+    if (transfer.writing.has(index)) return true;
+    transfer.writing.add(index);
+    void this.#storeChunk(transfer, index, payload);
+    return true;
+  }
+
+  /** Temp + rename: a crash mid-write leaves no half chunk (resume re-hashes what it finds anyway). */
+  async #storeChunk(transfer: Transfer, index: number, payload: Buffer): Promise<void> {
     const file = join(transfer.dir, `${index}.chunk`);
-    // Temp + rename: a crash mid-write leaves no half chunk to be trusted on resume (resume re-hashes anyway).
-    writeFileSync(`${file}.tmp`, payload);
-    renameSync(`${file}.tmp`, file);
+    try {
+      await writeFile(`${file}.tmp`, payload);
+      await rename(`${file}.tmp`, file);
+    } catch (error) {
+      transfer.writing.delete(index);
+      this.emit('chunk-rejected', { index, reason: `cannot store: ${(error as Error).message}` });
+      return;
+    }
+    transfer.writing.delete(index);
+    if (this.#transfer !== transfer) return;
     transfer.have.add(index);
     transfer.lastProgress = Date.now();
     transfer.requests = 0;
     this.emit('progress', { received: transfer.have.size, chunks: transfer.manifest.chunks.length });
     if (transfer.have.size === transfer.manifest.chunks.length) void this.#finish(transfer);
-    return true;
   }
 
   close(): void {
@@ -218,6 +227,7 @@ export class ModelReceiver extends EventEmitter {
       lastProgress: Date.now(),
       requests: 0,
       finishing: false,
+      writing: new Set(),
       timer: setInterval(() => this.#checkStall(transfer), Math.max(50, stallMs / 2)),
     };
     transfer.timer.unref();
@@ -276,13 +286,13 @@ export class ModelReceiver extends EventEmitter {
     const tempDir = join(modelsDir, `${manifest.sha256}.tmp-${process.pid}`);
     try {
       const blob = Buffer.concat(
-        manifest.chunks.map((_, i) => readFileSync(join(transfer.dir, `${i}.chunk`))),
+        await Promise.all(manifest.chunks.map((_, i) => readFile(join(transfer.dir, `${i}.chunk`)))),
       );
       if (blob.length !== manifest.size)
         throw new Error(`assembled ${blob.length} bytes, expected ${manifest.size}`);
       if (sha256Hex(blob) !== manifest.sha256) throw new Error('assembled model does not match its sha256');
       rmSync(tempDir, { recursive: true, force: true });
-      unpackBlob(blob, manifest.files, tempDir);
+      await unpackBlob(blob, manifest.files, tempDir);
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(tempDir, finalDir);
       let loaded: unknown;
