@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { voiceSchema } from '../ingress/voice/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
 // Every object is strict so a misspelt key is an error instead of a silently ignored setting.
@@ -66,6 +67,7 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema,
   log: logSchema,
   nlu: nluSchema,
+  voice: voiceSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;
