@@ -134,7 +134,7 @@ const IPA: [string, string][] = [
 ];
 
 export function ipaToArpabet(ipa: string): string {
-  const s = ipa.replace(/[ˈˌːˑ‿͡\-_\s]/g, '').replace(/ʔ/g, '');
+  const s = ipa.replace(/ˈ|ˌ|ː|ˑ|‿|\u0361|-|_|\s|ʔ/g, '');
   const phones: string[] = [];
   for (let i = 0; i < s.length; ) {
     const hit = IPA.find(([sym]) => s.startsWith(sym, i));
@@ -187,7 +187,7 @@ export async function buildDictionary(words: string[], cmudictPath = CMUDICT): P
   }
   const lines: string[] = [];
   for (const w of [...words].sort()) {
-    known.get(w)!.forEach((p, i) => lines.push(i === 0 ? `${w} ${p}` : `${w}(${i + 1}) ${p}`));
+    for (const [i, p] of known.get(w)!.entries()) lines.push(i === 0 ? `${w} ${p}` : `${w}(${i + 1}) ${p}`);
   }
   return { text: `${lines.join('\n')}\n`, guessed: missing };
 }

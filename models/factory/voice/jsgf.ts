@@ -42,15 +42,15 @@ export function templateToJsgf(template: string, slotRule: (type: string) => str
   // `[text](slot)`: the example's words, or anything else the slot accepts.
   const withSpans = glued.replace(/\[([^\]]*)\]\(([\w.:-]+)\)/g, (_, text: string, slot: string) => {
     const words = spokenWords(text).join(' ');
-    return `\u0001${words}\u0002${slot}\u0003`;
+    return `\uE001${words}\uE002${slot}\uE003`;
   });
   const out: string[] = [];
   let depth = 0;
   const tokens =
-    withSpans.match(/\u0001[^\u0002]*\u0002[^\u0003]*\u0003|\{[^}]*\}|[()[\]|]|[^()[\]|{}\s\u0001]+/g) ?? [];
+    withSpans.match(/\uE001[^\uE002]*\uE002[^\uE003]*\uE003|\{[^}]*\}|[()[\]|]|[^()[\]|{}\s\uE001]+/g) ?? [];
   for (const token of tokens) {
-    if (token.startsWith('\u0001')) {
-      const [words, slot] = token.slice(1, -1).split('\u0002') as [string, string];
+    if (token.startsWith('\uE001')) {
+      const [words, slot] = token.slice(1, -1).split('\uE002') as [string, string];
       out.push(words ? `(${words} | ${slotRule(slot)})` : slotRule(slot));
     } else if (token.startsWith('{')) {
       const [type] = token.slice(1, -1).split(':');
@@ -101,8 +101,8 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
     const alternatives = new Set<string>();
     for (const phrase of phrases) {
       // Digit runs in sampled builtin phrases generalise to the shared <number> rule.
-      const generalised = /\d/.test(phrase) ? phrase.replace(/-?\d+(?:\.\d+)?/g, '\u0004') : phrase;
-      const spoken = spokenWords(generalised.replace(/\u0004/g, ' NUMBERRULE ')).join(' ');
+      const generalised = /\d/.test(phrase) ? phrase.replace(/-?\d+(?:\.\d+)?/g, '\uE004') : phrase;
+      const spoken = spokenWords(generalised.replace(/\uE004/g, ' NUMBERRULE ')).join(' ');
       if (spoken.includes('numberrule')) usesNumber = true;
       if (spoken) alternatives.add(spoken.replace(/numberrule/g, '<number>'));
     }

@@ -45,10 +45,11 @@ export function numberToWords(text: string): string {
 
 /** Spoken number words back to digits ("thirty five point two" → "35.2"), for parsers that expect digits. */
 export function wordsToNumbers(text: string): string {
-  const value = new Map<string, number>();
-  ONES.forEach((w, i) => value.set(w, i));
-  TEENS.forEach((w, i) => value.set(w, 10 + i));
-  TENS.forEach((w, i) => w && value.set(w, i * 10));
+  const value = new Map<string, number>([
+    ...ONES.map((w, i) => [w, i] as const),
+    ...TEENS.map((w, i) => [w, 10 + i] as const),
+    ...TENS.flatMap((w, i) => (w ? [[w, i * 10] as const] : [])),
+  ]);
   const out: string[] = [];
   const tokens = text.split(/\s+/).filter(Boolean);
   for (let i = 0; i < tokens.length; ) {
