@@ -26,7 +26,7 @@ export function decodeWav(data: Uint8Array): Audio {
     let size = view.getUint32(offset + 4, true);
     const body = offset + 8;
     if (id === 'fmt ') {
-      if (size < 16) throw new WavError('fmt chunk too short');
+      if (size < 16 || body + 16 > data.length) throw new WavError('fmt chunk truncated');
       let code = view.getUint16(body, true);
       // WAVE_FORMAT_EXTENSIBLE: the real format code is the first 2 bytes of the sub-format GUID.
       if (code === 0xfffe && size >= 26) code = view.getUint16(body + 24, true);

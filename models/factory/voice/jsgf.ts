@@ -101,7 +101,8 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
     const alternatives = new Set<string>();
     for (const phrase of phrases) {
       // Digit runs in sampled builtin phrases generalise to the shared <number> rule.
-      const generalised = /\d/.test(phrase) ? phrase.replace(/-?\d+(?:\.\d+)?/g, '\uE004') : phrase;
+      const spelled = phrase.replace(/(\d)\s*%/g, '$1 percent');
+      const generalised = /\d/.test(spelled) ? spelled.replace(/-?\d+(?:\.\d+)?/g, '\uE004') : spelled;
       const spoken = spokenWords(generalised.replace(/\uE004/g, ' NUMBERRULE ')).join(' ');
       if (spoken.includes('numberrule')) usesNumber = true;
       if (spoken) alternatives.add(spoken.replace(/numberrule/g, '<number>'));
