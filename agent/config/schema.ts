@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { driversSchema } from '../../drivers/schema.ts';
+import { worldSchema } from '../decide/world.ts';
 import { voiceSchema } from '../ingress/voice/schema.ts';
+import { safetySchema } from '../safety/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
 // Every object is strict so a misspelt key is an error instead of a silently ignored setting.
@@ -67,6 +70,9 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema,
   log: logSchema,
   nlu: nluSchema,
+  drivers: driversSchema,
+  safety: safetySchema,
+  world: worldSchema,
   voice: voiceSchema,
 });
 

@@ -1,6 +1,8 @@
+import { defaultBuiltins } from './builtins.ts';
 import type { BuiltinEntity } from './types.ts';
 
-const registry = new Map<string, BuiltinEntity>();
+// Seeded with Sling's builtins so any importer (trainer, runtime) sees them without a setup call.
+const registry = new Map<string, BuiltinEntity>(defaultBuiltins.map((entity) => [entity.name, entity]));
 
 export function registerBuiltin(entity: BuiltinEntity): void {
   registry.set(entity.name, entity);
