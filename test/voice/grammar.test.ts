@@ -44,12 +44,18 @@ test('numbers are spoken words and come back as digits', () => {
 
 test('the grammar covers every intent, connects two commands, and numeric samples use the number rule', () => {
   const g = buildJsgf({
-    slots: { room: ['kitchen', 'living room'], pct: ['30 percent', '5 %', 'half'] },
+    slots: { room: ['kitchen', 'living room', 'room 2'], pct: ['30 percent', '5 %', 'half', 'fifty'] },
     intents: { 'light.dim': ['dim the {room} light to {pct}'], stop: ['stop'] },
+    numericSlots: ['pct'],
   });
   assert.match(g.jsgf, /<intent_light_dim> = \( dim the <slot_room> light to <slot_pct> \);/);
-  assert.match(g.jsgf, /<slot_pct> = \( <number> percent \) \| \( half \);/);
-  assert.match(g.jsgf, /public <command> = <one> \[ \( then \| and then \| and \) <one> \];/);
+  assert.match(g.jsgf, /<slot_pct> = \( half \) \| \( <number> \[ \( percent \) \] \);/);
+  assert.match(
+    g.jsgf,
+    /<slot_room> = \( kitchen \) \| \( living room \) \| \( room two \);/,
+    'list values stay literal',
+  );
+  assert.match(g.jsgf, /public <command> = \( <one> \[ then \| and then \| and \] \)\+;/);
   assert.ok(g.words.includes('ninety') && g.words.includes('living') && !g.words.includes('<number>'));
   assert.throws(
     () => buildJsgf({ slots: {}, intents: { x: ['go {nowhere}'] } }),

@@ -75,26 +75,26 @@ export class VoiceEngine {
 }
 
 export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketSphinxRecognizer {
+  // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
+  // may carry a calibration measured on its own commands.
+  const manifestFile = join(dir, 'voice.json');
+  if (!existsSync(manifestFile)) {
+    throw new Error(
+      `voice grammar missing: ${manifestFile} (build it with: npx tsx models/factory/voice/build.ts config/intents <model dir>)`,
+    );
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    decoder?: 'jsgf' | 'lm';
+    calibration?: Partial<Calibration>;
+  };
   const files = {
-    grammar: 'grammar.jsgf',
+    grammar: manifest.decoder === 'jsgf' ? 'grammar.jsgf' : 'grammar.lm',
     dictionary: 'grammar.dict',
     loopGrammar: 'loop.jsgf',
     loopDictionary: 'loop.dict',
   };
   for (const f of Object.values(files)) {
-    if (!existsSync(join(dir, f))) {
-      throw new Error(
-        `voice grammar missing: ${join(dir, f)} (build it with: npx tsx models/factory/voice/build.ts config/intents <model dir>)`,
-      );
-    }
-  }
-  // A grammar build may carry its own calibration (measured on its own commands) in voice.json.
-  let calibration: Partial<Calibration> = {};
-  const manifest = join(dir, 'voice.json');
-  if (existsSync(manifest)) {
-    calibration =
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { calibration?: Partial<Calibration> }).calibration ??
-      {};
+    if (!existsSync(join(dir, f))) throw new Error(`voice grammar incomplete: ${join(dir, f)} is missing`);
   }
   return new PocketSphinxRecognizer({
     grammar: join(dir, files.grammar),
@@ -102,6 +102,6 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     loopGrammar: join(dir, files.loopGrammar),
     loopDictionary: join(dir, files.loopDictionary),
     minConfidence,
-    calibration,
+    calibration: manifest.calibration ?? {},
   });
 }

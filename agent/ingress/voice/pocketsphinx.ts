@@ -18,7 +18,7 @@ import { encodeWav } from './wav.ts';
 export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
 
 export interface PocketSphinxOptions {
-  /** JSGF grammar and pronunciation dictionary built from the intent spec. */
+  /** Language model (ARPA, `.lm`) or JSGF grammar (`.jsgf`) built from the intent spec, and its dictionary. */
   grammar: string;
   dictionary: string;
   /** Phone-loop grammar + dictionary for the rejection score (written by the grammar builder). */
@@ -145,21 +145,32 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     try {
       writeFileSync(wav, encodeWav(padded(samples), 16000));
       writeFileSync(ctl, `${id}\n`);
-      const [grammar, loop] = await Promise.all([
+      const [decoded, loop] = await Promise.all([
         this.decode(id, ctl, 'g', o.grammar, o.dictionary),
         this.decode(id, ctl, 'l', o.loopGrammar, o.loopDictionary),
       ]);
-      const decodeMs = performance.now() - started;
-      const words = grammar ? hypothesisWords(grammar.words) : [];
-      if (!grammar || words.length === 0) {
+      const words = decoded ? hypothesisWords(decoded.words) : [];
+      if (!decoded || words.length === 0) {
         return {
           text: '',
           confidence: 0,
           accepted: false,
           reason: 'no sentence of the grammar matches',
-          timing: { decodeMs },
+          timing: { decodeMs: performance.now() - started },
         };
       }
+      // The n-gram search's scores include its language model path; score the hypothesis itself by forced
+      // alignment (a one-sentence grammar decodes in milliseconds), so both decoders share one calibration.
+      let grammar: HypSeg | undefined = decoded;
+      if (!o.grammar.endsWith('.jsgf')) {
+        const align = join(this.dir, `${id}.jsgf`);
+        writeFileSync(align, `#JSGF V1.0;\ngrammar align;\npublic <s> = ${words.join(' ')};\n`);
+        grammar = await this.decode(id, ctl, 'a', align, o.dictionary).finally(() =>
+          rmSync(align, { force: true }),
+        );
+        if (!grammar) grammar = { ...decoded, acoustic: Number.NEGATIVE_INFINITY };
+      }
+      const decodeMs = performance.now() - started;
       const { confidence, perFrame, coverage } = confidenceFromScores(grammar, loop, {
         ...defaultCalibration,
         ...o.calibration,
@@ -188,7 +199,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
-      for (const f of [wav, ctl, join(this.dir, `${id}.g`), join(this.dir, `${id}.l`)])
+      for (const f of [wav, ctl, ...['g', 'l', 'a'].map((t) => join(this.dir, `${id}.${t}`))])
         rmSync(f, { force: true });
     }
   }
@@ -202,7 +213,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   ): Promise<HypSeg | undefined> {
     const out = join(this.dir, `${id}.${tag}`);
     const args = [
-      ...['-hmm', this.options.hmm ?? DEFAULT_HMM, '-jsgf', grammar, '-dict', dictionary],
+      ...[
+        '-hmm',
+        this.options.hmm ?? DEFAULT_HMM,
+        grammar.endsWith('.jsgf') ? '-jsgf' : '-lm',
+        grammar,
+        '-dict',
+        dictionary,
+      ],
       ...['-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav', '-ctl', ctl, '-hypseg', out],
       // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
       ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],

@@ -7,9 +7,7 @@ export const voiceSchema = z
     grammar: z
       .string()
       .default('models/default/voice')
-      .describe(
-        'directory with grammar.jsgf, grammar.dict, loop.jsgf, loop.dict (built from the intent spec)',
-      ),
+      .describe('directory with grammar.lm, grammar.dict, loop.jsgf, loop.dict (built from the intent spec)'),
     minConfidence: z
       .number()
       .min(0)

@@ -2,15 +2,22 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildDictionary, phoneLoop } from './dictionary.ts';
 import { buildJsgf, type VoiceGrammarSpec } from './jsgf.ts';
+import { inlinedSize, languageModel } from './ngram.ts';
+
+/** Inlined grammar size (word arcs) up to which the decoder searches the JSGF itself. */
+export const JSGF_LIMIT = 3000;
+
 import { readVoiceSpec } from './spec.ts';
 
 /**
- * Writes the speech files of a model directory, `<model>/voice/`: grammar.jsgf + grammar.dict (commands),
+ * Writes the speech files of a model directory, `<model>/voice/`: grammar.jsgf (every command sentence),
+ * grammar.lm (trigram model of the same sentences, what the decoder uses) + grammar.dict (pronunciations),
  * loop.jsgf + loop.dict (phone loop for rejection) and voice.json (what was built from what).
  * Run: `npx tsx models/factory/voice/build.ts <spec dir or file> <model dir>`.
  */
 export const VOICE_FILES = {
   grammar: 'grammar.jsgf',
+  languageModel: 'grammar.lm',
   dictionary: 'grammar.dict',
   loopGrammar: 'loop.jsgf',
   loopDictionary: 'loop.dict',
@@ -22,6 +29,7 @@ export interface VoiceBuild {
   words: number;
   guessed: string[];
   intents: number;
+  decoder: 'jsgf' | 'lm';
 }
 
 export async function buildVoiceModel(
@@ -34,7 +42,15 @@ export async function buildVoiceModel(
   const grammar = buildJsgf(spec);
   const dictionary = await buildDictionary(grammar.words);
   const loop = phoneLoop();
+  // Small grammars decode best as the grammar itself; large ones (the default world inlines to ~60k
+  // states: 230 MB and seconds to load per decode) use the trigram model of the same sentences.
+  const size = inlinedSize(grammar.jsgf);
+  const decoder = size <= JSGF_LIMIT ? 'jsgf' : 'lm';
   writeFileSync(join(dir, VOICE_FILES.grammar), grammar.jsgf);
+  writeFileSync(
+    join(dir, VOICE_FILES.languageModel),
+    languageModel(grammar.jsgf, grammar.words, grammar.connectives),
+  );
   writeFileSync(join(dir, VOICE_FILES.dictionary), dictionary.text);
   writeFileSync(join(dir, VOICE_FILES.loopGrammar), loop.jsgf);
   writeFileSync(join(dir, VOICE_FILES.loopDictionary), loop.dictionary);
@@ -43,6 +59,8 @@ export async function buildVoiceModel(
     version: 1,
     source,
     recognizer: 'pocketsphinx',
+    decoder,
+    grammarSize: size,
     acousticModel: 'pocketsphinx-en-us (Debian)',
     intents: Object.keys(spec.intents).length,
     words: grammar.words.length,
@@ -50,7 +68,13 @@ export async function buildVoiceModel(
     files: VOICE_FILES,
   };
   writeFileSync(join(dir, VOICE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { dir, words: grammar.words.length, guessed: dictionary.guessed, intents: manifest.intents };
+  return {
+    dir,
+    words: grammar.words.length,
+    guessed: dictionary.guessed,
+    intents: manifest.intents,
+    decoder,
+  };
 }
 
 if (import.meta.url === `file://${resolve(process.argv[1] ?? '')}`) {

@@ -1,4 +1,4 @@
-import { NUMBER_RULES, numberToWords } from './numbers.ts';
+import { NUMBER_RULES, numberToWords, wordsToNumbers } from './numbers.ts';
 
 /**
  * Intent spec → JSGF speech grammar. Works on a typed intermediate form so it does not depend on how the
@@ -11,6 +11,8 @@ export interface VoiceGrammarSpec {
   slots: Record<string, string[]>;
   /** Intent name → sentences in template syntax (examples and templates alike). */
   intents: Record<string, string[]>;
+  /** Slot types whose phrases are samples of a numeric builtin: their numbers generalise to any number. */
+  numericSlots?: string[];
   /** Connectives that join two commands in one utterance ("X then Y"); empty for none. */
   connectives?: string[];
 }
@@ -19,15 +21,59 @@ export interface BuiltGrammar {
   jsgf: string;
   /** Every word the grammar can produce (the dictionary must cover them all). */
   words: string[];
+  /** Spoken connectives between two commands. */
+  connectives: string[];
 }
 
 const ruleName = (prefix: string, name: string) => `${prefix}_${name.replace(/[^A-Za-z0-9]+/g, '_')}`;
 
-/** Spoken words of a plain phrase: lower case, digits spelled out, punctuation dropped. */
-export function spokenWords(phrase: string): string[] {
+// Unit abbreviations after a number are spoken in full ("1.5 m" is said "one point five meters").
+const UNITS: Record<string, string> = {
+  'm/s': 'meters per second',
+  'cm/s': 'centimeters per second',
+  'km/h': 'kilometers per hour',
+  kph: 'kilometers per hour',
+  mph: 'miles per hour',
+  '°c': 'degrees celsius',
+  '°f': 'degrees fahrenheit',
+  '°': 'degrees',
+  '%': 'percent',
+  pc: 'percent',
+  mm: 'millimeters',
+  cm: 'centimeters',
+  km: 'kilometers',
+  m: 'meters',
+  ft: 'feet',
+  deg: 'degrees',
+  rad: 'radians',
+  c: 'celsius',
+  f: 'fahrenheit',
+  s: 'seconds',
+  sec: 'seconds',
+  min: 'minutes',
+  h: 'hours',
+};
+const UNIT_AFTER_NUMBER = new RegExp(
+  `(\\d)\\s*(${Object.keys(UNITS)
+    .sort((a, b) => b.length - a.length)
+    .map((u) => u.replace(/[/]/g, '\\/'))
+    .join('|')})(?![a-z])`,
+  'g',
+);
+
+// Abbreviations that are never words are expanded anywhere ("ninety deg").
+const ALWAYS = /(?<![a-z])(deg|rad|cm|mm|km|ft|mph|kph|pc)(?![a-z])/g;
+
+export function expandUnits(phrase: string): string {
   return phrase
     .toLowerCase()
-    .replace(/(\d+(?:\.\d+)?)\s*%/g, '$1 percent')
+    .replace(UNIT_AFTER_NUMBER, (_, digit: string, unit: string) => `${digit} ${UNITS[unit]}`)
+    .replace(ALWAYS, (unit: string) => UNITS[unit]!);
+}
+
+/** Spoken words of a plain phrase: lower case, units and digits spelled out, punctuation dropped. */
+export function spokenWords(phrase: string): string[] {
+  return expandUnits(phrase)
     .replace(/-?\d+(?:\.\d+)?/g, (n) => ` ${numberToWords(n)} `)
     .replace(/[^a-z0-9' ]+/g, ' ')
     .split(/\s+/)
@@ -72,6 +118,28 @@ export function templateToJsgf(template: string, slotRule: (type: string) => str
     .trim();
 }
 
+/**
+ * Alternatives of a slot rule, with every "<number> ..." phrase folded into one `<number> ( ... )` branch:
+ * PocketSphinx copies a rule at each reference, and a copy per phrase made the default grammar 60k states.
+ */
+export function slotExpansion(alternatives: string[]): string {
+  if (alternatives.length === 0) return '<VOID>';
+  const suffixes: string[] = [];
+  let bare = false;
+  const others: string[] = [];
+  for (const a of alternatives) {
+    if (a === '<number>') bare = true;
+    else if (a.startsWith('<number> ') && !a.slice(9).includes('<number>')) suffixes.push(a.slice(9));
+    else others.push(a);
+  }
+  const branches = others.map((a) => `( ${a} )`);
+  if (suffixes.length > 0) {
+    const tail = `( ${suffixes.join(' | ')} )`;
+    branches.push(bare ? `( <number> [ ${tail} ] )` : `( <number> ${tail} )`);
+  } else if (bare) branches.push('( <number> )');
+  return branches.join(' | ');
+}
+
 export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
   const words = new Set<string>();
   const lines = ['#JSGF V1.0;', 'grammar sling;', ''];
@@ -97,25 +165,31 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
     lines.push(`${name} = ${[...alternatives].join('\n  | ')};`);
   }
   if (intentRules.length === 0) throw new Error('the spec has no sentences to build a grammar from');
+  const numeric = new Set(spec.numericSlots ?? []);
   for (const [type, phrases] of Object.entries(spec.slots)) {
     const alternatives = new Set<string>();
     for (const phrase of phrases) {
-      // Digit runs in sampled builtin phrases generalise to the shared <number> rule.
-      const spelled = phrase.replace(/(\d)\s*%/g, '$1 percent');
-      const generalised = /\d/.test(spelled) ? spelled.replace(/-?\d+(?:\.\d+)?/g, '\uE004') : spelled;
-      const spoken = spokenWords(generalised.replace(/\uE004/g, ' NUMBERRULE ')).join(' ');
-      if (spoken.includes('numberrule')) usesNumber = true;
-      if (spoken) alternatives.add(spoken.replace(/numberrule/g, '<number>'));
+      if (!numeric.has(type)) {
+        const spoken = spokenWords(phrase).join(' ');
+        if (spoken) alternatives.add(spoken);
+        continue;
+      }
+      // Sampled numeric phrases generalise to the shared <number> rule; number words become digits first,
+      // so "ninety degrees" and "45 degrees" collapse into one pattern.
+      const digits = wordsToNumbers(spokenWords(phrase).join(' '));
+      const spoken = digits.replace(/-?\d+(?:\.\d+)?/g, '<number>');
+      if (spoken.includes('<number>')) usesNumber = true;
+      if (spoken) alternatives.add(spoken);
     }
-    if (alternatives.size === 0) alternatives.add('<VOID>');
-    lines.push(`<${ruleName('slot', type)}> = ${[...alternatives].map((a) => `( ${a} )`).join(' | ')};`);
+    lines.push(`<${ruleName('slot', type)}> = ${slotExpansion([...alternatives])};`);
   }
   if (usesNumber) lines.push(...NUMBER_RULES);
   lines.push(`<one> = ${intentRules.join(' | ')};`);
   const connectives = (spec.connectives ?? ['then', 'and then', 'and']).map((c) => spokenWords(c).join(' '));
   lines.push(
+    // One copy of <one> in a loop: writing `<one> [and <one>]` would double the decoder's graph.
     connectives.length
-      ? `public <command> = <one> [ ( ${connectives.join(' | ')} ) <one> ];`
+      ? `public <command> = ( <one> [ ${connectives.join(' | ')} ] )+;`
       : 'public <command> = <one>;',
   );
   const jsgf = `${lines.join('\n')}\n`;
@@ -124,5 +198,5 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
     const body = line.slice(line.indexOf('=') + 1);
     for (const token of body.replace(/<[^>]+>/g, ' ').split(/[\s()[\]|;+*]+/)) if (token) words.add(token);
   }
-  return { jsgf, words: [...words].sort() };
+  return { jsgf, words: [...words].sort(), connectives };
 }

@@ -94,10 +94,12 @@ export function wordsToNumbers(text: string): string {
   return out.join(' ');
 }
 
-/** JSGF rules for any number 0–999 999 with optional decimals, shared by every builtin numeric slot. */
+/**
+ * JSGF rules for any number 0–999 with one optional decimal, shared by every numeric slot. Kept small on
+ * purpose: PocketSphinx inlines every rule reference, so this rule is copied once per numeric slot use.
+ */
 export const NUMBER_RULES = [
   `<digit> = ${ONES.slice(1).join(' | ')};`,
   `<below100> = zero | <digit> | ${TEENS.join(' | ')} | (${TENS.slice(2).join(' | ')}) [<digit>];`,
-  '<below1000> = <below100> | <digit> hundred [[and] <below100>];',
-  `<number> = ([minus] <below1000> [thousand [<below1000>]]) [point (zero | <digit>)+];`,
+  `<number> = [minus] ( <below100> | [a | <digit>] hundred [[and] <below100>] ) [point (zero | <digit>)];`,
 ];

@@ -43,7 +43,7 @@ export function voiceSpecFromDocuments(
   docs: { file: string; text: string }[],
   builtinSamples = 400,
 ): VoiceGrammarSpec {
-  const spec: VoiceGrammarSpec = { slots: {}, intents: {} };
+  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [] };
   const rng = mulberry32(7);
   for (const { file, text } of docs) {
     const doc = (parse(text) ?? {}) as {
@@ -68,6 +68,7 @@ export function voiceSpecFromDocuments(
         const entity = builtinEntity(type);
         if (!entity) throw new Error(`${file}: slot ${name}: unknown builtin type ${type}`);
         for (let i = 0; i < builtinSamples; i++) phrases.push(entity.sample(rng));
+        spec.numericSlots!.push(name);
       } else {
         throw new Error(`${file}: slot ${name}: unknown slot type ${type}`);
       }
@@ -89,6 +90,7 @@ export function voiceSpecFromDocuments(
         const entity = builtinEntity(type);
         if (!entity) continue;
         spec.slots[type] = [...new Set(Array.from({ length: builtinSamples }, () => entity.sample(rng)))];
+        spec.numericSlots!.push(type);
       }
     }
   }
