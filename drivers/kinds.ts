@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { firmataDriverSchema } from './firmata/schema.ts';
 import { gpioDriverSchema } from './gpio/schema.ts';
 import { mqttDriverSchema } from './mqtt/schema.ts';
+import { serialDriverSchema } from './serial/schema.ts';
 import type { Driver } from './types.ts';
 import { virtualDriverSchema } from './virtual/schema.ts';
 
@@ -12,6 +14,8 @@ export const driverConfigSchema = z.discriminatedUnion('kind', [
   virtualDriverSchema,
   gpioDriverSchema,
   mqttDriverSchema,
+  serialDriverSchema,
+  firmataDriverSchema,
 ]);
 
 export type DriverConfig = z.infer<typeof driverConfigSchema>;
@@ -39,4 +43,6 @@ export const driverFactories: Factories = {
   gpio: async (config) => new (await import('./gpio/driver.ts')).GpioDriver(config),
   mqtt: async (config, context) =>
     new (await import('./mqtt/driver.ts')).MqttDeviceDriver(config, context.mqtt, context.name),
+  serial: async (config) => new (await import('./serial/driver.ts')).SerialDriver(config),
+  firmata: async (config) => new (await import('./firmata/driver.ts')).FirmataDriver(config),
 };
