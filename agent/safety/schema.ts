@@ -105,6 +105,8 @@ const defaultInterlocks = [
     actions: ['move', 'turn', 'goto'],
     key: 'robot.battery_pct',
     below: 5,
+    // No battery telemetry is no evidence of danger (many serial bases have none); no range reading is.
+    missing: 'allow' as const,
     reason: 'battery too low to move ({value}% < {threshold}%)',
   },
 ];
