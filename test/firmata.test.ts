@@ -45,7 +45,7 @@ describe('firmata pin planning', () => {
   });
 });
 
-describe('firmata driver against StandardFirmata in simavr', { timeout: 90_000 }, () => {
+describe('firmata driver against StandardFirmata in simavr', { timeout: 120_000 }, () => {
   let sim: AvrSim;
   let driver: FirmataDriver;
   const state = new StateStore();
@@ -56,6 +56,10 @@ describe('firmata driver against StandardFirmata in simavr', { timeout: 90_000 }
     driver = new FirmataDriver({
       kind: 'firmata',
       path: sim.path,
+      // StandardFirmata blinks its version on pin 13 (~2.5 s) before it answers; a loaded machine slows
+      // the simulation further, so wait generously (the defaults suit real boards).
+      readyTimeoutMs: 30_000,
+      openTimeoutMs: 30_000,
       devices: {
         'light.desk': { type: 'switch', pin: 13 },
         'light.kitchen': { type: 'pwm', pin: 5 },
@@ -152,7 +156,7 @@ describe('firmata driver against StandardFirmata in simavr', { timeout: 90_000 }
     assert.equal(down.status, 'error');
     const replugged = performance.now();
     await sim.restart();
-    assert.equal(await driver.waitConnected(20_000), true, driver.health().detail);
+    assert.equal(await driver.waitConnected(30_000), true, driver.health().detail);
     const outcome = await driver.execute({ device: 'light.desk', action: 'on', params: {} }, never);
     assert.equal(outcome.status, 'ok', outcome.error);
     await sim.waitFor((e) => e.name === 'B5' && e.value === 1 && e.at > replugged, 5000, 'pin 13 high again');
