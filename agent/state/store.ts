@@ -10,7 +10,7 @@ export class StateStore extends EventEmitter implements StateSink, StateView {
 
   /** @param staleAfterMs per-key-prefix age after which a value is reported stale (longest prefix wins). */
   constructor(
-    private readonly staleAfterMs: Record<string, number> = {},
+    private staleAfterMs: Record<string, number> = {},
     private readonly now: () => number = Date.now,
   ) {
     super();
@@ -31,6 +31,15 @@ export class StateStore extends EventEmitter implements StateSink, StateView {
     const out: Record<string, StateValue> = {};
     for (const key of [...this.values.keys()].sort()) out[key] = this.get(key)!;
     return out;
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  /** Replaces the staleness rules (config applied at run time). */
+  setStaleness(staleAfterMs: Record<string, number>): void {
+    this.staleAfterMs = staleAfterMs;
   }
 
   get size(): number {
