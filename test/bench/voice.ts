@@ -4,17 +4,22 @@
  * (sox) at 20 and 10 dB SNR, through audio → Silero VAD → PocketSphinx → text. Reports exact-sentence
  * accuracy and word error rate per condition, out-of-scope false accepts, real-time factor, and latency from
  * the end of speech to the recognised text.
- * Env: VOICE_BENCH_COMMANDS (default 20), VOICE_BENCH_OOS (20), VOICE_BENCH_GRAMMAR (models/default/voice).
+ * With an NLU model (nlu.model, or VOICE_BENCH_MODEL) the heard text also goes through parse → plan, and a
+ * command counts as an exact plan when its plan equals the plan of the typed sentence.
+ * Env: VOICE_BENCH_COMMANDS (default 20), VOICE_BENCH_OOS (20), VOICE_BENCH_GRAMMAR (models/default/voice),
+ * VOICE_BENCH_MODEL.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../../agent/config/load.ts';
+import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { resample } from '../../agent/ingress/voice/resample.ts';
 import { synthesize } from '../../agent/ingress/voice/tts.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
-import { projectRoot } from '../../agent/paths.ts';
+import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 
@@ -108,6 +113,16 @@ async function rendition(text: string, voice: string, wpm: number, snr: number |
 }
 
 const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5 });
+const config = loadConfig().config;
+const modelDir = process.env.VOICE_BENCH_MODEL ?? config.nlu.model;
+const withModel = existsSync(join(fromProjectRoot(modelDir), 'manifest.json'));
+const commandPath = withModel ? await loadCommandPath(config, modelDir) : undefined;
+const planOf = async (text: string) => {
+  const r = await commandPath!.run(text);
+  return JSON.stringify({ actions: r.actions, refused: r.refused !== undefined });
+};
+const typedPlans = new Map<string, string>();
+if (commandPath) for (const text of commands) typedPlans.set(text, await planOf(text));
 const rows: Row[] = [];
 const latencies: number[] = [];
 let audioSeconds = 0;
@@ -116,6 +131,7 @@ const failures: string[] = [];
 
 for (const snr of [20, 10]) {
   let exact = 0;
+  let exactPlans = 0;
   let accepted = 0;
   let errors = 0;
   let words = 0;
@@ -146,14 +162,22 @@ for (const snr of [20, 10]) {
         failures.push(
           `${snr} dB ${voice} ${wpm}: "${text}" → "${heard.map((h) => `${h.recognition.text}${h.recognition.accepted ? '' : ' (refused)'}`).join(' | ')}"`,
         );
+      let planMs = 0;
+      if (commandPath && hypothesis) {
+        const planStarted = performance.now();
+        if ((await planOf(hypothesis)) === typedPlans.get(text)) exactPlans++;
+        planMs = performance.now() - planStarted;
+      }
       const last = heard.at(-1);
-      if (last) latencies.push(((last.utterance.closedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs);
+      if (last)
+        latencies.push(((last.utterance.closedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs + planMs);
     }
   }
   rows.push({
     condition: `commands @ ${snr} dB`,
     utterances: n,
     exactSentence: `${((100 * exact) / n).toFixed(1)}%`,
+    exactPlan: commandPath ? `${((100 * exactPlans) / n).toFixed(1)}%` : 'no model',
     accepted: `${((100 * accepted) / n).toFixed(1)}%`,
     wer: `${((100 * errors) / words).toFixed(1)}%`,
   });
@@ -167,7 +191,12 @@ for (const [i, text] of outOfScope.entries()) {
   const heard = await engine.listenFile(r.wav);
   processingMs += performance.now() - started;
   audioSeconds += r.seconds;
-  const accepted = heard.filter((h) => h.recognition.accepted);
+  let accepted = heard.filter((h) => h.recognition.accepted);
+  // With a model, what the recogniser let through must also survive the NLU's own out-of-scope rejection.
+  if (commandPath && accepted.length > 0) {
+    const plans = await Promise.all(accepted.map((h) => commandPath.run(h.recognition.text)));
+    accepted = accepted.filter((_, k) => (plans[k]!.actions as unknown[]).length > 0);
+  }
   if (accepted.length > 0) {
     falseAccepts++;
     failures.push(
@@ -179,21 +208,25 @@ rows.push({
   condition: 'out-of-scope @ 20 dB',
   utterances: outOfScope.length,
   exactSentence: '',
+  exactPlan: '',
   accepted: `${((100 * falseAccepts) / outOfScope.length).toFixed(1)}% (false accepts)`,
   wer: '',
 });
 await engine.close();
+await commandPath?.close();
 
 const rtf = processingMs / 1000 / audioSeconds;
 rows.push({
   condition: 'speed',
   utterances: latencies.length,
   exactSentence: `RTF ${rtf.toFixed(3)}`,
+  exactPlan: '',
   accepted: `latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
 });
 writeResult('voice', rows, {
   grammar: grammarDir,
+  model: withModel ? modelDir : null,
   voices: VOICES,
   wordsPerMinute: SPEEDS,
   noise: 'sox pinknoise, SNR against the speech RMS',
