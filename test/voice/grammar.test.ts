@@ -133,3 +133,17 @@ test('the trigram model is valid ARPA over the grammar sentences; the matcher ac
   assert.ok(!accepts('turn on the kitchen light then'), 'a dangling connective is not a sentence');
   assert.equal(inlinedSize(g.jsgf) > 10, true);
 });
+
+test('sling doctor reports voice: optional when disabled, a failure with the fix when enabled and incomplete', async () => {
+  const { checkVoice } = await import('../../agent/ingress/voice/doctor.ts');
+  const { resolveConfig } = await import('../../agent/config/load.ts');
+  const config = (voice: object) => resolveConfig({ name: 't', text: JSON.stringify({ voice }) });
+  const ok = checkVoice(config({ grammar: await buildFixtureGrammar() }));
+  assert.equal(ok.status, 'pass', ok.detail);
+  const off = checkVoice(config({ grammar: '/nonexistent/voice' }));
+  assert.equal(off.status, 'warn');
+  assert.match(off.detail, /optional, disabled; missing: voice grammar \/nonexistent\/voice/);
+  const on = checkVoice(config({ enabled: true, grammar: '/nonexistent/voice' }));
+  assert.equal(on.status, 'fail');
+  assert.equal(on.fix, 'npm run build:voice');
+});
