@@ -24,4 +24,6 @@ export interface ExecuteOptions {
   dryRun?: boolean;
   /** Aborting cancels this plan's running step and skips the rest. */
   signal?: AbortSignal;
+  /** Correlates log lines with the command (the agent runtime's command id). */
+  commandId?: string;
 }

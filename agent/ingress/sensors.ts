@@ -28,16 +28,31 @@ export class SensorMapper {
 
   /** The first subscription whose pattern matches decides; undefined when none does. */
   map(topic: string, payload: Buffer): SensorReading | undefined {
+    let route = this.routes.get(topic);
+    if (route === undefined) {
+      route = this.route(topic);
+      // Streams reuse few topics: remembering each topic's key keeps pattern matching off the hot path.
+      if (this.routes.size >= 10_000) this.routes.clear();
+      this.routes.set(topic, route);
+    }
+    return route === null ? undefined : readValue(payload, route.field, route.key);
+  }
+
+  private readonly routes = new Map<string, { key: string; field: string | undefined } | null>();
+
+  private route(topic: string): { key: string; field: string | undefined } | null {
     for (const sub of this.subscriptions) {
       const params = exec(sub.topic, topic) as Record<string, string | string[]> | null;
       if (params === null) continue;
       const key = sub.key.replace(/\{([^}]+)\}/g, (_, name: string) => {
+        // A multi-level wildcard becomes dotted key levels; anything else that is not a key character is `_`.
         const value = params[name];
-        return (Array.isArray(value) ? value.join('.') : (value ?? '')).replace(/[^A-Za-z0-9_-]/g, '_');
+        const levels = Array.isArray(value) ? value : (value ?? '').split('/');
+        return levels.map((level) => level.replace(/[^A-Za-z0-9_-]/g, '_')).join('.');
       });
-      return readValue(payload, sub.field, key);
+      return { key, field: sub.field };
     }
-    return undefined;
+    return null;
   }
 }
 
