@@ -2,6 +2,7 @@ import { Agent } from './agent.ts';
 import { ConfigError } from './config/errors.ts';
 import { loadConfig } from './config/load.ts';
 import { createPipeline } from './default-pipeline.ts';
+import { fleetBootConfig, startFleet } from './fleet/agent-link.ts';
 import { startConsole } from './ingress/console.ts';
 import { createLogger } from './log.ts';
 import { SystemdNotifier } from './systemd.ts';
@@ -35,7 +36,12 @@ export async function runAgent(options: { config?: string; console: boolean }): 
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
 
-  const agent = await Agent.start({ config, log, pipeline: createPipeline });
+  // Fleet: boot with the last-known-good fleet config (works offline), then follow the fleet's documents.
+  const boot = fleetBootConfig(config);
+  if (boot.error) log.warn({ reason: boot.error }, 'fleet: booting from the local file');
+  const agent = await Agent.start({ config: boot.config, log, pipeline: createPipeline });
+  const fleet = config.fleet.enabled ? await startFleet({ agent, fileConfig: config, log }) : undefined;
+  agent.once('stopping', () => void fleet?.stop());
   log.info(
     { broker: agent.brokerUrl, topics: `${agent.topics.base}/#`, config: loaded.file ?? 'built-in defaults' },
     `agent ${agent.online ? 'online' : 'started (broker not reachable yet)'}`,

@@ -87,6 +87,22 @@ function describeZodIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; messa
 }
 
 /**
+ * Validates a config that is already an object (the fleet merges layers as objects; re-serialising them for
+ * the YAML parser would cost more than the validation). Issues carry `source` and the key path.
+ */
+export function validateConfig(value: unknown, source: string): SlingConfig {
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues
+        .flatMap(describeZodIssue)
+        .map((i) => ({ source, path: i.path.map(String).join('.'), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/**
  * Validates a config document plus environment overrides. Pure: no file or process access,
  * so tests and `sling config check` share it with the runtime.
  */

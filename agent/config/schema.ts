@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { driversSchema } from '../../drivers/schema.ts';
 import { worldSchema } from '../decide/world.ts';
+import { fleetSchema } from '../fleet/schema.ts';
 import { agentSchema, sensorsSchema } from '../ingress/config.ts';
+import { voiceSchema } from '../ingress/voice/schema.ts';
 import { safetySchema } from '../safety/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
@@ -12,7 +14,8 @@ export const deviceSchema = z
     id: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-" only (it becomes an MQTT topic level)')
-      .default('sling-01'),
+      .default('sling-01')
+      .meta({ apply: 'restart' }),
     name: z.string().max(200).optional(),
   })
   .prefault({});
@@ -34,7 +37,8 @@ export const mqttSchema = z
     prefix: z
       .string()
       .regex(/^[^#+]+$/, 'must not contain MQTT wildcards')
-      .default('sling'),
+      .default('sling')
+      .meta({ apply: 'restart' }),
     protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
     clientId: z.string().optional(),
     username: z.string().optional(),
@@ -46,7 +50,8 @@ export const mqttSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(1).max(65535).default(1883),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ apply: 'restart' }),
   })
   .prefault({});
 
@@ -55,7 +60,8 @@ export const logSchema = z
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     pretty: z.enum(['auto', 'always', 'never']).default('auto'),
   })
-  .prefault({});
+  .prefault({})
+  .meta({ motionSafe: true });
 
 export const nluSchema = z
   .strictObject({
@@ -75,6 +81,8 @@ export const configSchema = z.strictObject({
   world: worldSchema,
   agent: agentSchema,
   sensors: sensorsSchema,
+  fleet: fleetSchema,
+  voice: voiceSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;

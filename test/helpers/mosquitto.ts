@@ -79,7 +79,7 @@ export async function startMosquitto(
   };
   const kill = async (signal: NodeJS.Signals) => {
     const proc = child;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((done) => {
       proc.once('exit', () => done());
       proc.kill(signal);
