@@ -19,7 +19,7 @@ import {
 import { SensorMapper } from './ingress/sensors.ts';
 import { type AgentTopics, agentTopics, hermesTopics } from './ingress/topics.ts';
 import type { Logger } from './log.ts';
-import type { Pipeline } from './pipeline.ts';
+import type { Decision, Pipeline } from './pipeline.ts';
 import { type CommandCounters, healthSnapshot } from './report/health.ts';
 import { LatencyWindow } from './report/latency.ts';
 import { type CommandResult, refusedResult } from './report/result.ts';
@@ -433,22 +433,25 @@ export class Agent extends EventEmitter {
     }
     const controller = new AbortController();
     this.running.add(controller);
-    const result = await runCommand(command, this.pipeline, this.state, controller.signal).finally(() =>
-      this.running.delete(controller),
+    const onDecided = ({ parses, plan }: Decision) => {
+      for (const parse of parses.filter((p) => p.intent !== null)) {
+        this.event({
+          type: 'intent',
+          id: command.id,
+          intent: parse.intent,
+          confidence: parse.confidence,
+          source: command.source,
+        });
+      }
+      if (plan.refused) this.event({ type: 'plan_refused', id: command.id, reason: plan.refused.reason });
+    };
+    const result = await runCommand(command, this.pipeline, this.state, controller.signal, onDecided).finally(
+      () => this.running.delete(controller),
     );
     this.counters.executed++;
     if (result.status === 'error') this.counters.failed++;
     this.parseLatency.add(result.timing.parseMs);
     this.totalLatency.add(result.timing.totalMs);
-    if (result.intent) {
-      this.event({
-        type: 'intent',
-        id: result.id,
-        intent: result.intent,
-        confidence: result.confidence,
-        source: command.source,
-      });
-    }
     for (const action of result.actions) {
       this.event({
         type: 'action',

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { type Actuation, startActuation } from './act/setup.ts';
-import type { PipelineFactory } from './agent.ts';
+import type { PipelineDeps, PipelineFactory } from './agent.ts';
 import type { SlingConfig } from './config/schema.ts';
 import { decide } from './decide/decide.ts';
 import { loadSkills } from './decide/load-skills.ts';
@@ -9,7 +9,7 @@ import type { Plan } from './decide/types.ts';
 import { loadParser, ModelLoadError } from './nlu/index.ts';
 import type { ParseResult, Parser } from './nlu/types.ts';
 import { fromProjectRoot } from './paths.ts';
-import type { ActionReport, ExecuteOptions, Executor } from './pipeline.ts';
+import type { ActionReport, ExecuteOptions, Executor, Pipeline } from './pipeline.ts';
 
 /** A parser that cannot parse: every command gets the same clear error instead of the agent crashing. */
 export class UnavailableParser implements Parser {
@@ -79,7 +79,7 @@ export class ActuationExecutor extends EventEmitter implements Executor {
  * The model named by `nlu.model`. A missing or damaged model gives a parser that answers every command with
  * the reason, so the agent still starts, reports and can be fixed remotely (fleet model delivery).
  */
-type ReleasableParser = Parser & { release?(): Promise<void> };
+export type ReleasableParser = Parser & { release?(): Promise<void> };
 
 async function loadModel(config: SlingConfig): Promise<ReleasableParser> {
   const modelDir = fromProjectRoot(config.nlu.model);
@@ -96,10 +96,15 @@ async function loadModel(config: SlingConfig): Promise<ReleasableParser> {
   }
 }
 
-/** The product pipeline of `sling start`: the configured model, the skills and world, safety and drivers. */
-export const createPipeline: PipelineFactory = async (config, { state, mqtt, log }) => {
-  const parser: ReleasableParser = await loadModel(config);
-  if (parser instanceof UnavailableParser) log.error(`commands cannot be understood: ${parser.reason}`);
+/**
+ * The stages around a given parser: decide (skills and world from config) and act (safety, drivers).
+ * Benchmarks and tests use it with a stand-in parser; `createPipeline` with the configured model.
+ */
+export async function buildPipeline(
+  config: SlingConfig,
+  { state, mqtt, log }: PipelineDeps,
+  parser: ReleasableParser,
+): Promise<Pipeline & { executor: ActuationExecutor }> {
   const skills = loadSkills(fromProjectRoot(config.world.skills));
   let actuation: Actuation;
   try {
@@ -118,4 +123,11 @@ export const createPipeline: PipelineFactory = async (config, { state, mqtt, log
       await parser.release?.();
     },
   };
+}
+
+/** The product pipeline of `sling start`: the configured model, the skills and world, safety and drivers. */
+export const createPipeline: PipelineFactory = async (config, deps) => {
+  const parser: ReleasableParser = await loadModel(config);
+  if (parser instanceof UnavailableParser) deps.log.error(`commands cannot be understood: ${parser.reason}`);
+  return buildPipeline(config, deps, parser);
 };
