@@ -136,6 +136,37 @@ describe('agent commands against a real mosquitto', () => {
     }
   });
 
+  it('`sling say` sends a command and prints the result', async () => {
+    const { execFile } = await import('node:child_process');
+    const { fromProjectRoot } = await import('../../agent/paths.ts');
+    const run = (text: string) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [
+            fromProjectRoot('agent/sling.js'),
+            'say',
+            '--url',
+            broker.url,
+            '--device',
+            agent.currentConfig.device.id,
+            text,
+          ],
+          { timeout: 30_000 },
+          (error, stdout) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const ok = await run('turn on the study light');
+    assert.equal(ok.code, 0);
+    assert.match(
+      ok.stdout,
+      /^\[ok\] Turning on the study light\. \(light\.on 97%\)\n {2}light\.study\.on \{\} → ok\n$/,
+    );
+    const notUnderstood = await run('sing me a song');
+    assert.equal(notUnderstood.code, 1);
+    assert.match(notUnderstood.stdout, /^\[not_understood\]/);
+  });
+
   it('publishes a retained state snapshot and health figures', async () => {
     agent.state.set('sensors.temperature.kitchen', 21.5);
     const state = await probe.waitFor(
