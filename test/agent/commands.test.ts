@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
 import { createPipeline } from '../../agent/default-pipeline.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
+import { Probe, type Rig, startAgent, startRig, testConfig } from '../helpers/agent.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
@@ -12,18 +12,14 @@ describe('agent commands against a real mosquitto', () => {
   let probe: Probe;
   const pipeline = testPipeline();
 
+  let rig: Rig;
+
   before(async () => {
-    broker = await startMosquitto();
-    agent = await startAgent(testConfig({ mqtt: { url: broker.url } }), pipeline);
-    probe = await Probe.connect(broker.url);
-    await probe.subscribe(`${agent.topics.base}/#`);
+    rig = await startRig({}, pipeline);
+    ({ broker, agent, probe } = rig);
   });
 
-  after(async () => {
-    await probe?.close();
-    await agent?.stop();
-    await broker?.stop();
-  });
+  after(() => rig?.close());
 
   it('publishes retained online status', async () => {
     const status = await probe.waitFor((m) => m.topic === agent.topics.status, 'status');

@@ -3,8 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
 import { buildPipeline } from '../../agent/default-pipeline.ts';
 import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { type Probe, type Rig, startRig } from '../helpers/agent.ts';
 
 // The product pipeline — skills, the default world, safety and the virtual drivers — behind the agent,
 // with a parser that gives what the model gives for these sentences (the model has its own tests).
@@ -35,24 +34,17 @@ class TableParser implements Parser {
 }
 
 describe('the agent with the default world (skills, safety, virtual drivers)', () => {
-  let broker: Mosquitto;
   let agent: Agent;
   let probe: Probe;
 
+  let rig: Rig;
+
   before(async () => {
-    broker = await startMosquitto();
-    agent = await startAgent(testConfig({ mqtt: { url: broker.url } }), (config, deps) =>
-      buildPipeline(config, deps, new TableParser()),
-    );
-    probe = await Probe.connect(broker.url);
-    await probe.subscribe(`${agent.topics.base}/#`);
+    rig = await startRig({}, (config, deps) => buildPipeline(config, deps, new TableParser()));
+    ({ agent, probe } = rig);
   });
 
-  after(async () => {
-    await probe?.close();
-    await agent?.stop();
-    await broker?.stop();
-  });
+  after(() => rig?.close());
 
   it('turns a light on through the virtual driver and republishes the state', async () => {
     await probe.client.publishAsync(
