@@ -21,7 +21,7 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
   const events: Record<string, unknown>[] = [];
 
   before(async () => {
-    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
     driver = new SerialDriver({
       kind: 'serial',
       path: sim.path,
@@ -146,6 +146,28 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     assert.ok(motorsOff(sim));
   });
 
+  it("reports the robot's e-stop button as an e-stop; its latch releases only with the button up", async () => {
+    const before = events.length;
+    assert.equal((await driver.link.request('M', [90, 90])).ok, true);
+    const on = await sim.waitFor((e) => e.name === '0A' && e.value === 90, 3000, 'motors on');
+    sim.command('in D2 0'); // button to ground
+    await sim.waitFor((e) => e.name === '0A' && e.value === 0 && e.simUs > on.simUs, 3000, 'motors off');
+    const deadline = Date.now() + 3000;
+    const isButton = (e: Record<string, unknown>) => e.type === 'estop' && e.source === 'robot:button';
+    while (!events.slice(before).some(isButton) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(events.slice(before).some(isButton), `estop event in ${JSON.stringify(events.slice(before))}`);
+    const drive = { device: 'robot', action: 'drive', params: { left: 0.2, right: 0.2, duration_s: 0.2 } };
+    const held = await driver.execute(drive, never);
+    assert.equal(held.status, 'rejected');
+    assert.match(held.error ?? '', /button/);
+    sim.command('in D2 1');
+    await new Promise((r) => setTimeout(r, 100));
+    const released = await driver.execute(drive, never);
+    assert.equal(released.status, 'ok', released.error);
+    assert.equal(events.slice(before).filter((e) => e.type === 'estop').length, 1, 'reported once');
+  });
+
   it('firmware deadman stops the motors when the heartbeat stops (agent event loop stalled)', async () => {
     const reply = await driver.link.request('M', [120, 120]);
     assert.equal(reply.ok, true);
@@ -166,7 +188,7 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     while (!events.some((e) => e.type === 'deadman') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     assert.ok(
-      events.some((e) => e.type === 'deadman' && e.source === 'firmware'),
+      events.some((e) => e.type === 'deadman' && e.source === 'robot:firmware'),
       'deadman event reported',
     );
   });
@@ -238,7 +260,7 @@ describe('reference firmware protocol details, on a raw serial port', { timeout:
   };
 
   before(async () => {
-    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
     port = new SerialPort({ path: sim.path, baudRate: 115200 });
     const splitter = new LineSplitter(256);
     port.pipe(splitter);

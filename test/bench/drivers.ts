@@ -42,7 +42,7 @@ async function motorsOffAt(sim: AvrSim, since: number): Promise<number> {
 }
 
 const broker = await startMosquitto();
-const sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+const sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
 const state = new StateStore();
 // The agent's side of the broker: its MQTT client hands the act stage a link, and startActuation binds
 // <base>/estop to the safety latch (agent/safety/mqtt.ts), exactly as the agent runtime does.
