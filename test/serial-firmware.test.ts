@@ -173,6 +173,7 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     assert.equal(reply.ok, true);
     const on = await sim.waitFor((e) => e.name === '0A' && e.value === 120, 3000, 'motors on');
     // Block this process: no heartbeat, no command reaches the firmware.
+    const stallStart = performance.now();
     const stallUntil = Date.now() + 900;
     while (Date.now() < stallUntil) {
       // busy wait on purpose
@@ -182,8 +183,15 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
       3000,
       'deadman',
     );
+    // Heartbeats went on until the stall began, so the deadman fires 500 ms after the last one: no sooner
+    // than 500 ms after the motors started, and no later than 500 ms after the stall began (simulated
+    // time never runs ahead of the wall clock), plus a margin for the last heartbeat in flight.
     const afterUs = off.simUs - on.simUs;
-    assert.ok(afterUs >= 480_000 && afterUs <= 700_000, `deadman fired ${afterUs} us after the last command`);
+    const latestUs = 500_000 + (stallStart - on.at) * 1000 + 100_000;
+    assert.ok(
+      afterUs >= 500_000 && afterUs <= latestUs,
+      `deadman fired ${afterUs} us after the motors started (latest ${latestUs})`,
+    );
     const deadline = Date.now() + 3000;
     while (!events.some((e) => e.type === 'deadman') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
