@@ -27,7 +27,9 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
       path: sim.path,
       telemetry: { a0: { key: 'sensors.front_distance_cm', scale: 0.1 } },
       gripper: { travelMs: 0 },
-      staleAfterMs: 1500,
+      // generous: these tests check behaviour, not speed, and the machine may be loaded
+      requestTimeoutMs: 1000,
+      staleAfterMs: 2500,
     });
     driver.on('event', (event) => {
       if (event.type !== 'telemetry') events.push(event);
