@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Action } from '../../agent/decide/types.ts';
 import type { StateSink } from '../../agent/state/types.ts';
 import type { ActionOutcome, Driver, DriverHealth } from '../types.ts';
-import { LinkError, type Reply, SerialLink } from './link.ts';
+import { type Reply, SerialLink } from './link.ts';
 import { MAX_DUTY, type MotionPlan, planDrive, planMove, planTurn } from './motion.ts';
 import { type SerialDriverConfig, type SerialDriverConfigInput, serialDriverSchema } from './schema.ts';
 
@@ -259,5 +259,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', finish, { once: true });
   });
 }
-
-export { LinkError };
