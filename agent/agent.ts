@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { IClientPublishOptions } from 'mqtt';
+import type { MqttLink } from '../drivers/mqtt/link.ts';
 import type { SlingConfig } from './config/schema.ts';
 import { chooseBroker, type EmbeddedBroker } from './ingress/broker.ts';
 import { type ConnectionSettings, type InboundMessage, MqttConnection } from './ingress/connection.ts';
 import { CommandDedup } from './ingress/dedup.ts';
 import { CommandGuard, type GuardSettings } from './ingress/guard.ts';
 import { hermesIntent, hermesNotRecognized } from './ingress/hermes.ts';
+import { AgentLink } from './ingress/link.ts';
 import {
   decodeCommand,
   decodeJson,
@@ -22,11 +24,18 @@ import { type CommandCounters, healthSnapshot } from './report/health.ts';
 import { LatencyWindow } from './report/latency.ts';
 import { type CommandResult, refusedResult } from './report/result.ts';
 import { throttle } from './report/throttle.ts';
-import { type CommandTrace, runCommand } from './run-command.ts';
+import { runCommand } from './run-command.ts';
 import { StateStore } from './state/store.ts';
 
+export interface PipelineDeps {
+  state: StateStore;
+  /** The agent's MQTT connection for drivers and safety topics (MQTT devices, e-stop topic). */
+  mqtt: MqttLink;
+  log: Logger;
+}
+
 /** Builds the understand/decide/act stages from config; called at start and when their config changes. */
-export type PipelineFactory = (config: SlingConfig, state: StateStore, log: Logger) => Promise<Pipeline>;
+export type PipelineFactory = (config: SlingConfig, deps: PipelineDeps) => Promise<Pipeline>;
 
 export interface AgentOptions {
   config: SlingConfig;
@@ -65,6 +74,7 @@ export class Agent extends EventEmitter {
   private pipeline!: Pipeline;
   private readonly factory: PipelineFactory | undefined;
   private connectionRef!: MqttConnection;
+  private link!: AgentLink;
   private embedded: EmbeddedBroker | undefined;
   private topicsRef: AgentTopics;
   private guard: CommandGuard;
@@ -81,6 +91,7 @@ export class Agent extends EventEmitter {
   private readonly sensorCounters = { messages: 0, rejected: 0 };
   private commandSeq = 0;
   private stopping: Promise<void> | undefined;
+  private swapping: Promise<void> | undefined;
 
   private constructor(
     options: AgentOptions,
@@ -128,11 +139,18 @@ export class Agent extends EventEmitter {
   }
 
   private async boot(): Promise<void> {
-    if (this.factory) this.pipeline = await this.factory(this.config, this.state, this.log);
-    this.attachExecutorEvents(this.pipeline);
     const choice = await chooseBroker(this.config.mqtt.url, this.config.mqtt.embedded, this.log);
     this.embedded = choice.embedded;
     this.connectionRef = new MqttConnection(this.connectionSettings(choice.url), this.log);
+    this.link = new AgentLink(this.connectionRef);
+    // Built before connecting so the drivers' subscriptions go out with the first connection.
+    try {
+      if (this.factory) this.pipeline = await this.factory(this.config, this.pipelineDeps());
+    } catch (error) {
+      await this.embedded?.close();
+      throw error;
+    }
+    this.attachExecutorEvents(this.pipeline);
     this.connectionRef.on('connect', (sessionPresent: boolean) => this.onConnect(sessionPresent));
     this.connectionRef.on('offline', () => this.onOffline());
     this.connectionRef.on('message', (message: InboundMessage) => this.onMessage(message));
@@ -142,6 +160,10 @@ export class Agent extends EventEmitter {
     this.scheduleHealth();
     const online = await this.connectionRef.start();
     if (!online) this.log.warn({ url: choice.url }, 'broker not reachable yet; retrying in the background');
+  }
+
+  private pipelineDeps(): PipelineDeps {
+    return { state: this.state, mqtt: this.link, log: this.log };
   }
 
   private connectionSettings(url: string): ConnectionSettings {
@@ -209,19 +231,23 @@ export class Agent extends EventEmitter {
       'online',
     );
     this.connectionRef.publish(this.topicsRef.status, this.statusPayload('online'), { qos: 1, retain: true });
+    this.pipeline.executor.brokerRestored?.();
     this.publishState();
     this.emit('online');
   }
 
   private onOffline(): void {
     this.log.warn('lost the broker: stopping motion');
-    void this.pipeline.executor.safeStop('broker connection lost').catch(() => {});
+    const { executor } = this.pipeline;
+    if (executor.brokerLost) executor.brokerLost();
+    else void executor.safeStop('broker connection lost').catch(() => {});
     this.emit('offline');
   }
 
   private onMessage(message: InboundMessage): void {
     const { topic } = message;
     const hermes = this.config.agent.hermes.enabled;
+    if (this.link.dispatch(topic, message.payload)) return;
     if (topic === this.topicsRef.command) this.onCommandMessage(message);
     else if (hermes && topic === hermesTopics.nluQuery) this.onHermesQuery(message);
     else if (hermes && topic === hermesTopics.textCaptured) this.onTextCaptured(message);
@@ -394,6 +420,7 @@ export class Agent extends EventEmitter {
   }
 
   private async runTraced(command: InboundCommand & { id: string }): Promise<CommandResult> {
+    if (this.swapping) await this.swapping;
     if (!this.accepting) return refusedResult(command.id, command.text, 'the agent is shutting down');
     const maxChars = this.config.nlu.maxInputChars;
     if (command.text.length > maxChars) {
@@ -404,8 +431,7 @@ export class Agent extends EventEmitter {
         `command longer than ${maxChars} characters`,
       );
     }
-    const trace: CommandTrace = await runCommand(command, this.pipeline, this.state, this.abort.signal);
-    const { result } = trace;
+    const result = await runCommand(command, this.pipeline, this.state, this.abort.signal);
     this.counters.executed++;
     if (result.status === 'error') this.counters.failed++;
     this.parseLatency.add(result.timing.parseMs);
@@ -453,10 +479,15 @@ export class Agent extends EventEmitter {
     this.connectionRef?.publish(this.topicsRef.events, JSON.stringify(full), { qos: 0 });
   }
 
+  private readonly onExecutorEvent = (event: AgentEventPayload) =>
+    this.event({ ...event, type: event.type ?? 'device' });
+
   private attachExecutorEvents(pipeline: Pipeline): void {
-    pipeline.executor.on?.('event', (event: AgentEventPayload) =>
-      this.event({ ...event, type: event.type ?? 'device' }),
-    );
+    pipeline.executor.on?.('event', this.onExecutorEvent);
+  }
+
+  private detachExecutorEvents(pipeline: Pipeline): void {
+    pipeline.executor.off?.('event', this.onExecutorEvent);
   }
 
   private publishState(): void {
@@ -529,22 +560,15 @@ export class Agent extends EventEmitter {
     const pipelineSections = changed.filter(
       (k) => !['device', 'mqtt', 'agent', 'sensors', 'log'].includes(k),
     );
-    let newPipeline: Pipeline | undefined;
-    if (pipelineSections.length > 0) {
-      if (!this.factory)
-        throw new Error(`cannot apply ${pipelineSections.join(', ')}: the agent has no pipeline factory`);
-      newPipeline = await this.factory(next, this.state, this.log); // throws → nothing applied
+    if (pipelineSections.length > 0 && !this.factory) {
+      throw new Error(`cannot apply ${pipelineSections.join(', ')}: the agent has no pipeline factory`);
     }
     this.config = identityChanged
       ? { ...next, device: previous.device, mqtt: { ...next.mqtt, prefix: previous.mqtt.prefix } }
       : next;
     if (identityChanged) restartRequired.push('device');
-    if (newPipeline) {
-      const old = this.pipeline;
-      this.pipeline = newPipeline;
-      this.attachExecutorEvents(newPipeline);
-      await old.executor.safeStop('configuration changed').catch(() => {});
-      await old.close?.().catch(() => {});
+    if (pipelineSections.length > 0) {
+      await this.swapPipeline(next, previous);
       applied.push(...pipelineSections);
     }
     if (changed.includes('agent') || changed.includes('sensors')) {
@@ -574,6 +598,37 @@ export class Agent extends EventEmitter {
     this.event({ type: 'config_applied', ...result });
     this.emit('config', result);
     return result;
+  }
+
+  /**
+   * Rebuilds the stages for new config. The old ones are made safe and closed first (drivers hold ports);
+   * commands wait meanwhile. If the new config fails to build, the previous one is rebuilt and the error
+   * is thrown.
+   */
+  private async swapPipeline(next: SlingConfig, previous: SlingConfig): Promise<void> {
+    const factory = this.factory!;
+    let release!: () => void;
+    this.swapping = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const old = this.pipeline;
+      this.detachExecutorEvents(old);
+      await old.executor.safeStop('configuration changed').catch(() => {});
+      await old.close?.().catch(() => {});
+      try {
+        this.pipeline = await factory(next, this.pipelineDeps());
+      } catch (error) {
+        this.config = previous;
+        this.pipeline = await factory(previous, this.pipelineDeps());
+        throw error;
+      } finally {
+        this.attachExecutorEvents(this.pipeline);
+      }
+    } finally {
+      this.swapping = undefined;
+      release();
+    }
   }
 
   /**

@@ -1,35 +1,34 @@
 import type { EventEmitter } from 'node:events';
+import type { ActionStatus as ActStatus } from './act/types.ts';
+import type { Decision } from './decide/decide.ts';
 import type { Action, Plan } from './decide/types.ts';
 import type { Parser } from './nlu/types.ts';
 import type { StateView } from './state/types.ts';
 
-// The seams of ingress → understand → decide → act. The agent depends only on these interfaces, so each
-// stage can be swapped (real model, skills and drivers in `sling start`; small ones in tests).
+// The seams of ingress → understand → decide → act, as the agent sees them. The agent depends only on
+// these, so each stage can be swapped (model, skills and drivers in `sling start`; small ones in tests).
 
-export interface PlanOptions {
-  dryRun: boolean;
+export type { Decision };
+
+/** understand + decide: text → one parse per clause → a plan (or a refusal with a reason). Never acts. */
+export interface Decider {
+  decide(text: string, state: StateView): Promise<Decision>;
 }
 
-/** decide: a parse plus the live state → an ordered plan (or a refusal with a reason). */
-export interface Planner {
-  plan(
-    parse: import('./nlu/types.ts').ParseResult,
-    state: StateView,
-    options: PlanOptions,
-  ): Promise<Plan> | Plan;
-}
-
-export type ActionStatus = 'ok' | 'rejected' | 'error' | 'cancelled' | 'planned';
+export type ActionStatus = ActStatus;
 
 export interface ActionReport extends Action {
   status: ActionStatus;
   error?: string;
+  adjustments?: string[];
   result?: Record<string, unknown>;
 }
 
 export interface ExecuteOptions {
   /** Correlates events and logs with the command. */
   commandId: string;
+  /** Check everything (safety included) and report what would run, without driving anything. */
+  dryRun?: boolean;
   signal?: AbortSignal;
 }
 
@@ -41,15 +40,18 @@ export interface Executor extends Partial<Pick<EventEmitter, 'on' | 'off'>> {
   execute(plan: Plan, options: ExecuteOptions): Promise<ActionReport[]>;
   /** Brings every actuator to a safe state (motion stopped). Must not throw. */
   safeStop(reason: string): Promise<void>;
+  /** The broker connection dropped / came back (the deadman stops motion on loss). */
+  brokerLost?(): void;
+  brokerRestored?(): void;
   /** Pending actions per device, for the health topic. */
   queueDepths?(): Record<string, number>;
-  close?(): Promise<void>;
 }
 
 export interface Pipeline {
+  /** Direct access to the model, for Hermes NLU queries (parse only, no action). */
   parser: Parser;
-  planner: Planner;
+  decider: Decider;
   executor: Executor;
-  /** Releases what the stages hold (ONNX session, driver ports). */
+  /** Releases what the stages hold (ONNX session, driver ports); safe-stops first. */
   close?(): Promise<void>;
 }

@@ -20,6 +20,22 @@ export async function runAgent(options: { config?: string; console: boolean }): 
   const { config } = loaded;
   const log = createLogger(config.log);
   const notifier = new SystemdNotifier();
+
+  // Signals are handled from the first moment: one that arrives while starting stops the agent once started.
+  let stopRequested: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  const requestStop = (signal: string) => {
+    if (stopRequested) {
+      process.exit(1); // a second signal: stop waiting
+    }
+    stopRequested = signal;
+    onStop?.(signal);
+  };
+  const onSigint = () => requestStop('SIGINT');
+  const onSigterm = () => requestStop('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+
   // Fleet: boot with the last-known-good fleet config (works offline), then follow the fleet's documents.
   const boot = fleetBootConfig(config);
   if (boot.error) log.warn({ reason: boot.error }, 'fleet: booting from the local file');
@@ -30,24 +46,18 @@ export async function runAgent(options: { config?: string; console: boolean }): 
     { broker: agent.brokerUrl, topics: `${agent.topics.base}/#`, config: loaded.file ?? 'built-in defaults' },
     `agent ${agent.online ? 'online' : 'started (broker not reachable yet)'}`,
   );
-  await notifier.ready(`online: ${agent.brokerUrl} ${agent.topics.base}`);
+  void notifier.ready(`online: ${agent.brokerUrl} ${agent.topics.base}`);
 
   const wantConsole =
     config.agent.console === 'on' || (config.agent.console === 'auto' && process.stdin.isTTY);
   const rl = options.console && wantConsole ? startConsole(agent) : undefined;
 
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
-      // A second signal while stopping: give up waiting.
-      process.once('SIGINT', () => process.exit(1));
-      process.once('SIGTERM', () => process.exit(1));
+    onStop = (signal: string) => {
       rl?.close();
       void notifier.stopping();
       const hardStop = setTimeout(() => {
         log.error('shutdown took too long: exiting anyway');
-        resolve(0);
         process.exit(0);
       }, config.agent.shutdownTimeoutMs + 1000);
       hardStop.unref();
@@ -58,12 +68,9 @@ export async function runAgent(options: { config?: string; console: boolean }): 
         setImmediate(() => process.exit(0));
       });
     };
-    const onSigint = () => stop('SIGINT');
-    const onSigterm = () => stop('SIGTERM');
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
     rl?.on('close', () => {
-      if (process.stdin.isTTY) stop('console closed');
+      if (!stopRequested) requestStop('console closed');
     });
+    if (stopRequested) onStop(stopRequested);
   });
 }

@@ -1,6 +1,6 @@
 import type { ParseResult } from './nlu/types.ts';
 import type { Pipeline } from './pipeline.ts';
-import { type CommandResult, fromParse, statusOfActions } from './report/result.ts';
+import { type CommandResult, statusOfActions } from './report/result.ts';
 import type { StateView } from './state/types.ts';
 
 export interface CommandRequest {
@@ -9,13 +9,27 @@ export interface CommandRequest {
   dryRun: boolean;
 }
 
-export interface CommandTrace {
-  result: CommandResult;
-  /** The parse, for Hermes replies and events (absent when the parser itself failed). */
-  parse?: ParseResult;
-}
-
 const elapsed = (from: number) => Math.round((performance.now() - from) * 1000) / 1000;
+
+/** The result's intent fields: the single clause's, or the first clause's plus every clause listed. */
+function understanding(parses: readonly ParseResult[]) {
+  const first = parses[0];
+  const base = {
+    intent: first?.intent ?? null,
+    confidence: first?.confidence ?? 0,
+    slots: first?.slots ?? [],
+  };
+  if (parses.length <= 1) return base;
+  return {
+    ...base,
+    clauses: parses.map((p) => ({
+      text: p.text,
+      intent: p.intent,
+      confidence: p.confidence,
+      slots: p.slots,
+    })),
+  };
+}
 
 /** understand → decide → act for one command. Never throws: every failure becomes a result with a reason. */
 export async function runCommand(
@@ -23,62 +37,51 @@ export async function runCommand(
   pipeline: Pipeline,
   state: StateView,
   signal?: AbortSignal,
-): Promise<CommandTrace> {
+): Promise<CommandResult> {
   const started = performance.now();
-  let parse: ParseResult;
+  const base = { id: request.id, text: request.text, ...(request.dryRun ? { dryRun: true } : {}) };
+  const failed = (reason: string, parseMs: number): CommandResult => ({
+    ...base,
+    status: 'error',
+    intent: null,
+    confidence: 0,
+    slots: [],
+    actions: [],
+    reply: reason,
+    error: reason,
+    timing: { parseMs, totalMs: elapsed(started) },
+  });
+  let decision: Awaited<ReturnType<Pipeline['decider']['decide']>>;
   try {
-    parse = await pipeline.parser.parse(request.text);
+    decision = await pipeline.decider.decide(request.text, state);
   } catch (error) {
-    const reason = `the parser failed: ${(error as Error).message}`;
-    return {
-      result: {
-        id: request.id,
-        text: request.text,
-        status: 'error',
-        intent: null,
-        confidence: 0,
-        slots: [],
-        actions: [],
-        reply: reason,
-        error: reason,
-        timing: { parseMs: elapsed(started), totalMs: elapsed(started) },
-      },
-    };
+    return failed(`could not understand "${request.text}": ${(error as Error).message}`, elapsed(started));
   }
   const parseMs = elapsed(started);
-  const finish = (partial: Omit<CommandResult, 'timing'>): CommandTrace => ({
-    parse,
-    result: {
-      ...partial,
-      ...(request.dryRun ? { dryRun: true } : {}),
-      timing: { parseMs, totalMs: elapsed(started) },
-    },
+  const { parses, plan } = decision;
+  const finish = (partial: Pick<CommandResult, 'status' | 'actions' | 'reply'> & { error?: string }) => ({
+    ...base,
+    ...understanding(parses),
+    ...partial,
+    timing: { parseMs, totalMs: elapsed(started) },
   });
-  if (parse.error !== undefined) {
-    return finish({ ...fromParse(request.id, parse, 'error', parse.error), error: parse.error });
+  const parseError = parses.find((p) => p.error !== undefined)?.error;
+  if (parseError !== undefined)
+    return finish({ status: 'error', actions: [], reply: parseError, error: parseError });
+  if (parses.some((p) => p.intent === null)) {
+    return finish({ status: 'not_understood', actions: [], reply: plan.reply });
   }
-  if (parse.intent === null) {
-    return finish(
-      fromParse(request.id, parse, 'not_understood', `Sorry, I did not understand "${request.text}".`),
-    );
+  if (plan.refused) {
+    return finish({ status: 'rejected', actions: [], reply: plan.reply, error: plan.refused.reason });
   }
   try {
-    const plan = await pipeline.planner.plan(parse, state, { dryRun: request.dryRun });
-    if (plan.refused) {
-      return finish({ ...fromParse(request.id, parse, 'rejected', plan.reply), error: plan.refused.reason });
-    }
-    if (request.dryRun) {
-      const actions = plan.actions.map((a) => ({ ...a, status: 'planned' as const }));
-      return finish({ ...fromParse(request.id, parse, 'ok', plan.reply), actions });
-    }
-    const options = signal ? { commandId: request.id, signal } : { commandId: request.id };
+    const options = { commandId: request.id, dryRun: request.dryRun, ...(signal ? { signal } : {}) };
     const actions = await pipeline.executor.execute(plan, options);
     const status = statusOfActions(actions);
     const failure = actions.find((a) => a.error !== undefined)?.error;
     const reply = status === 'ok' || failure === undefined ? plan.reply : `${plan.reply} (${failure})`;
-    return finish({ ...fromParse(request.id, parse, status, reply), actions });
+    return finish({ status, actions, reply, ...(status === 'ok' ? {} : { error: failure ?? status }) });
   } catch (error) {
-    const reason = `could not carry out "${request.text}": ${(error as Error).message}`;
-    return finish({ ...fromParse(request.id, parse, 'error', reason), error: reason });
+    return failed(`could not carry out "${request.text}": ${(error as Error).message}`, parseMs);
   }
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { DriverEvent, DriverRegistry } from '../../drivers/registry.ts';
 import type { ActionOutcome } from '../../drivers/types.ts';
 import type { Action, Plan } from '../decide/types.ts';
@@ -14,7 +15,11 @@ export interface ExecutorDeps {
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-export interface Executor {
+/**
+ * Emits 'event' with {type, ...}: estop {source, reason}, estop_reset {source}, halt {reason}, and every
+ * driver event (telemetry, fault, bump, deadman, input) with `driver` set. The agent forwards them.
+ */
+export interface Executor extends EventEmitter {
   /** Runs a plan step by step (each step waits for the previous one); never throws. */
   execute(plan: Plan, options?: ExecuteOptions): Promise<ActionResult[]>;
   /** Trips the e-stop latch: everything queued or running is cancelled and every driver made safe. */
@@ -24,14 +29,22 @@ export interface Executor {
   /** Cancels the device's running and queued actions, then asks its driver to stop. */
   stop(device: string, reason?: string): Promise<ActionResult>;
   busy(device: string): boolean;
+  /** Stops all motion now (not latched): for the runtime's own emergencies. Never throws. */
+  safeStop(reason: string): Promise<void>;
+  /** Deadman inputs from the agent runtime's MQTT connection. */
+  onBrokerLost(): void;
+  onBrokerRestored(): void;
+  /** Queued + running actions per busy device (health reports). */
+  queueDepths(): Record<string, number>;
   /** Detaches from safety, drivers and state (does not close the drivers). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 const CONTROL = new Set(['estop', 'reset_estop', 'stop', 'cancel']);
 
 /** Plans → safety → per-device queues → drivers. See agent/act/README.md. */
 export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): Executor {
+  const events = new EventEmitter();
   const queues = new Map<string, DeviceQueue>();
   const queueOf = (device: string) => {
     let queue = queues.get(device);
@@ -50,19 +63,23 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
     void drivers.safeStopAll();
     state.set('safety.estop', { latched: true, ...(safety.estopped ?? status) });
     for (const device of motionDevices()) state.set(`${device}.estopped`, true);
+    events.emit('event', { type: 'estop', source: status.source, reason: status.reason });
   };
   const onReset = (source: string) => {
     log?.info({ source }, 'emergency stop reset');
     state.set('safety.estop', { latched: false, reset_by: source, at: Date.now() });
     for (const device of motionDevices()) state.set(`${device}.estopped`, false);
+    events.emit('event', { type: 'estop_reset', source });
   };
   const onHalt = (reason: string) => {
     log?.warn({ reason }, 'motion halted');
     for (const device of motionDevices()) queues.get(device)?.cancelAll(reason);
     void drivers.safeStopAll((d) => d.devices.some((device) => safety.isMotion(device)));
     state.set('safety.last_halt', { reason, at: Date.now() });
+    events.emit('event', { type: 'halt', reason });
   };
   const onDriverEvent = (event: DriverEvent) => {
+    events.emit('event', event);
     if (event.type === 'estop') {
       const source =
         typeof event.source === 'string' ? event.source : `${event.driver}:${event.device ?? '?'}`;
@@ -216,7 +233,7 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
       return prepared.map((p) => {
         const verdict = CONTROL.has(p.action.action) ? undefined : safety.check(p.action, state);
         if (verdict && !verdict.ok) return result(p.action, 'refused', { error: verdict.reason });
-        return result(p.action, 'dry_run', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
+        return result(p.action, 'planned', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
       });
     }
     const results: ActionResult[] = [];
@@ -241,21 +258,31 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
     return results;
   };
 
-  return {
-    execute: (plan, options) =>
+  return Object.assign(events, {
+    execute: (plan: Plan, options?: ExecuteOptions) =>
       execute(plan, options).catch((error: Error) => {
-        log?.error({ err: error }, 'executor failed');
+        log?.error({ err: error, commandId: options?.commandId }, 'executor failed');
         return plan.actions.map((a) => result(a, 'error', { error: `executor failed: ${error.message}` }));
       }),
-    estop: (source, reason) => safety.estop(source, reason),
-    resetEstop: (source) => safety.resetEstop(source),
+    estop: (source: string, reason?: string) => safety.estop(source, reason),
+    resetEstop: (source: string) => safety.resetEstop(source),
     stop,
-    busy: (device) => queues.get(device)?.busy ?? false,
-    close() {
+    busy: (device: string) => queues.get(device)?.busy ?? false,
+    async safeStop(reason: string) {
+      safety.haltMotion(reason);
+      await drivers.safeStopAll();
+    },
+    onBrokerLost: () => safety.onBrokerLost(),
+    onBrokerRestored: () => safety.onBrokerRestored(),
+    queueDepths: () =>
+      Object.fromEntries(
+        [...queues].filter(([, q]) => q.length > 0).map(([device, q]) => [device, q.length]),
+      ),
+    async close() {
       safety.off('estop', onEstop);
       safety.off('reset', onReset);
       safety.off('halt', onHalt);
       drivers.off('event', onDriverEvent);
     },
-  };
+  });
 }

@@ -1,6 +1,8 @@
+import type { DriverContext } from '../../drivers/kinds.ts';
 import type { MqttLink } from '../../drivers/mqtt/link.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 import type { SlingConfig } from '../config/schema.ts';
+import { bindSafetyTopics } from '../safety/mqtt.ts';
 import { Safety } from '../safety/safety.ts';
 import type { StateStore } from '../state/store.ts';
 import { createExecutor, type Executor, type ExecutorDeps } from './executor.ts';
@@ -19,9 +21,19 @@ export interface Actuation {
  */
 export async function startActuation(
   config: Pick<SlingConfig, 'drivers' | 'safety'>,
-  deps: { state: StateStore; mqtt?: MqttLink; log?: ExecutorDeps['log'] },
+  deps: {
+    state: StateStore;
+    mqtt?: MqttLink;
+    /** `<prefix>/<device-id>`: with `mqtt`, `<base>/estop` and `<base>/estop/reset` are bound to the latch. */
+    topicBase?: string;
+    places?: DriverContext['places'];
+    log?: ExecutorDeps['log'];
+  },
 ): Promise<Actuation> {
-  const drivers = await createDrivers(config.drivers, deps.mqtt ? { mqtt: deps.mqtt } : {});
+  const drivers = await createDrivers(config.drivers, {
+    ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
+    ...(deps.places ? { places: deps.places } : {}),
+  });
   const safety = new Safety(config.safety);
   const executor = createExecutor({
     drivers,
@@ -33,17 +45,24 @@ export async function startActuation(
   try {
     await drivers.open(deps.state);
   } catch (error) {
-    executor.close();
+    await executor.close();
     throw error;
   }
   safety.startWatchdogs();
+  let unbind: (() => Promise<void>) | undefined;
+  if (deps.mqtt) {
+    const estop = [...(deps.topicBase ? [`${deps.topicBase}/estop`] : []), ...config.safety.estopTopics];
+    const reset = deps.topicBase ? `${deps.topicBase}/estop/reset` : undefined;
+    unbind = await bindSafetyTopics(deps.mqtt, reset ? { estop, reset } : { estop }, executor);
+  }
   return {
     executor,
     safety,
     drivers,
     async close() {
+      await unbind?.();
       await drivers.safeStopAll();
-      executor.close();
+      await executor.close();
       safety.close();
       await drivers.close();
     },

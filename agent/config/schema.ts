@@ -3,6 +3,7 @@ import { driversSchema } from '../../drivers/schema.ts';
 import { worldSchema } from '../decide/world.ts';
 import { fleetSchema } from '../fleet/schema.ts';
 import { agentSchema, sensorsSchema } from '../ingress/config.ts';
+import { voiceSchema } from '../ingress/voice/schema.ts';
 import { safetySchema } from '../safety/schema.ts';
 
 // One schema per section keeps each subsystem's settings next to each other; the root composes them.
@@ -81,6 +82,7 @@ export const configSchema = z.strictObject({
   agent: agentSchema,
   sensors: sensorsSchema,
   fleet: fleetSchema,
+  voice: voiceSchema,
 });
 
 export type SlingConfig = z.infer<typeof configSchema>;

@@ -148,14 +148,21 @@ export class MqttConnection extends EventEmitter {
     });
   }
 
-  subscribe(topics: Record<string, 0 | 1>): void {
+  /** Remembered across reconnects and recreated clients; resolves once granted (or queued while offline). */
+  subscribe(topics: Record<string, 0 | 1>): Promise<void> {
     const fresh: Record<string, { qos: 0 | 1 }> = {};
     for (const [topic, qos] of Object.entries(topics)) {
       if (this.subscriptions.get(topic) === qos) continue;
       this.subscriptions.set(topic, qos);
       fresh[topic] = { qos };
     }
-    if (this.connected && Object.keys(fresh).length > 0) this.client!.subscribe(fresh, this.onSubscribed);
+    if (!this.connected || Object.keys(fresh).length === 0) return Promise.resolve();
+    return new Promise((resolve) =>
+      this.client!.subscribe(fresh, (error) => {
+        this.onSubscribed(error);
+        resolve();
+      }),
+    );
   }
 
   unsubscribe(topics: string[]): void {

@@ -32,8 +32,10 @@ export class SensorMapper {
       const params = exec(sub.topic, topic) as Record<string, string | string[]> | null;
       if (params === null) continue;
       const key = sub.key.replace(/\{([^}]+)\}/g, (_, name: string) => {
+        // A multi-level wildcard becomes dotted key levels; anything else that is not a key character is `_`.
         const value = params[name];
-        return (Array.isArray(value) ? value.join('.') : (value ?? '')).replace(/[^A-Za-z0-9_-]/g, '_');
+        const levels = Array.isArray(value) ? value : (value ?? '').split('/');
+        return levels.map((level) => level.replace(/[^A-Za-z0-9_-]/g, '_')).join('.');
       });
       return readValue(payload, sub.field, key);
     }

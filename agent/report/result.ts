@@ -1,4 +1,4 @@
-import type { ParseResult, SlotMatch } from '../nlu/types.ts';
+import type { SlotMatch } from '../nlu/types.ts';
 import type { ActionReport } from '../pipeline.ts';
 
 // The shape published on `.../command/result` (and MQTT 5 response topics). Pure.
@@ -12,6 +12,8 @@ export interface CommandResult {
   intent: string | null;
   confidence: number;
   slots: SlotMatch[];
+  /** For compound commands ("X then Y"): each clause's understanding; the fields above are the first's. */
+  clauses?: { text: string; intent: string | null; confidence: number; slots: SlotMatch[] }[];
   actions: ActionReport[];
   reply: string;
   dryRun?: boolean;
@@ -19,9 +21,12 @@ export interface CommandResult {
   timing: { parseMs: number; totalMs: number };
 }
 
-/** The overall status of executed actions: any refusal → rejected, any failure → error, else ok. */
+/**
+ * The overall status of executed actions: safety or driver refusal → rejected, failure or cancellation →
+ * error, else ok (`skipped` steps only follow another step's failure; `dry_run` counts as ok).
+ */
 export function statusOfActions(actions: readonly ActionReport[]): CommandStatus {
-  if (actions.some((a) => a.status === 'rejected')) return 'rejected';
+  if (actions.some((a) => a.status === 'refused' || a.status === 'rejected')) return 'rejected';
   if (actions.some((a) => a.status === 'error' || a.status === 'cancelled')) return 'error';
   return 'ok';
 }
@@ -39,18 +44,5 @@ export function refusedResult(id: string, text: string, reason: string): Command
     reply: `Refused: ${reason}`,
     error: reason,
     timing: { parseMs: 0, totalMs: 0 },
-  };
-}
-
-export function fromParse(id: string, parse: ParseResult, status: CommandStatus, reply: string) {
-  return {
-    id,
-    text: parse.text,
-    status,
-    intent: parse.intent,
-    confidence: parse.confidence,
-    slots: parse.slots,
-    actions: [] as ActionReport[],
-    reply,
   };
 }

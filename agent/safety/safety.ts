@@ -99,6 +99,15 @@ export class Safety extends EventEmitter {
     return watchedKeys(action, this.config.interlocks);
   }
 
+  /** Stops motion now without latching (deadman-style); new motion is allowed right after. */
+  haltMotion(reason: string): void {
+    this.emit('halt', reason);
+  }
+
+  get brokerConnected(): boolean {
+    return this.brokerUp;
+  }
+
   /** The agent runtime calls this when its MQTT connection drops. */
   onBrokerLost(): void {
     if (!this.brokerUp) return;

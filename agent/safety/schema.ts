@@ -31,27 +31,29 @@ export const deviceSafetySchema = z.strictObject({
     .describe('param name (dotted for nested params, e.g. color.r) → allowed range'),
 });
 
-export const interlockSchema = z.strictObject({
-  device: z.string().describe('device name or glob (robot, light.*)'),
-  actions: z.array(z.string()).min(1).describe('actions this interlock guards'),
-  key: z
-    .string()
-    .describe('state key that must stay above/below a threshold, e.g. sensors.front_distance_cm'),
-  below: z.number().optional().describe('violated while the state value is below this'),
-  above: z.number().optional().describe('violated while the state value is above this'),
-  when: z
-    .strictObject({
-      param: z.string(),
-      sign: z.enum(['positive', 'negative']),
-    })
-    .optional()
-    .describe('only applies when this param has this sign (e.g. forward moves: distance_m positive)'),
-  missing: z
-    .enum(['refuse', 'allow'])
-    .default('refuse')
-    .describe('missing or stale sensor value: refuse (fail safe) or allow'),
-  reason: z.string().describe('told to the user; {value} and {threshold} are filled in'),
-});
+export const interlockSchema = z
+  .strictObject({
+    device: z.string().describe('device name or glob (robot, light.*)'),
+    actions: z.array(z.string()).min(1).describe('actions this interlock guards'),
+    key: z
+      .string()
+      .describe('state key that must stay above/below a threshold, e.g. sensors.front_distance_cm'),
+    below: z.number().optional().describe('violated while the state value is below this'),
+    above: z.number().optional().describe('violated while the state value is above this'),
+    when: z
+      .strictObject({
+        param: z.string(),
+        sign: z.enum(['positive', 'negative']),
+      })
+      .optional()
+      .describe('only applies when this param has this sign (e.g. forward moves: distance_m positive)'),
+    missing: z
+      .enum(['refuse', 'allow'])
+      .default('refuse')
+      .describe('missing or stale sensor value: refuse (fail safe) or allow'),
+    reason: z.string().describe('told to the user; {value} and {threshold} are filled in'),
+  })
+  .refine((lock) => lock.below !== undefined || lock.above !== undefined, 'needs below or above');
 
 const defaultDevices = {
   robot: {
@@ -71,7 +73,10 @@ const defaultDevices = {
       'color.b': { min: 0, max: 255 },
     },
   },
-  thermostat: { limits: { target_c: { min: 10, max: 30 }, delta_c: { min: -10, max: 10 } } },
+  thermostat: {
+    policy: 'refuse' as const,
+    limits: { target_c: { min: 10, max: 30 }, delta_c: { min: -10, max: 10 } },
+  },
   fan: { limits: { speed_pct: { min: 0, max: 100 } } },
 };
 

@@ -4,7 +4,7 @@ import type { Action } from '../../agent/decide/types.ts';
 import type { StateSink } from '../../agent/state/types.ts';
 import type { ActionOutcome, Driver, DriverHealth } from '../types.ts';
 import { advance, bearingTo, normalizeDeg, type Pose, rayDistance } from './geometry.ts';
-import type { VirtualDriverConfig } from './schema.ts';
+import { DEFAULT_PLACES, type Place, type VirtualDriverConfig } from './schema.ts';
 
 type Segment = { kind: 'turn'; remaining: number } | { kind: 'drive'; remaining: number };
 
@@ -42,9 +42,15 @@ export class VirtualWorld extends EventEmitter implements Driver {
   private sensorTimer: NodeJS.Timeout | undefined;
   private lastSensor = 0;
   private fault: string | undefined;
+  private readonly places: Record<string, Place>;
 
-  constructor(private readonly config: VirtualDriverConfig) {
+  /** @param worldPlaces named places of the world config, used unless the driver config has its own. */
+  constructor(
+    private readonly config: VirtualDriverConfig,
+    worldPlaces?: Record<string, Place>,
+  ) {
     super();
+    this.places = config.places ?? worldPlaces ?? DEFAULT_PLACES;
     this.pose = { ...config.robot.start };
     this.speedMps = Math.min(config.robot.speedMps, config.robot.maxSpeedMps);
     this.battery = config.robot.batteryPct;
@@ -126,11 +132,11 @@ export class VirtualWorld extends EventEmitter implements Driver {
         if (!num(p.angle_deg)) return { status: 'rejected', error: 'turn needs a finite angle_deg' };
         return this.startMotion([{ kind: 'turn', remaining: p.angle_deg }], signal);
       case 'goto': {
-        const place = typeof p.place === 'string' ? this.config.places[p.place] : undefined;
+        const place = typeof p.place === 'string' ? this.places[p.place] : undefined;
         if (!place) {
           return {
             status: 'rejected',
-            error: `unknown place ${JSON.stringify(p.place)} (known: ${Object.keys(this.config.places).join(', ')})`,
+            error: `unknown place ${JSON.stringify(p.place)} (known: ${Object.keys(this.places).join(', ')})`,
           };
         }
         const { turnDeg, distance } = bearingTo(this.pose, place.x, place.y);

@@ -11,6 +11,16 @@ export const placeSchema = z.strictObject({
     .describe('final heading, CCW positive; unset = keep the arrival heading'),
 });
 
+/** Same coordinates as the command language's default world places (agent/decide/world.ts). */
+export const DEFAULT_PLACES: Record<string, z.infer<typeof placeSchema>> = {
+  dock: { x: 0, y: 0, heading_deg: 0 },
+  kitchen: { x: 4, y: 1 },
+  living_room: { x: 1, y: 3 },
+  bedroom: { x: -2, y: 4 },
+  hallway: { x: 1, y: 0 },
+  front_door: { x: 0, y: -1 },
+};
+
 /** The default world of the command language: a differential-drive robot in a small virtual home. */
 export const virtualDriverSchema = z.strictObject({
   kind: z.literal('virtual'),
@@ -46,7 +56,7 @@ export const virtualDriverSchema = z.strictObject({
     .prefault({}),
   bounds: z
     .strictObject({ minX: z.number(), maxX: z.number(), minY: z.number(), maxY: z.number() })
-    .default({ minX: -5, maxX: 5, minY: -4, maxY: 4 })
+    .default({ minX: -5, maxX: 6, minY: -3, maxY: 6 })
     .describe('walls of the home (m)'),
   obstacles: z
     .array(point.extend({ radiusM: z.number().positive() }))
@@ -54,13 +64,8 @@ export const virtualDriverSchema = z.strictObject({
     .describe('round obstacles the front sensor sees and the robot bumps into'),
   places: z
     .record(z.string(), placeSchema)
-    .default({
-      dock: { x: 0, y: 0, heading_deg: 0 },
-      kitchen: { x: 3, y: 2 },
-      living_room: { x: -2, y: 1 },
-      bedroom: { x: -3, y: -3 },
-    })
-    .describe('named places for goto'),
+    .optional()
+    .describe('named places for goto; unset = the world places (world.places), else DEFAULT_PLACES'),
   rooms: z
     .record(z.string(), z.strictObject({ offsetC: z.number().default(0) }))
     .default({ living_room: { offsetC: 0 }, kitchen: { offsetC: 1 }, bedroom: { offsetC: -1 } })

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
 import { createPipeline } from '../../agent/default-pipeline.ts';
-import { createLogger } from '../../agent/log.ts';
 import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
@@ -73,7 +72,7 @@ describe('agent commands against a real mosquitto', () => {
     const dry = await probe.result(agent.topics.commandResult, 'dry-1');
     assert.equal(dry.status, 'ok');
     assert.equal(dry.dryRun, true);
-    assert.equal(dry.actions[0]?.status, 'planned');
+    assert.equal(dry.actions[0]?.status, 'dry_run');
     assert.equal(pipeline.executor.countFor('dry-1'), 0, 'a dry run never reaches the executor');
   });
 
@@ -160,10 +159,7 @@ describe('agent without a model', () => {
   it('starts and answers commands with a clear error instead of crashing', async () => {
     const broker = await startMosquitto();
     const config = testConfig({ mqtt: { url: broker.url }, nlu: { model: '/nonexistent/model-dir' } });
-    const agent = await startAgent(
-      config,
-      await createPipeline(config, undefined as never, createLogger(config.log)),
-    );
+    const agent = await startAgent(config, createPipeline);
     const probe = await Probe.connect(broker.url);
     try {
       await probe.subscribe(agent.topics.commandResult);

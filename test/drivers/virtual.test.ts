@@ -7,7 +7,9 @@ import { advance, bearingTo, normalizeDeg, rayDistance } from '../../drivers/vir
 import { virtualDriverSchema } from '../../drivers/virtual/schema.ts';
 
 async function world(input: Record<string, unknown> = {}) {
-  const driver = new VirtualWorld(virtualDriverSchema.parse({ kind: 'virtual', timeScale: 10, ...input }));
+  const driver = new VirtualWorld(
+    virtualDriverSchema.parse({ kind: 'virtual', timeScale: 10, deadmanMs: 2000, ...input }),
+  );
   const state = new StateStore();
   await driver.open(state);
   const run = (
@@ -67,6 +69,21 @@ describe('virtual world driver', () => {
     const unknown = await w.run('robot', 'goto', { place: 'moon' });
     assert.equal(unknown.status, 'rejected');
     assert.match(unknown.error!, /unknown place "moon" \(known: shelf\)/);
+  });
+
+  it('uses the world places when the driver config has none', async () => {
+    const driver = new VirtualWorld(virtualDriverSchema.parse({ kind: 'virtual', timeScale: 20 }), {
+      porch: { x: 0, y: -1 },
+    });
+    await driver.open(new StateStore());
+    const out = await driver.execute(
+      { device: 'robot', action: 'goto', params: { place: 'porch' } },
+      new AbortController().signal,
+    );
+    await driver.close();
+    assert.equal(out.status, 'ok');
+    near(driver.robotPose.y, -1, 1e-6);
+    near(driver.robotPose.heading_deg, -90, 1e-6);
   });
 
   it('stops at an obstacle (bump) instead of driving through it', async () => {

@@ -3,14 +3,36 @@ import { configSchema, type SlingConfigInput } from '../../agent/config/schema.t
 import { StateStore } from '../../agent/state/store.ts';
 import type { MqttLink } from '../../drivers/mqtt/link.ts';
 
+/**
+ * Tests share two cores with other work, so the deadman timings are relaxed unless a test sets them: a
+ * scheduling hiccup must not stop a robot in a test that is about something else.
+ */
+function lenient(
+  input: Pick<SlingConfigInput, 'drivers' | 'safety'>,
+): Pick<SlingConfigInput, 'drivers' | 'safety'> {
+  const drivers = Object.fromEntries(
+    Object.entries(input.drivers ?? { world: { kind: 'virtual' as const } }).map(([name, d]) => [
+      name,
+      d.kind === 'virtual' ? { deadmanMs: 2000, ...d } : d,
+    ]),
+  );
+  const safety = input.safety ?? {};
+  return { drivers, safety: { ...safety, deadman: { stallMs: 2000, ...safety.deadman } } };
+}
+
 /** A real actuation stack (drivers from config, safety, executor) on a fresh state store. */
 export async function startTestActuation(
   input: Pick<SlingConfigInput, 'drivers' | 'safety'> = {},
   mqtt?: MqttLink,
+  topicBase?: string,
 ): Promise<Actuation & { state: StateStore }> {
-  const config = configSchema.parse(input);
+  const config = configSchema.parse(lenient(input));
   const state = new StateStore();
-  const actuation = await startActuation(config, mqtt ? { state, mqtt } : { state });
+  const actuation = await startActuation(config, {
+    state,
+    ...(mqtt ? { mqtt } : {}),
+    ...(topicBase ? { topicBase } : {}),
+  });
   return { ...actuation, state };
 }
 

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Agent } from '../../agent/agent.ts';
+import { Agent, type PipelineFactory } from '../../agent/agent.ts';
 import { resolveConfig } from '../../agent/config/load.ts';
 import type { SlingConfig, SlingConfigInput } from '../../agent/config/schema.ts';
 import { createLogger } from '../../agent/log.ts';
@@ -19,7 +19,7 @@ export function testConfig(overrides: SlingConfigInput = {}): SlingConfig {
   return resolveConfig({ name: 'test', text: JSON.stringify(base) });
 }
 
-export async function startAgent(config: SlingConfig, pipeline: Pipeline): Promise<Agent> {
+export async function startAgent(config: SlingConfig, pipeline: Pipeline | PipelineFactory): Promise<Agent> {
   return Agent.start({ config, log: createLogger(config.log), pipeline });
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +9,10 @@ import { freePort } from './ports.ts';
 export interface Mosquitto {
   port: number;
   url: string;
-  /** Kills the broker (SIGKILL) to simulate a crash; `start()` brings it back on the same port. */
-  kill(): Promise<void>;
+  /** Kills the broker (SIGKILL by default: a crash); `start()` brings it back on the same port. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The broker's private directory (config; persistence files when enabled through extraConfig). */
+  dir: string;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,17 +34,33 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startMosquitto(extraConfig = ''): Promise<Mosquitto> {
+/**
+ * @param options.persistence keep sessions, subscriptions and queued QoS 1 messages on disk in the broker's
+ *   own directory (saved at every change, so they survive a SIGKILL), as a production broker would.
+ */
+export async function startMosquitto(
+  extraConfig = '',
+  options: { persistence?: boolean } = {},
+): Promise<Mosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sling-mosq-'));
   const confPath = join(dir, 'mosquitto.conf');
+  // Started as root, mosquitto drops to its own user: it must be able to write its database here.
+  if (options.persistence) chmodSync(dir, 0o777);
   writeFileSync(
     confPath,
     [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       'set_tcp_nodelay true',
-      'persistence false',
+      ...(options.persistence
+        ? [
+            'persistence true',
+            `persistence_location ${dir}/`,
+            'autosave_interval 1',
+            'autosave_on_changes true',
+          ]
+        : ['persistence false']),
       extraConfig,
     ].join('\n'),
   );
@@ -61,7 +79,7 @@ export async function startMosquitto(extraConfig = ''): Promise<Mosquitto> {
   };
   const kill = async (signal: NodeJS.Signals) => {
     const proc = child;
-    if (!proc || proc.exitCode !== null) return;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((done) => {
       proc.once('exit', () => done());
       proc.kill(signal);
@@ -71,7 +89,8 @@ export async function startMosquitto(extraConfig = ''): Promise<Mosquitto> {
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
-    kill: () => kill('SIGKILL'),
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => kill(signal),
+    dir,
     start,
     stop: async () => {
       await kill('SIGTERM');

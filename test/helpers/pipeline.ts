@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Plan } from '../../agent/decide/types.ts';
 import type { ParseResult, Parser, SlotMatch } from '../../agent/nlu/types.ts';
-import type { ActionReport, ExecuteOptions, Executor, Pipeline, Planner } from '../../agent/pipeline.ts';
+import type {
+  ActionReport,
+  Decider,
+  Decision,
+  ExecuteOptions,
+  Executor,
+  Pipeline,
+} from '../../agent/pipeline.ts';
 import type { StateView } from '../../agent/state/types.ts';
 
 // Small, deterministic stand-ins for the model, the skills and the drivers, for the agent's own tests
@@ -55,8 +62,30 @@ export class KeywordParser implements Parser {
   }
 }
 
-export class RulePlanner implements Planner {
-  plan(parse: ParseResult, _state: StateView): Plan {
+/** One clause per " then "; each parsed by the parser, planned by rules. */
+export class RuleDecider implements Decider {
+  constructor(private readonly parser: Parser) {}
+
+  async decide(text: string, _state: StateView): Promise<Decision> {
+    const parses = await Promise.all(text.split(/\s+then\s+/).map((clause) => this.parser.parse(clause)));
+    const plans = parses.map((parse) => this.plan(parse));
+    const refused = plans.find((p) => p.refused);
+    if (parses.some((p) => p.intent === null)) {
+      return {
+        text,
+        parses,
+        plan: { actions: [], reply: 'Sorry, I did not understand.', refused: { reason: 'not understood' } },
+      };
+    }
+    if (refused) return { text, parses, plan: refused };
+    return {
+      text,
+      parses,
+      plan: { actions: plans.flatMap((p) => p.actions), reply: plans.map((p) => p.reply).join(' Then ') },
+    };
+  }
+
+  private plan(parse: ParseResult): Plan {
     const slot = parse.slots[0]?.value;
     switch (parse.intent) {
       case 'light.on':
@@ -102,6 +131,7 @@ export class RecordingExecutor extends EventEmitter implements Executor {
   private pending = 0;
 
   async execute(plan: Plan, options: ExecuteOptions): Promise<ActionReport[]> {
+    if (options.dryRun) return plan.actions.map((a) => ({ ...a, status: 'dry_run' as const }));
     const reports: ActionReport[] = [];
     for (const action of plan.actions) {
       const execution = {
@@ -150,5 +180,6 @@ export class RecordingExecutor extends EventEmitter implements Executor {
 }
 
 export function testPipeline(): Pipeline & { executor: RecordingExecutor } {
-  return { parser: new KeywordParser(), planner: new RulePlanner(), executor: new RecordingExecutor() };
+  const parser = new KeywordParser();
+  return { parser, decider: new RuleDecider(parser), executor: new RecordingExecutor() };
 }

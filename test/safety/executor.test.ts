@@ -23,6 +23,8 @@ const moving = (s: Stack) => s.state.get('robot.moving')?.value === true;
 describe('executor + safety: e-stop', () => {
   it('pre-empts a running move, cancels the rest, latches, and a reset restarts nothing', async () => {
     const s = await start();
+    const events: string[] = [];
+    s.executor.on('event', (e: { type: string }) => events.push(e.type));
     const running = s.executor.execute(
       plan(['robot', 'move', { distance_m: 2 }], ['robot', 'turn', { angle_deg: 90 }]),
     );
@@ -54,6 +56,7 @@ describe('executor + safety: e-stop', () => {
     assert.equal(s.state.get('robot.estopped')?.value, false);
     const after = await s.executor.execute(plan(['robot', 'turn', { angle_deg: 10 }]));
     assert.equal(after[0]!.status, 'ok', 'commands work again after the reset');
+    assert.deepEqual(events, ['estop', 'estop_reset']);
   });
 
   it('trips from a driver event (hardware input) like from a command', async () => {
@@ -74,6 +77,7 @@ describe('executor + safety: stop and queues', () => {
     const gripper = s.executor.execute(plan(['gripper', 'close']));
     await waitForState(s.state, (st) => poseOf(st).x > 0.01, 5000, 'robot to start moving');
     assert.ok(s.executor.busy('robot'));
+    assert.deepEqual(s.executor.queueDepths(), { robot: 2, gripper: 1 });
     const [stop] = await s.executor.execute(plan(['robot', 'stop']));
     assert.equal(stop!.status, 'ok');
     assert.equal(stop!.result?.cancelled, 2);
@@ -108,7 +112,7 @@ describe('executor + safety: limits', () => {
   it('clamps out-of-range values and reports it; a dry run drives nothing', async () => {
     const s = await start();
     const [dry] = await s.executor.execute(plan(['robot', 'move', { distance_m: 12 }]), { dryRun: true });
-    assert.equal(dry!.status, 'dry_run');
+    assert.equal(dry!.status, 'planned');
     assert.equal(dry!.params.distance_m, 5);
     assert.deepEqual(dry!.adjustments, ['distance_m 12 limited to 5']);
     await delay(100);
@@ -210,7 +214,7 @@ describe('executor + safety: deadman', () => {
   });
 
   it('stops motion when the operator heartbeat stops', async () => {
-    const s = await start({ safety: { deadman: { heartbeatMs: 200 } } });
+    const s = await start({ safety: { deadman: { heartbeatMs: 400 } } });
     s.safety.heartbeat();
     const beat = setInterval(() => s.safety.heartbeat(), 40);
     const running = s.executor.execute(plan(['robot', 'move', { distance_m: 2 }]));
@@ -223,7 +227,10 @@ describe('executor + safety: deadman', () => {
   });
 
   it('stops motion after the event loop stalls', async () => {
-    const s = await start({ safety: { deadman: { stallMs: 100 } } });
+    const s = await start({
+      drivers: { world: { kind: 'virtual', deadmanMs: 500 } },
+      safety: { deadman: { stallMs: 100 } },
+    });
     const running = s.executor.execute(plan(['robot', 'move', { distance_m: 2 }]));
     await waitForState(s.state, (st) => poseOf(st).x > 0.01, 5000, 'robot to start moving');
     const end = Date.now() + 700;

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+
+interface TrainFlags {
+  out: string;
+  dev?: string;
+  seed: string;
+  epochs?: string;
+  hidden?: string;
+  dim?: string;
+  buckets?: string;
+  fp32?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .argument('<source>', 'intent spec (.yaml) or labelled sentences (.jsonl: text/tokens/tags/intent)')
+    .description('train an int8 intent + slot model and write model.onnx + manifest.json to --out')
+    .requiredOption('-o, --out <dir>', 'model directory to write')
+    .option(
+      '--dev <file>',
+      'dev .jsonl for early stopping and the out-of-scope threshold (default: 10% held out)',
+    )
+    .option('--seed <n>', 'random seed (same seed, same data → same model)', '1')
+    .option('--epochs <n>', 'maximum epochs')
+    .option('--hidden <n>', 'encoder channels')
+    .option('--dim <n>', 'embedding size')
+    .option('--buckets <n>', 'hashed feature buckets')
+    .option('--fp32', 'also write model.fp32.onnx for comparison')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (source: string, flags: TrainFlags) => {
+      const { loadBuiltinEntities } = await import('../nlu/builtins.ts');
+      const { buildModel } = await import('../../models/factory/build.ts');
+      const { SpecError } = await import('../../models/factory/spec.ts');
+      const { DataError } = await import('../../models/factory/dataset.ts');
+      await loadBuiltinEntities();
+      const tty = process.stderr.isTTY;
+      const progress = flags.quiet
+        ? undefined
+        : (line: string, final: boolean) => {
+            if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+            else if (final) process.stderr.write(`${line}\n`);
+          };
+      const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
+      const hyper = Object.fromEntries(
+        Object.entries({ epochs: int(flags.epochs), hidden: int(flags.hidden), dim: int(flags.dim) }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      );
+      try {
+        const { manifest } = buildModel({
+          source,
+          dev: flags.dev,
+          out: flags.out,
+          seed: int(flags.seed) ?? 1,
+          hyper,
+          features: flags.buckets ? { buckets: int(flags.buckets)! } : {},
+          keepFp32: flags.fp32,
+          progress,
+        });
+        const dev = manifest.metrics.dev;
+        const pct = (v: number) => `${(v * 100).toFixed(2)}`;
+        process.stdout.write(
+          `wrote ${flags.out}: ${manifest.intents.length - 1} intents, ${manifest.tags.length} tags, ` +
+            `model.onnx ${(manifest.model.bytes / 1024).toFixed(0)} KiB int8, ${manifest.training.seconds.toFixed(1)} s, ` +
+            `threshold ${manifest.threshold.toFixed(3)}\n` +
+            `dev  fp32: intent ${pct(dev.fp32.intentAccuracy)}%  slot F1 ${pct(dev.fp32.slotF1)}  exact ${pct(dev.fp32.exactMatch)}%\n` +
+            `dev  int8: intent ${pct(dev.int8.intentAccuracy)}%  slot F1 ${pct(dev.int8.slotF1)}  exact ${pct(dev.int8.exactMatch)}%\n`,
+        );
+      } catch (error) {
+        if (error instanceof SpecError || error instanceof DataError) {
+          process.stderr.write(`sling train: ${error.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw error;
+      }
+    });
+}

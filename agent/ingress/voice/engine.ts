@@ -1,0 +1,107 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Calibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
+import type { Recognition, SpeechRecognizer } from './recognizer.ts';
+import { Segmenter, type SegmenterOptions, type Utterance } from './segmenter.ts';
+import { AudioStream } from './stream.ts';
+import { SileroVad, VAD_SAMPLE_RATE } from './vad.ts';
+import { decodeWav } from './wav.ts';
+
+/** One heard utterance: where it was in the audio and what the recogniser made of it. */
+export interface Heard {
+  utterance: Utterance;
+  recognition: Recognition;
+  /** Wall-clock time from the end of speech being detected (segment closed) to the recognition. */
+  recognizeMs: number;
+}
+
+export interface VoiceEngineOptions {
+  /** Directory holding the grammar files written by models/factory/voice/build.ts. */
+  grammarDir: string;
+  minConfidence: number;
+  segmenter?: Partial<SegmenterOptions>;
+  /** Replace PocketSphinx, e.g. with a user-provided ONNX speech model behind the same interface. */
+  recognizer?: SpeechRecognizer;
+}
+
+export class VoiceEngine {
+  private constructor(
+    readonly vad: SileroVad,
+    readonly recognizer: SpeechRecognizer,
+    private readonly segmenterOptions: Partial<SegmenterOptions>,
+  ) {}
+
+  static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
+    const recognizer = options.recognizer ?? pocketSphinxFromDir(options.grammarDir, options.minConfidence);
+    return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
+  }
+
+  /** A live stream (one per satellite/microphone: each has its own VAD state and segmenter). */
+  async stream(onHeard: (heard: Heard) => void | Promise<void>): Promise<AudioStream> {
+    // Each stream needs its own recurrent VAD state, so it gets its own session.
+    const vad = await SileroVad.load();
+    return new AudioStream(vad, new Segmenter(this.segmenterOptions), async (utterance) => {
+      onHeard(await this.recognize(utterance));
+    });
+  }
+
+  async recognize(utterance: Utterance): Promise<Heard> {
+    const started = performance.now();
+    const recognition = await this.recognizer.recognize(utterance.samples);
+    return { utterance, recognition, recognizeMs: performance.now() - started };
+  }
+
+  /** Every utterance in a WAV file, in order. */
+  async listenFile(wav: Uint8Array): Promise<Heard[]> {
+    const audio = decodeWav(wav);
+    const utterances: Utterance[] = [];
+    this.vad.reset();
+    const stream = new AudioStream(this.vad, new Segmenter(this.segmenterOptions), (u) => {
+      utterances.push(u);
+    });
+    // Half a second of silence after the file so speech running to its very end still closes.
+    await stream.push(audio.samples, audio.sampleRate);
+    await stream.push(new Float32Array(VAD_SAMPLE_RATE / 2), VAD_SAMPLE_RATE);
+    await stream.flush();
+    const heard: Heard[] = [];
+    for (const u of utterances) heard.push(await this.recognize(u));
+    return heard;
+  }
+
+  async close(): Promise<void> {
+    await this.recognizer.close();
+    await this.vad.close();
+  }
+}
+
+export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketSphinxRecognizer {
+  // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
+  // may carry a calibration measured on its own commands.
+  const manifestFile = join(dir, 'voice.json');
+  if (!existsSync(manifestFile)) {
+    throw new Error(
+      `voice grammar missing: ${manifestFile} (build it with: npx tsx models/factory/voice/build.ts config/intents <model dir>)`,
+    );
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    decoder?: 'jsgf' | 'lm';
+    calibration?: Partial<Calibration>;
+  };
+  const files = {
+    grammar: manifest.decoder === 'jsgf' ? 'grammar.jsgf' : 'grammar.lm',
+    dictionary: 'grammar.dict',
+    loopGrammar: 'loop.jsgf',
+    loopDictionary: 'loop.dict',
+  };
+  for (const f of Object.values(files)) {
+    if (!existsSync(join(dir, f))) throw new Error(`voice grammar incomplete: ${join(dir, f)} is missing`);
+  }
+  return new PocketSphinxRecognizer({
+    grammar: join(dir, files.grammar),
+    dictionary: join(dir, files.dictionary),
+    loopGrammar: join(dir, files.loopGrammar),
+    loopDictionary: join(dir, files.loopDictionary),
+    minConfidence,
+    calibration: manifest.calibration ?? {},
+  });
+}

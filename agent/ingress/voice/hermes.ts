@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { Heard, VoiceEngine } from './engine.ts';
+import type { VoiceConfig } from './schema.ts';
+import type { AudioStream } from './stream.ts';
+import { play, synthesize } from './tts.ts';
+import { decodeWav, WavError } from './wav.ts';
+
+/**
+ * Rhasspy/Snips Hermes protocol over MQTT, so existing satellites and microphones work:
+ * in  `hermes/audioServer/<siteId>/audioFrame` (WAV chunks), `hermes/asr/startListening|stopListening`,
+ *     `hermes/tts/say`;
+ * out `hermes/asr/textCaptured`, `hermes/error/asr` (refused speech), `hermes/audioServer/<siteId>/playBytes/<id>`
+ *     (spoken replies as WAV), `hermes/tts/sayFinished`.
+ */
+export const HERMES = {
+  audioFrame: (siteId: string) => `hermes/audioServer/${siteId}/audioFrame`,
+  playBytes: (siteId: string, id: string) => `hermes/audioServer/${siteId}/playBytes/${id}`,
+  startListening: 'hermes/asr/startListening',
+  stopListening: 'hermes/asr/stopListening',
+  textCaptured: 'hermes/asr/textCaptured',
+  asrError: 'hermes/error/asr',
+  say: 'hermes/tts/say',
+  sayFinished: 'hermes/tts/sayFinished',
+};
+
+/** What the command path answers for a heard command; `reply` is spoken back to the site. */
+export type VoiceCommandHandler = (
+  text: string,
+  context: { siteId: string; sessionId: string; confidence: number },
+) => Promise<{ reply?: string } | undefined>;
+
+export interface HermesVoiceOptions {
+  client: MqttClient;
+  engine: VoiceEngine;
+  config: VoiceConfig;
+  onCommand: VoiceCommandHandler;
+  /** Problems (bad frames, TTS failures) that must not stop the agent. */
+  onError?: (error: Error) => void;
+}
+
+interface Site {
+  stream: AudioStream;
+  listening: boolean;
+  sessionId: string;
+}
+
+export class HermesVoice {
+  private readonly sites = new Map<string, Site>();
+  private readonly pendingSites = new Map<string, Promise<Site>>();
+  private readonly onMessage = (topic: string, payload: Buffer) => {
+    this.handle(topic, payload).catch((error: Error) => this.options.onError?.(error));
+  };
+
+  constructor(private readonly options: HermesVoiceOptions) {}
+
+  async start(): Promise<void> {
+    const { client } = this.options;
+    client.on('message', this.onMessage);
+    await client.subscribeAsync([
+      HERMES.audioFrame('+'),
+      HERMES.startListening,
+      HERMES.stopListening,
+      HERMES.say,
+    ]);
+  }
+
+  async stop(): Promise<void> {
+    const { client } = this.options;
+    client.off('message', this.onMessage);
+    await client.unsubscribeAsync([
+      HERMES.audioFrame('+'),
+      HERMES.startListening,
+      HERMES.stopListening,
+      HERMES.say,
+    ]);
+    for (const site of this.sites.values()) await site.stream.flush();
+  }
+
+  private wantsSite(siteId: string): boolean {
+    const ids = this.options.config.hermes.siteIds;
+    return ids.length === 0 || ids.includes(siteId);
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    const frame = /^hermes\/audioServer\/([^/]+)\/audioFrame$/.exec(topic);
+    if (frame) {
+      const siteId = frame[1]!;
+      if (!this.wantsSite(siteId)) return;
+      const site = await this.site(siteId);
+      if (!site.listening) return;
+      let audio: ReturnType<typeof decodeWav>;
+      try {
+        audio = decodeWav(payload);
+      } catch (error) {
+        if (error instanceof WavError) throw new Error(`${topic}: bad audio frame: ${error.message}`);
+        throw error;
+      }
+      await site.stream.push(audio.samples, audio.sampleRate);
+      return;
+    }
+    const message = parseJson(payload);
+    if (!message) throw new Error(`${topic}: payload is not a JSON object`);
+    const siteId = typeof message.siteId === 'string' ? message.siteId : 'default';
+    const sessionId = typeof message.sessionId === 'string' ? message.sessionId : '';
+    if (topic === HERMES.say) {
+      await this.say(
+        String(message.text ?? ''),
+        siteId,
+        typeof message.id === 'string' ? message.id : randomUUID(),
+        sessionId,
+      );
+    } else if (topic === HERMES.startListening && this.wantsSite(siteId)) {
+      const site = await this.site(siteId);
+      site.listening = true;
+      site.sessionId = sessionId;
+    } else if (topic === HERMES.stopListening && this.wantsSite(siteId)) {
+      const site = await this.site(siteId);
+      // The end of push-to-talk ends the utterance even without trailing silence.
+      await site.stream.flush();
+      if (this.options.config.hermes.pushToTalk) site.listening = false;
+    }
+  }
+
+  private site(siteId: string): Promise<Site> {
+    const known = this.sites.get(siteId);
+    if (known) return Promise.resolve(known);
+    let pending = this.pendingSites.get(siteId);
+    if (!pending) {
+      pending = this.options.engine
+        .stream((heard) => this.heard(siteId, heard))
+        .then((stream) => {
+          const site = { stream, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
+          this.sites.set(siteId, site);
+          return site;
+        });
+      this.pendingSites.set(siteId, pending);
+    }
+    return pending;
+  }
+
+  private async heard(siteId: string, heard: Heard): Promise<void> {
+    const { client } = this.options;
+    const r = heard.recognition;
+    const sessionId = this.sites.get(siteId)?.sessionId || randomUUID();
+    const seconds = heard.utterance.samples.length / 16000;
+    if (!r.accepted) {
+      await client.publishAsync(
+        HERMES.asrError,
+        JSON.stringify({ error: `speech not recognised: ${r.reason}`, context: r.text, siteId, sessionId }),
+      );
+      return;
+    }
+    await client.publishAsync(
+      HERMES.textCaptured,
+      JSON.stringify({
+        text: r.text,
+        likelihood: r.confidence,
+        seconds,
+        siteId,
+        sessionId,
+        wakewordId: null,
+      }),
+    );
+    const answer = await this.options.onCommand(r.text, { siteId, sessionId, confidence: r.confidence });
+    if (answer?.reply) await this.say(answer.reply, siteId, randomUUID(), sessionId);
+  }
+
+  /** Speaks `text` to a site: WAV over MQTT for a satellite or aplay locally, then `sayFinished`. */
+  async say(text: string, siteId: string, id: string, sessionId: string): Promise<void> {
+    const tts = this.options.config.tts;
+    try {
+      if (tts.enabled && tts.output !== 'none' && text.trim()) {
+        const wav = await synthesize(text, tts);
+        if (tts.output === 'aplay') await play(wav);
+        else await this.options.client.publishAsync(HERMES.playBytes(siteId, id), wav);
+      }
+    } finally {
+      await this.options.client.publishAsync(HERMES.sayFinished, JSON.stringify({ id, sessionId, siteId }));
+    }
+  }
+}
+
+function parseJson(payload: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(payload.toString('utf8')) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ConfigError } from '../../config/errors.ts';
+import { loadConfig } from '../../config/load.ts';
+import { fromProjectRoot } from '../../paths.ts';
+import { CliCommandPath, type CommandPath, type CommandResult } from './command-path.ts';
+import type { Heard } from './engine.ts';
+import { VoiceEngine } from './engine.ts';
+import { voiceSchema } from './schema.ts';
+
+export interface ListenFileOptions {
+  json?: boolean;
+  grammar?: string;
+  config?: string;
+  minConfidence?: string;
+  parse?: boolean;
+  commandPath?: CommandPath;
+}
+
+/** The `sling listen` command: returns the exit code (0 ok, 1 bad input or setup, 2 nothing accepted). */
+export async function listenToFile(
+  file: string,
+  o: ListenFileOptions,
+  out: Writable,
+  err: Writable,
+): Promise<number> {
+  let voice = voiceSchema.parse({});
+  try {
+    const loaded = loadConfig(o.config) as { config: Record<string, unknown> };
+    voice = voiceSchema.parse(loaded.config.voice ?? {});
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    err.write(`${error.message}\n`);
+    return 1;
+  }
+  const minConfidence = o.minConfidence === undefined ? voice.minConfidence : Number(o.minConfidence);
+  if (!(minConfidence >= 0 && minConfidence <= 1)) {
+    err.write(`--min-confidence must be a number from 0 to 1, got ${o.minConfidence}\n`);
+    return 1;
+  }
+  let wav: Buffer;
+  try {
+    wav = readFileSync(file);
+  } catch (error) {
+    err.write(`cannot read ${file}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  let engine: VoiceEngine;
+  try {
+    engine = await VoiceEngine.open({
+      grammarDir: fromProjectRoot(o.grammar ?? voice.grammar),
+      minConfidence,
+      segmenter: voice.vad,
+    });
+  } catch (error) {
+    err.write(`voice is not available: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    let heard: Heard[];
+    try {
+      heard = await engine.listenFile(wav);
+    } catch (error) {
+      err.write(`${file}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    if (heard.length === 0) {
+      if (o.json) out.write(`${JSON.stringify(refusal('', 0, 'no speech detected'))}\n`);
+      else out.write('no speech detected\n');
+      return 2;
+    }
+    const commandPath = o.commandPath ?? new CliCommandPath();
+    let accepted = 0;
+    for (const h of heard) {
+      const r = h.recognition;
+      const at = `${(h.utterance.speechStart / 16000).toFixed(2)}-${(h.utterance.speechEnd / 16000).toFixed(2)} s`;
+      let result: CommandResult;
+      if (!r.accepted) {
+        result = refusal(r.text, r.confidence, r.reason ?? 'not recognised');
+      } else {
+        accepted++;
+        result = o.parse === false ? { text: r.text } : await commandPath.run(r.text);
+      }
+      if (o.json) {
+        out.write(`${JSON.stringify({ ...result, heard: r.text, asrConfidence: round(r.confidence) })}\n`);
+        continue;
+      }
+      out.write(`heard: "${r.text}" (asr confidence ${r.confidence.toFixed(2)}, ${at})\n`);
+      if (!r.accepted) out.write(`  refused: ${r.reason}\n`);
+      else if (o.parse !== false) out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
+    }
+    return accepted > 0 ? 0 : 2;
+  } finally {
+    await engine.close();
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** What a refused recognition looks like in place of a parse: nothing to execute, and why. */
+function refusal(heard: string, confidence: number, reason: string): CommandResult {
+  return {
+    text: heard,
+    intent: null,
+    confidence: 0,
+    slots: [],
+    actions: [],
+    reply: "Sorry, I didn't catch that.",
+    refused: { reason: `speech not recognised: ${reason}` },
+    asrConfidence: round(confidence),
+  };
+}

@@ -1,0 +1,252 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Recognition, SpeechRecognizer } from './recognizer.ts';
+import { encodeWav } from './wav.ts';
+
+/**
+ * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as a child process per utterance:
+ * `pocketsphinx_batch` starts and decodes a grammar-constrained utterance in ~30 ms, so a long-running
+ * process buys little and would need a FIFO (it cannot read Node's stdin socket).
+ *
+ * Out-of-grammar rejection: the same audio is decoded twice, once constrained by the command grammar and
+ * once by an unconstrained phone loop. Speech the grammar explains well scores close to the phone loop;
+ * speech it does not (a joke request forced into "stop") scores far below it. The per-frame acoustic score
+ * difference is mapped to a 0..1 confidence. A grammar decode that reaches no final state is refused outright.
+ */
+export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
+
+export interface PocketSphinxOptions {
+  /** Language model (ARPA, `.lm`) or JSGF grammar (`.jsgf`) built from the intent spec, and its dictionary. */
+  grammar: string;
+  dictionary: string;
+  /** Phone-loop grammar + dictionary for the rejection score (written by the grammar builder). */
+  loopGrammar: string;
+  loopDictionary: string;
+  hmm?: string;
+  minConfidence: number;
+  calibration?: Partial<Calibration>;
+  timeoutMs?: number;
+}
+
+export interface HypSeg {
+  utterance: string;
+  total: number;
+  acoustic: number;
+  language: number;
+  frames: number;
+  words: string[];
+  /** Start frame of each word; a word ends where the next starts (the last at `frames`). */
+  starts: number[];
+}
+
+/** Parses one `-hypseg` line: `uttid S scale T total A ascr L lscr {sf wascr wlscr word}* ef`. */
+export function parseHypSeg(line: string): HypSeg | undefined {
+  const f = line.trim().split(/\s+/);
+  if (f.length < 9 || f[1] !== 'S' || f[3] !== 'T' || f[5] !== 'A' || f[7] !== 'L') return undefined;
+  const words: string[] = [];
+  const starts: number[] = [];
+  for (let i = 9; i + 3 < f.length; i += 4) {
+    starts.push(Number(f[i]));
+    words.push(f[i + 3]!);
+  }
+  return {
+    utterance: f[0]!,
+    total: Number(f[4]),
+    acoustic: Number(f[6]),
+    language: Number(f[8]),
+    frames: Number(f[f.length - 1]),
+    words,
+    starts,
+  };
+}
+
+const FILLER = /^(<s>|<\/s>|<sil>|\(NULL\)|\[.*\]|\+\+.*\+\+)$/i;
+
+/** Words of a hypothesis without silence/filler tokens and pronunciation variant suffixes ("the(2)"). */
+export function hypothesisWords(words: string[]): string[] {
+  return words.filter((w) => !FILLER.test(w) && !w.startsWith('ph_')).map((w) => w.replace(/\(\d+\)$/, ''));
+}
+
+/** Frames covered by real words (not silence, fillers or null transitions). */
+export function wordFrames(seg: HypSeg): number {
+  let total = 0;
+  seg.words.forEach((w, i) => {
+    if (FILLER.test(w)) return;
+    total += (seg.starts[i + 1] ?? seg.frames) - seg.starts[i]!;
+  });
+  return total;
+}
+
+export interface Calibration {
+  /** Per-frame acoustic score difference (grammar − phone loop) at confidence 0.5, and its spread. */
+  scoreCenter: number;
+  scoreScale: number;
+  /** Share of the phone loop's speech frames the grammar explains with words, at 0.5, and its spread. */
+  coverageCenter: number;
+  coverageScale: number;
+}
+
+/**
+ * Measured on espeak-ng speech, 3 voices, clean and 10 dB (scratch calibration, see README "Voice"):
+ * commands score above −10 per frame and cover > 0.8 of the speech; out-of-grammar sentences forced into a
+ * command either score far lower or leave most of the speech to silence ("can you tell me a joke" → "stop").
+ */
+export const defaultCalibration: Calibration = {
+  scoreCenter: -10,
+  scoreScale: 1.5,
+  coverageCenter: 0.65,
+  coverageScale: 0.05,
+};
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Confidence = the weaker of the two opinions, each mapped to 0..1. */
+export function confidenceFromScores(
+  grammar: HypSeg,
+  loop: HypSeg | undefined,
+  c: Calibration = defaultCalibration,
+): { confidence: number; perFrame: number; coverage: number } {
+  if (!loop || grammar.frames <= 0) return { confidence: 0, perFrame: Number.NaN, coverage: Number.NaN };
+  const perFrame = (grammar.acoustic - loop.acoustic) / grammar.frames;
+  const coverage = wordFrames(grammar) / Math.max(1, wordFrames(loop));
+  const confidence = Math.min(
+    sigmoid((perFrame - c.scoreCenter) / c.scoreScale),
+    sigmoid((coverage - c.coverageCenter) / c.coverageScale),
+  );
+  return { confidence, perFrame, coverage };
+}
+
+/**
+ * The decoder's cepstral mean normalisation and silence model need silence around the words: an utterance
+ * cut tight by the VAD (espeak-ng starts speaking at sample 0) otherwise often reaches no final state.
+ */
+const PAD = 4000;
+function padded(samples: Float32Array): Float32Array {
+  const out = new Float32Array(samples.length + 2 * PAD);
+  out.set(samples, PAD);
+  return out;
+}
+
+export class PocketSphinxRecognizer implements SpeechRecognizer {
+  readonly name = 'pocketsphinx';
+  private readonly dir = mkdtempSync(join(tmpdir(), 'sling-asr-'));
+  private counter = 0;
+
+  constructor(private readonly options: PocketSphinxOptions) {}
+
+  async recognize(samples: Float32Array): Promise<Recognition> {
+    const started = performance.now();
+    const id = `u${++this.counter}`;
+    const wav = join(this.dir, `${id}.wav`);
+    const ctl = join(this.dir, `${id}.ctl`);
+    const o = this.options;
+    try {
+      writeFileSync(wav, encodeWav(padded(samples), 16000));
+      writeFileSync(ctl, `${id}\n`);
+      const [decoded, loop] = await Promise.all([
+        this.decode(id, ctl, 'g', o.grammar, o.dictionary),
+        this.decode(id, ctl, 'l', o.loopGrammar, o.loopDictionary),
+      ]);
+      const words = decoded ? hypothesisWords(decoded.words) : [];
+      if (!decoded || words.length === 0) {
+        return {
+          text: '',
+          confidence: 0,
+          accepted: false,
+          reason: 'no sentence of the grammar matches',
+          timing: { decodeMs: performance.now() - started },
+        };
+      }
+      // The n-gram search's scores include its language model path; score the hypothesis itself by forced
+      // alignment (a one-sentence grammar decodes in milliseconds), so both decoders share one calibration.
+      let grammar: HypSeg | undefined = decoded;
+      if (!o.grammar.endsWith('.jsgf')) {
+        const align = join(this.dir, `${id}.jsgf`);
+        writeFileSync(align, `#JSGF V1.0;\ngrammar align;\npublic <s> = ${words.join(' ')};\n`);
+        grammar = await this.decode(id, ctl, 'a', align, o.dictionary).finally(() =>
+          rmSync(align, { force: true }),
+        );
+        if (!grammar) grammar = { ...decoded, acoustic: Number.NEGATIVE_INFINITY };
+      }
+      const decodeMs = performance.now() - started;
+      const { confidence, perFrame, coverage } = confidenceFromScores(grammar, loop, {
+        ...defaultCalibration,
+        ...o.calibration,
+      });
+      const accepted = confidence >= o.minConfidence;
+      return {
+        text: words.join(' '),
+        confidence,
+        accepted,
+        ...(accepted ? {} : { reason: `low confidence ${confidence.toFixed(2)} < ${o.minConfidence}` }),
+        detail: {
+          perFrame,
+          coverage,
+          grammarAcoustic: grammar.acoustic,
+          loopAcoustic: loop?.acoustic ?? Number.NaN,
+          frames: grammar.frames,
+        },
+        timing: { decodeMs },
+      };
+    } catch (error) {
+      return {
+        text: '',
+        confidence: 0,
+        accepted: false,
+        reason: `recogniser failed: ${(error as Error).message}`,
+        timing: { decodeMs: performance.now() - started },
+      };
+    } finally {
+      for (const f of [wav, ctl, ...['g', 'l', 'a'].map((t) => join(this.dir, `${id}.${t}`))])
+        rmSync(f, { force: true });
+    }
+  }
+
+  private decode(
+    id: string,
+    ctl: string,
+    tag: string,
+    grammar: string,
+    dictionary: string,
+  ): Promise<HypSeg | undefined> {
+    const out = join(this.dir, `${id}.${tag}`);
+    const args = [
+      ...[
+        '-hmm',
+        this.options.hmm ?? DEFAULT_HMM,
+        grammar.endsWith('.jsgf') ? '-jsgf' : '-lm',
+        grammar,
+        '-dict',
+        dictionary,
+      ],
+      ...['-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav', '-ctl', ctl, '-hypseg', out],
+      // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
+      ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
+    ];
+    return new Promise((resolve, reject) => {
+      execFile(
+        'pocketsphinx_batch',
+        args,
+        { timeout: this.options.timeoutMs ?? 20000 },
+        (error, _stdout, stderr) => {
+          if (error) {
+            const why =
+              (error as NodeJS.ErrnoException).code === 'ENOENT'
+                ? 'pocketsphinx_batch is not installed'
+                : stderr || error.message;
+            reject(new Error(why));
+            return;
+          }
+          const line = readFileSync(out, 'utf8').split('\n')[0] ?? '';
+          resolve(parseHypSeg(line));
+        },
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The speech recogniser contract. PocketSphinx is the default; anything that turns 16 kHz mono audio into
+ * text with a confidence (e.g. a user-provided ONNX speech model) can replace it.
+ */
+export interface Recognition {
+  /** Lower-case words, empty when nothing in the grammar matched. */
+  text: string;
+  /** 0..1; compared with `minConfidence` to accept or refuse. */
+  confidence: number;
+  accepted: boolean;
+  /** Why a recognition was refused (no grammar path, low confidence, ...). */
+  reason?: string;
+  /** Recogniser-specific evidence (scores) for logs and benchmarks. */
+  detail?: Record<string, number | string>;
+  timing: { decodeMs: number };
+}
+
+export interface SpeechRecognizer {
+  readonly name: string;
+  /** `samples`: 16 kHz mono in [-1, 1]. Never throws on bad audio: returns a refused Recognition. */
+  recognize(samples: Float32Array): Promise<Recognition>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** `voice:` config section. Voice is optional: disabled by default, and the agent runs without it. */
+export const voiceSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('listen on Hermes audio topics and speak replies'),
+    grammar: z
+      .string()
+      .default('models/default/voice')
+      .describe('directory with grammar.lm, grammar.dict, loop.jsgf, loop.dict (built from the intent spec)'),
+    minConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('recognitions below this are refused, never executed'),
+    vad: z
+      .strictObject({
+        threshold: z.number().min(0.05).max(0.99).default(0.5),
+        trailingSilenceMs: z
+          .number()
+          .int()
+          .min(64)
+          .max(5000)
+          .default(224)
+          .describe('silence that ends an utterance'),
+        minSpeechMs: z.number().int().min(0).max(5000).default(128),
+        maxUtteranceMs: z.number().int().min(1000).max(60000).default(10000),
+        preRollMs: z.number().int().min(0).max(2000).default(192),
+      })
+      .prefault({}),
+    hermes: z
+      .strictObject({
+        siteIds: z.array(z.string()).default([]).describe('satellites to listen to; empty = all'),
+        pushToTalk: z
+          .boolean()
+          .default(false)
+          .describe('only listen between hermes/asr/startListening and stopListening'),
+      })
+      .prefault({}),
+    tts: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        voice: z.string().default('en-us').describe('espeak-ng voice'),
+        wordsPerMinute: z.number().int().min(80).max(450).default(170),
+        output: z
+          .enum(['mqtt', 'aplay', 'none'])
+          .default('mqtt')
+          .describe('mqtt: publish WAV to hermes/audioServer/<siteId>/playBytes/<id>; aplay: play locally'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type VoiceConfig = z.infer<typeof voiceSchema>;

@@ -1,0 +1,111 @@
+import { VAD_FRAME, VAD_SAMPLE_RATE } from './vad.ts';
+
+/** Turns per-frame speech probabilities into utterances. Pure: no model, no I/O, so it is tested directly. */
+export interface SegmenterOptions {
+  /** Speech starts when a frame's probability reaches this. */
+  threshold: number;
+  /** Silence is a frame below this (hysteresis below `threshold`). */
+  negThreshold: number;
+  /** An utterance ends after this much continuous silence. */
+  trailingSilenceMs: number;
+  /** Utterances shorter than this (speech frames only) are dropped as clicks and coughs. */
+  minSpeechMs: number;
+  /** An utterance is cut at this length even if speech goes on. */
+  maxUtteranceMs: number;
+  /** Audio kept from before the first speech frame, so soft onsets are not clipped. */
+  preRollMs: number;
+}
+
+export const defaultSegmenterOptions: SegmenterOptions = {
+  threshold: 0.5,
+  negThreshold: 0.35,
+  trailingSilenceMs: 224,
+  minSpeechMs: 128,
+  maxUtteranceMs: 10000,
+  preRollMs: 192,
+};
+
+export interface Utterance {
+  /** 16 kHz mono samples: pre-roll + speech + trailing silence. */
+  samples: Float32Array;
+  /** Stream position (samples) of the first and one past the last speech frame. */
+  speechStart: number;
+  speechEnd: number;
+  reason: 'silence' | 'max-length' | 'flush';
+}
+
+const frameMs = (VAD_FRAME / VAD_SAMPLE_RATE) * 1000;
+
+export class Segmenter {
+  private readonly options: SegmenterOptions;
+  private preRoll: Float32Array[] = [];
+  private frames: Float32Array[] = [];
+  private position = 0;
+  private inSpeech = false;
+  private speechFrames = 0;
+  private silentFrames = 0;
+  private speechStart = 0;
+  private lastSpeechEnd = 0;
+
+  constructor(options: Partial<SegmenterOptions> = {}) {
+    this.options = { ...defaultSegmenterOptions, ...options };
+  }
+
+  get speaking(): boolean {
+    return this.inSpeech;
+  }
+
+  /** Feeds one frame and its probability; returns the utterance it completes, if any. */
+  push(frame: Float32Array, probability: number): Utterance | undefined {
+    const o = this.options;
+    const start = this.position;
+    this.position += frame.length;
+    if (!this.inSpeech) {
+      if (probability >= o.threshold) {
+        this.inSpeech = true;
+        this.frames = [...this.preRoll, frame];
+        this.preRoll = [];
+        this.speechFrames = 1;
+        this.silentFrames = 0;
+        this.speechStart = start;
+        this.lastSpeechEnd = this.position;
+      } else {
+        this.preRoll.push(frame);
+        while (this.preRoll.length * frameMs > o.preRollMs) this.preRoll.shift();
+      }
+      return undefined;
+    }
+    this.frames.push(frame);
+    if (probability >= o.negThreshold) {
+      this.speechFrames++;
+      this.silentFrames = 0;
+      this.lastSpeechEnd = this.position;
+    } else {
+      this.silentFrames++;
+    }
+    if (this.silentFrames * frameMs >= o.trailingSilenceMs) return this.finish('silence');
+    if (this.frames.length * frameMs >= o.maxUtteranceMs) return this.finish('max-length');
+    return undefined;
+  }
+
+  /** Ends the stream (end of file, stopListening): returns the utterance in progress, if long enough. */
+  flush(): Utterance | undefined {
+    return this.inSpeech ? this.finish('flush') : undefined;
+  }
+
+  private finish(reason: Utterance['reason']): Utterance | undefined {
+    const long = this.speechFrames * frameMs >= this.options.minSpeechMs;
+    const frames = this.frames;
+    this.inSpeech = false;
+    this.frames = [];
+    this.preRoll = [];
+    if (!long) return undefined;
+    const samples = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) {
+      samples.set(f, at);
+      at += f.length;
+    }
+    return { samples, speechStart: this.speechStart, speechEnd: this.lastSpeechEnd, reason };
+  }
+}

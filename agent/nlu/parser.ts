@@ -1,0 +1,175 @@
+/** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Manifest } from '../../models/factory/artifact.ts';
+import { bioSpans, type CrfParams, viterbi } from '../../models/factory/decode.ts';
+import { featurize } from '../../models/factory/features.ts';
+import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
+import { hasWordChar, tokenize } from '../../models/factory/text.ts';
+import { readModelDir } from './model-dir.ts';
+import { resolveSlotValue } from './slot-values.ts';
+import type { IntentScore, ParseResult, Parser, SlotMatch } from './types.ts';
+
+export interface ParserOptions {
+  /** onnxruntime intra-op threads (default 1: one utterance is too small to split). */
+  threads?: number;
+  /** Refuse longer inputs (default: the manifest's limit). */
+  maxChars?: number;
+  /** Which graph to run: the shipped int8 `model` (default) or the `fp32` twin when the directory has one. */
+  graph?: 'model' | 'fp32';
+  /** How many alternatives to report (default 3). */
+  alternatives?: number;
+}
+
+/** Raw model outputs for one sentence (exposed for tests and benchmarks). */
+export interface RawOutput {
+  intentLogits: Float32Array;
+  emissions: Float32Array;
+  length: number;
+}
+
+export class OnnxParser implements Parser {
+  readonly crf: CrfParams;
+  private readonly maxChars: number;
+  private readonly alternatives: number;
+
+  constructor(
+    readonly manifest: Manifest,
+    private readonly session: InferenceSession,
+    private readonly ort: typeof import('onnxruntime-node'),
+    options: ParserOptions = {},
+  ) {
+    this.maxChars = options.maxChars ?? manifest.limits.maxChars;
+    this.alternatives = options.alternatives ?? 3;
+    this.crf = {
+      tags: manifest.tags.length,
+      transitions: Float32Array.from(manifest.crf.transitions),
+      start: Float32Array.from(manifest.crf.start),
+      end: Float32Array.from(manifest.crf.end),
+      allowed: allowedTransitions(manifest.tags),
+      allowedStart: allowedStarts(manifest.tags),
+    };
+  }
+
+  /** Runs the graph on already tokenised text. */
+  async run(tokens: ReturnType<typeof tokenize>): Promise<RawOutput> {
+    const m = this.manifest;
+    const f = featurize(tokens, m.features, m.gazetteer);
+    const feeds: Record<string, InstanceType<typeof this.ort.Tensor>> = {
+      ids: new this.ort.Tensor('int64', BigInt64Array.from(f.ids, BigInt), [f.length, f.width]),
+      weights: new this.ort.Tensor('float32', f.weights, [f.length, f.width]),
+    };
+    if (m.config.gazDim > 0) feeds.gaz = new this.ort.Tensor('float32', f.gaz, [f.length, m.config.gazDim]);
+    const out = await this.session.run(feeds);
+    return {
+      intentLogits: out.intent_logits!.data as Float32Array,
+      emissions: out.emissions!.data as Float32Array,
+      length: f.length,
+    };
+  }
+
+  async parse(text: string): Promise<ParseResult> {
+    return (await this.parseDetailed(text)).result;
+  }
+
+  /** parse() plus the BIO tag of every token (one token per whitespace-separated word). */
+  async parseDetailed(text: string): Promise<{ result: ParseResult; tags: string[] }> {
+    const started = performance.now();
+    const refuse = (error: string) => ({
+      result: {
+        text: typeof text === 'string' ? text : '',
+        intent: null,
+        topIntent: null,
+        confidence: 0,
+        slots: [],
+        alternatives: [],
+        error,
+        timing: { totalMs: performance.now() - started },
+      },
+      tags: typeof text === 'string' ? tokenize(text).map(() => 'O') : [],
+    });
+    try {
+      if (typeof text !== 'string') return refuse('input is not text');
+      if (text.trim() === '') return refuse('empty input');
+      if (text.length > this.maxChars) return refuse(`input longer than ${this.maxChars} characters`);
+      if (!hasWordChar(text)) return refuse('input has no letters or digits');
+      const tokens = tokenize(text);
+      if (tokens.length > this.manifest.limits.maxTokens) {
+        return refuse(`input has more than ${this.manifest.limits.maxTokens} words`);
+      }
+      const inferenceStart = performance.now();
+      const raw = await this.run(tokens);
+      const inferenceMs = performance.now() - inferenceStart;
+      const m = this.manifest;
+      const probs = softmax(raw.intentLogits);
+      const ranked: IntentScore[] = m.intents
+        .map((intent, i) => ({ intent, confidence: probs[i]! }))
+        .filter((s) => s.intent !== m.noneIntent)
+        .sort((a, b) => b.confidence - a.confidence);
+      const top = ranked[0]!;
+      const tags = viterbi(raw.emissions, raw.length, this.crf).map((t) => m.tags[t]!);
+      const slots: SlotMatch[] = bioSpans(tags).map((span) => {
+        const first = tokens[span.first]!;
+        const last = tokens[span.last]!;
+        const slotText = text.slice(first.start, last.end);
+        const normalized = tokens
+          .slice(span.first, span.last + 1)
+          .map((t) => t.norm)
+          .join(' ');
+        const info = m.slots[span.slot];
+        const match: SlotMatch = {
+          name: span.slot,
+          text: slotText,
+          start: first.start,
+          end: last.end,
+          value: resolveSlotValue(info, slotText, normalized, m.lists),
+        };
+        if (info) match.type = info.type;
+        return match;
+      });
+      const result: ParseResult = {
+        text,
+        intent: top.confidence >= m.threshold ? top.intent : null,
+        topIntent: top.intent,
+        confidence: top.confidence,
+        slots,
+        alternatives: ranked.slice(1, 1 + this.alternatives),
+        timing: { totalMs: performance.now() - started, inferenceMs },
+      };
+      return { result, tags };
+    } catch (error) {
+      return refuse(`parser failed: ${(error as Error).message}`);
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function softmax(logits: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const out = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i]! /= sum;
+  return out;
+}
+
+/**
+ * Loads a model directory (manifest.json + model.onnx), verifies the graph's sha256 and size against the
+ * manifest and creates the onnxruntime session once. Throws ModelLoadError on a missing/altered model.
+ */
+export async function loadParser(dir: string, options: ParserOptions = {}): Promise<OnnxParser> {
+  const verified = readModelDir(dir, options.graph ?? 'model');
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(verified.onnx, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: options.threads ?? 1,
+    interOpNumThreads: 1,
+    // 'basic' folds DequantizeLinear of the weights once at load; 'extended' would swap in int8 kernels that
+    // quantize activations on the fly, so the graph would no longer compute what training measured
+    graphOptimizationLevel: 'basic',
+  });
+  return new OnnxParser(verified.manifest, session, ort, options);
+}

@@ -1,0 +1,86 @@
+/** A built model directory: model.onnx + manifest.json (everything the runtime needs besides the graph). */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FeatureSettings, Gazetteer } from './features.ts';
+import type { Metrics } from './metrics.ts';
+import type { ModelConfig } from './model.ts';
+import type { Hyper, TrainedModel } from './train.ts';
+
+export const MANIFEST_FORMAT = 'sling-nlu';
+export const MANIFEST_VERSION = 1;
+/** Changing text.ts or features.ts in a way that alters features must bump this. */
+export const NORMALIZATION = 'nfkd-nomarks-nfkc-lower/ws-trim-punct/v1';
+
+export interface SlotInfo {
+  /** Declaration the slot comes from (`room`), or the builtin type (`builtin.distance`). */
+  type: string;
+  kind: 'list' | 'open' | 'builtin';
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: number;
+  name: string;
+  createdAt: string;
+  seed: number;
+  model: { file: string; sha256: string; bytes: number; precision: 'int8' | 'fp32'; opset: number };
+  /** Other graphs in the directory (e.g. the fp32 twin kept for comparison), hash-checked like the model. */
+  extraFiles: { file: string; sha256: string; bytes: number }[];
+  trainingData: { sha256: string; examples: number; source: string };
+  normalization: string;
+  features: FeatureSettings;
+  gazetteer: Gazetteer;
+  config: ModelConfig;
+  hyper: Hyper;
+  intents: string[];
+  noneIntent: string;
+  tags: string[];
+  crf: { transitions: number[]; start: number[]; end: number[] };
+  /** Top-intent probability below which the parser answers "not understood". */
+  threshold: number;
+  quantization: { scheme: string; weights: Record<string, { axis: number; channels: number }> };
+  slots: Record<string, SlotInfo>;
+  /** List slot declarations: normalised synonym → canonical value. */
+  lists: Record<string, Record<string, string>>;
+  limits: { maxChars: number; maxTokens: number };
+  training: { epochs: number; bestEpoch: number; seconds: number };
+  metrics: { dev: { fp32: Metrics; int8: Metrics }; [k: string]: unknown };
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface WriteModelInput {
+  dir: string;
+  model: TrainedModel;
+  onnx: Uint8Array;
+  fp32Onnx?: Uint8Array;
+  manifest: Omit<Manifest, 'model' | 'extraFiles' | 'crf' | 'format' | 'version' | 'createdAt'>;
+}
+
+export function writeModelDir({ dir, model, onnx, fp32Onnx, manifest }: WriteModelInput): Manifest {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(resolve(dir, 'model.onnx'), onnx);
+  const extraFiles: Manifest['extraFiles'] = [];
+  if (fp32Onnx) {
+    writeFileSync(resolve(dir, 'model.fp32.onnx'), fp32Onnx);
+    extraFiles.push({ file: 'model.fp32.onnx', sha256: sha256(fp32Onnx), bytes: fp32Onnx.byteLength });
+  }
+  const full: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    createdAt: new Date().toISOString(),
+    ...manifest,
+    model: { file: 'model.onnx', sha256: sha256(onnx), bytes: onnx.byteLength, precision: 'int8', opset: 13 },
+    extraFiles,
+    crf: {
+      transitions: [...model.params['crf.trans']!],
+      start: [...model.params['crf.start']!],
+      end: [...model.params['crf.end']!],
+    },
+  };
+  writeFileSync(resolve(dir, 'manifest.json'), `${JSON.stringify(full, null, 1)}\n`);
+  return full;
+}

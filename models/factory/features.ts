@@ -1,0 +1,136 @@
+/**
+ * Token features, shared by training and run time: each token is a bag of hashed ids (the word, its character
+ * n-grams, its shape) so words never seen in training still get a representation from their pieces, plus
+ * gazetteer flags (B/I membership in the spec's list-slot phrases).
+ */
+import { type Token, wordShape } from './text.ts';
+
+export interface FeatureSettings {
+  buckets: number;
+  minN: number;
+  maxN: number;
+  /** Upper bound on ids per token (the word, shape and the first n-grams); longer words are cut. */
+  maxPerToken: number;
+}
+
+export const defaultFeatureSettings: FeatureSettings = {
+  buckets: 1 << 15,
+  minN: 3,
+  maxN: 5,
+  maxPerToken: 32,
+};
+
+/** FNV-1a over UTF-16 code units: fast, stable across platforms, no dependency. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Bucket ids of one normalised token; the first id is always the whole word. */
+export function tokenFeatureIds(norm: string, s: FeatureSettings): number[] {
+  const ids = [fnv1a(`w:${norm}`) % s.buckets];
+  const shape = wordShape(norm);
+  if (shape) ids.push(fnv1a(`s:${shape}`) % s.buckets);
+  const chars = [...`<${norm}>`];
+  for (let n = s.minN; n <= s.maxN && ids.length < s.maxPerToken; n++) {
+    for (let i = 0; i + n <= chars.length && ids.length < s.maxPerToken; i++) {
+      const gram = chars.slice(i, i + n).join('');
+      // the whole word "<ab>" is already the word id
+      if (gram.length === chars.length) continue;
+      ids.push(fnv1a(`g:${gram}`) % s.buckets);
+    }
+  }
+  return ids;
+}
+
+/** Feature ids per token, padded to the longest token: ids [T*K] and mean-pooling weights [T*K] (0 = padding). */
+export interface SentenceFeatures {
+  length: number;
+  width: number;
+  ids: Int32Array;
+  weights: Float32Array;
+  /** Gazetteer flags [T * gazDim]. */
+  gaz: Float32Array;
+}
+
+export interface Gazetteer {
+  /** Slot names, in feature order; each contributes a B and an I flag. */
+  names: string[];
+  /** Normalised phrases (tokens joined by one space) per slot name. */
+  phrases: string[][];
+}
+
+export function gazetteerDim(gaz: Gazetteer): number {
+  return gaz.names.length * 2;
+}
+
+export function featurize(tokens: readonly Token[], s: FeatureSettings, gaz: Gazetteer): SentenceFeatures {
+  const perToken = tokens.map((t) => tokenFeatureIds(t.norm, s));
+  const width = Math.max(1, ...perToken.map((p) => p.length));
+  const length = tokens.length;
+  const ids = new Int32Array(length * width);
+  const weights = new Float32Array(length * width);
+  perToken.forEach((p, t) => {
+    for (let k = 0; k < p.length; k++) {
+      ids[t * width + k] = p[k]!;
+      weights[t * width + k] = 1 / p.length;
+    }
+  });
+  return { length, width, ids, weights, gaz: gazetteerFlags(tokens, gaz) };
+}
+
+interface PhraseIndex {
+  byFirst: Map<string, number[]>[];
+  sets: Set<string>[];
+}
+
+const phraseIndexCache = new WeakMap<Gazetteer, PhraseIndex>();
+
+function phraseIndex(gaz: Gazetteer): PhraseIndex {
+  let index = phraseIndexCache.get(gaz);
+  if (!index) {
+    // per slot: first word → phrase lengths that start with it
+    const byFirstList = gaz.phrases.map((phrases) => {
+      const byFirst = new Map<string, number[]>();
+      for (const p of phrases) {
+        const words = p.split(' ');
+        const list = byFirst.get(words[0]!) ?? [];
+        if (!list.includes(words.length)) list.push(words.length);
+        byFirst.set(words[0]!, list);
+      }
+      return byFirst;
+    });
+    index = { byFirst: byFirstList, sets: gaz.phrases.map((p) => new Set(p)) };
+    phraseIndexCache.set(gaz, index);
+  }
+  return index;
+}
+
+export function gazetteerFlags(tokens: readonly Token[], gaz: Gazetteer): Float32Array {
+  const dim = gazetteerDim(gaz);
+  const flags = new Float32Array(tokens.length * dim);
+  if (dim === 0) return flags;
+  const index = phraseIndex(gaz);
+  const sets = index.sets;
+  gaz.names.forEach((_, g) => {
+    for (let t = 0; t < tokens.length; t++) {
+      const lengths = index.byFirst[g]!.get(tokens[t]!.norm);
+      if (!lengths) continue;
+      for (const n of lengths) {
+        if (t + n > tokens.length) continue;
+        const phrase = tokens
+          .slice(t, t + n)
+          .map((x) => x.norm)
+          .join(' ');
+        if (!sets[g]!.has(phrase)) continue;
+        flags[t * dim + 2 * g] = 1;
+        for (let j = t + 1; j < t + n; j++) flags[j * dim + 2 * g + 1] = 1;
+      }
+    }
+  });
+  return flags;
+}

@@ -1,0 +1,34 @@
+/** Post-training symmetric int8 quantization, one scale per output channel (per row for the embedding). */
+
+export interface Quantized {
+  q: Int8Array;
+  scales: Float32Array;
+  /** Index of the channel axis in the tensor's shape. */
+  axis: number;
+}
+
+/** Quantizes `w` of `shape` with one scale per index along `axis`. */
+export function quantizePerChannel(w: Float32Array, shape: readonly number[], axis: number): Quantized {
+  const channels = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const scales = new Float32Array(channels);
+  for (let i = 0; i < w.length; i++) {
+    const ch = Math.floor(i / inner) % channels;
+    scales[ch] = Math.max(scales[ch]!, Math.abs(w[i]!));
+  }
+  for (let ch = 0; ch < channels; ch++) scales[ch] = scales[ch]! > 0 ? scales[ch]! / 127 : 1;
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const ch = Math.floor(i / inner) % channels;
+    q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scales[ch]!)));
+  }
+  return { q, scales, axis };
+}
+
+export function dequantize(qt: Quantized, shape: readonly number[]): Float32Array {
+  const channels = shape[qt.axis]!;
+  const inner = shape.slice(qt.axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(qt.q.length);
+  for (let i = 0; i < out.length; i++) out[i] = qt.q[i]! * qt.scales[Math.floor(i / inner) % channels]!;
+  return out;
+}

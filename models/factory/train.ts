@@ -1,0 +1,406 @@
+/** Training loop: Adam (lazy on the embedding table), dropout, early stopping on dev, threshold calibration. */
+import { type Example, type TaggedExample, tagExample } from './dataset.ts';
+import { bioSpans, viterbi } from './decode.ts';
+import {
+  type FeatureSettings,
+  featurize,
+  type Gazetteer,
+  gazetteerDim,
+  type SentenceFeatures,
+} from './features.ts';
+import { allowedStarts, allowedTransitions, bioTags } from './labels.ts';
+import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
+import {
+  backward,
+  crfCache,
+  crfLoss,
+  forward,
+  initParams,
+  type ModelConfig,
+  type Params,
+  paramShapes,
+  softmax,
+} from './model.ts';
+import { syntheticNegatives } from './negatives.ts';
+import { mulberry32, shuffleInPlace } from './rng.ts';
+
+/** The label every out-of-scope training sentence gets; never reported as an intent. */
+export const NONE_INTENT = '<none>';
+
+export interface Hyper {
+  dim: number;
+  hidden: number;
+  dilations: number[];
+  kernel: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  patience: number;
+  embDropout: number;
+  hiddenDropout: number;
+  wordDropout: number;
+  clip: number;
+}
+
+export const defaultHyper: Hyper = {
+  dim: 48,
+  hidden: 96,
+  dilations: [1, 2],
+  kernel: 3,
+  epochs: 30,
+  batch: 16,
+  lr: 0.002,
+  patience: 4,
+  embDropout: 0.2,
+  hiddenDropout: 0.2,
+  wordDropout: 0.15,
+  clip: 5,
+};
+
+export interface TrainInput {
+  train: Example[];
+  dev?: Example[];
+  gazetteer: Gazetteer;
+  features: FeatureSettings;
+  hyper: Hyper;
+  seed: number;
+  progress?: (line: string, final: boolean) => void;
+}
+
+export interface Prepared {
+  tagged: TaggedExample;
+  f: SentenceFeatures;
+  tags: Int32Array;
+  intent: number;
+}
+
+export interface TrainedModel {
+  config: ModelConfig;
+  params: Params;
+  intents: string[];
+  tags: string[];
+  slots: string[];
+  threshold: number;
+  devMetrics: Metrics;
+  epochsRun: number;
+  bestEpoch: number;
+  trainSeconds: number;
+}
+
+export function prepare(
+  examples: readonly Example[],
+  intents: string[],
+  tags: string[],
+  input: TrainInput,
+): Prepared[] {
+  const tagIndex = new Map(tags.map((t, i) => [t, i]));
+  const intentIndex = new Map(intents.map((t, i) => [t, i]));
+  return examples
+    .map((example) => tagExample(example))
+    .filter((tagged) => tagged.tokens.length > 0)
+    .map((tagged) => ({
+      tagged,
+      f: featurize(tagged.tokens, input.features, input.gazetteer),
+      tags: Int32Array.from(tagged.tags, (t) => tagIndex.get(t) ?? 0),
+      intent: intentIndex.get(tagged.example.intent ?? NONE_INTENT) ?? -1,
+    }));
+}
+
+/** Inference with the TS forward pass (the ONNX graph computes the same). */
+export interface Prediction {
+  probs: Float32Array;
+  tags: number[];
+  emissions: Float32Array;
+  intentLogits: Float32Array;
+}
+
+export function predict(
+  model: Pick<TrainedModel, 'config' | 'params' | 'tags'>,
+  f: SentenceFeatures,
+): Prediction {
+  const a = forward(model.config, model.params, f);
+  const crf = crfOf(model);
+  return {
+    probs: softmax(a.intentLogits),
+    tags: viterbi(a.emissions, a.T, crf),
+    emissions: a.emissions,
+    intentLogits: a.intentLogits,
+  };
+}
+
+export function crfOf(model: Pick<TrainedModel, 'params' | 'tags'>) {
+  return {
+    tags: model.tags.length,
+    transitions: model.params['crf.trans']!,
+    start: model.params['crf.start']!,
+    end: model.params['crf.end']!,
+    allowed: allowedTransitions(model.tags),
+    allowedStart: allowedStarts(model.tags),
+  };
+}
+
+/** Top real intent (never the none class) and its probability. */
+export function topIntent(
+  probs: Float32Array,
+  intents: readonly string[],
+): { index: number; confidence: number } {
+  let index = -1;
+  for (let i = 0; i < probs.length; i++) {
+    if (intents[i] === NONE_INTENT) continue;
+    if (index < 0 || probs[i]! > probs[index]!) index = i;
+  }
+  return { index, confidence: index < 0 ? 0 : probs[index]! };
+}
+
+export function judge(model: TrainedModel, data: readonly Prepared[], threshold: number): Judged[] {
+  return data.map((d) => {
+    const pred = predict(model, d.f);
+    const top = topIntent(pred.probs, model.intents);
+    const toSpans = (tags: readonly string[]) =>
+      bioSpans(tags).map((s) => ({ slot: s.slot, start: s.first, end: s.last }));
+    return {
+      goldIntent: d.tagged.example.intent,
+      predIntent: model.intents[top.index] ?? null,
+      understood: top.confidence >= threshold,
+      goldSpans: toSpans(d.tagged.tags),
+      predSpans: toSpans(pred.tags.map((t) => model.tags[t]!)),
+    };
+  });
+}
+
+/**
+ * Threshold on the top intent's probability that best separates in-scope sentences the model gets right from
+ * out-of-scope ones, placed midway between the neighbouring scores.
+ */
+export function calibrateThreshold(scores: { confidence: number; positive: boolean }[]): number {
+  const sorted = [...scores].sort((a, b) => a.confidence - b.confidence);
+  // errors[i]: mistakes when the threshold sits just above sorted[i - 1] (i = 0: below everything)
+  const errors = [sorted.filter((s) => !s.positive).length];
+  for (const s of sorted) errors.push(errors.at(-1)! + (s.positive ? 1 : -1));
+  const min = Math.min(...errors);
+  const cut = (i: number) =>
+    i === 0 ? 0 : i === sorted.length ? 1 : (sorted[i - 1]!.confidence + sorted[i]!.confidence) / 2;
+  // the widest run of best cuts, and its middle: the largest margin on both sides
+  let best = { from: 0, to: 0 };
+  for (let i = 0; i < errors.length; i++) {
+    if (errors[i] !== min) continue;
+    let j = i;
+    while (j + 1 < errors.length && errors[j + 1] === min) j++;
+    if (cut(j) - cut(i) >= cut(best.to) - cut(best.from) || errors[best.from] !== min)
+      best = { from: i, to: j };
+    i = j;
+  }
+  return (cut(best.from) + cut(best.to)) / 2;
+}
+
+export function trainModel(input: TrainInput): TrainedModel {
+  const started = performance.now();
+  const { hyper, seed } = input;
+  const rng = mulberry32(seed);
+  let dev = input.dev;
+  let train = input.train;
+  if (!dev) {
+    // no dev set: hold out a seeded tenth of the sentences of intents with 20 or more, for early stopping and
+    // the threshold; intents with a handful of examples keep them all for training
+    const counts = new Map<string | null, number>();
+    for (const e of train) counts.set(e.intent, (counts.get(e.intent) ?? 0) + 1);
+    const pick = mulberry32(seed + 1);
+    const held = train.map((e) => (counts.get(e.intent) ?? 0) >= 20 && pick() < 0.1);
+    dev = train.filter((_, i) => held[i]);
+    if (dev.length === 0) dev = train;
+    else train = train.filter((_, i) => !held[i]);
+  }
+  const vocabulary = [
+    ...new Set(train.flatMap((e) => e.text.toLowerCase().split(/\s+/)).filter((w) => w.length > 0)),
+  ].sort();
+  const trainNegatives = syntheticNegatives(
+    vocabulary,
+    0,
+    seed,
+    Math.max(60, Math.min(600, train.length / 20)),
+  );
+  const devNegatives = syntheticNegatives(vocabulary, 1, seed, Math.max(60, Math.min(300, dev.length / 2)));
+  const intents = [
+    ...new Set(train.map((e) => e.intent).filter((i): i is string => i !== null)),
+    NONE_INTENT,
+  ].sort();
+  const slots = [...new Set([...train, ...dev].flatMap((e) => e.spans.map((s) => s.slot)))].sort();
+  const tags = bioTags(slots);
+  const config: ModelConfig = {
+    buckets: input.features.buckets,
+    dim: hyper.dim,
+    gazDim: gazetteerDim(input.gazetteer),
+    hidden: hyper.hidden,
+    kernel: hyper.kernel,
+    dilations: hyper.dilations,
+    intents: intents.length,
+    tags: tags.length,
+  };
+  const data = prepare([...balance(train), ...trainNegatives], intents, tags, input);
+  const devData = prepare(dev, intents, tags, input);
+  const calibration = prepare([...dev, ...devNegatives], intents, tags, input);
+  const params = initParams(config, rng);
+  const grads: Params = {};
+  const m: Params = {};
+  const v: Params = {};
+  for (const [name, p] of Object.entries(params)) {
+    grads[name] = new Float32Array(p.length);
+    m[name] = new Float32Array(p.length);
+    v[name] = new Float32Array(p.length);
+  }
+  const allowed = allowedTransitions(tags);
+  const allowedStart = allowedStarts(tags);
+  const model: TrainedModel = {
+    config,
+    params,
+    intents,
+    tags,
+    slots,
+    threshold: 0,
+    devMetrics: computeMetrics([]),
+    epochsRun: 0,
+    bestEpoch: 0,
+    trainSeconds: 0,
+  };
+  const noise = {
+    rng,
+    embDropout: hyper.embDropout,
+    hiddenDropout: hyper.hiddenDropout,
+    wordDropout: hyper.wordDropout,
+  };
+  const b1 = 0.9;
+  const b2 = 0.999;
+  const eps = 1e-8;
+  let step = 0;
+  let best: { score: number; devLoss: number; params: Params; metrics: Metrics; epoch: number } | undefined;
+  let stale = 0;
+  const order = data.map((_, i) => i);
+  const D = config.dim;
+  const epochTimes: number[] = [];
+  for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
+    const epochStart = performance.now();
+    shuffleInPlace(order, rng);
+    let lossSum = 0;
+    let cache = crfCache(params, allowed, allowedStart, tags.length);
+    for (let b0 = 0; b0 < order.length; b0 += hyper.batch) {
+      const batch = order.slice(b0, b0 + hyper.batch);
+      const touched = new Set<number>();
+      for (const i of batch) {
+        const d = data[i]!;
+        const a = forward(config, params, d.f, noise);
+        const probs = softmax(a.intentLogits);
+        lossSum -= Math.log(Math.max(probs[d.intent]!, 1e-12));
+        probs[d.intent]! -= 1;
+        const dEm = new Float32Array(a.emissions.length);
+        if (d.tagged.example.intent !== null) {
+          lossSum += crfLoss(a.emissions, a.T, tags.length, d.tags, params, cache, dEm, grads);
+        }
+        backward(config, params, d.f, a, probs, dEm, grads, touched);
+      }
+      // gradient of the batch mean, clipped by global norm
+      const scale = 1 / batch.length;
+      let norm = 0;
+      for (const [name, g] of Object.entries(grads)) {
+        if (name === 'emb') {
+          for (const row of touched) {
+            for (let d = 0; d < D; d++) {
+              g[row * D + d]! *= scale;
+              norm += g[row * D + d]! ** 2;
+            }
+          }
+        } else {
+          for (let i = 0; i < g.length; i++) {
+            g[i]! *= scale;
+            norm += g[i]! ** 2;
+          }
+        }
+      }
+      const clip = Math.sqrt(norm) > hyper.clip ? hyper.clip / Math.sqrt(norm) : 1;
+      step++;
+      const lr = (hyper.lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+      const update = (name: string, i: number) => {
+        const g = grads[name]![i]! * clip;
+        const mi = b1 * m[name]![i]! + (1 - b1) * g;
+        const vi = b2 * v[name]![i]! + (1 - b2) * g * g;
+        m[name]![i] = mi;
+        v[name]![i] = vi;
+        params[name]![i]! -= (lr * mi) / (Math.sqrt(vi) + eps);
+        grads[name]![i] = 0;
+      };
+      for (const name of Object.keys(params)) {
+        if (name === 'emb') {
+          for (const row of touched) for (let d = 0; d < D; d++) update(name, row * D + d);
+        } else {
+          for (let i = 0; i < params[name]!.length; i++) update(name, i);
+        }
+      }
+      cache = crfCache(params, allowed, allowedStart, tags.length);
+      if (input.progress && (b0 / hyper.batch) % 50 === 0) {
+        const done = (b0 + batch.length) / order.length;
+        const elapsed = (performance.now() - epochStart) / 1000;
+        const perEpoch = epochTimes.length > 0 ? epochTimes.at(-1)! : elapsed / Math.max(done, 1e-6);
+        const eta = perEpoch * (1 - done) + perEpoch * (hyper.epochs - epoch);
+        input.progress(
+          `epoch ${epoch}/${hyper.epochs} ${(done * 100).toFixed(0).padStart(3)}%  loss ${(lossSum / (b0 + batch.length)).toFixed(4)}  ETA ≤ ${formatSeconds(eta)}`,
+          false,
+        );
+      }
+    }
+    epochTimes.push((performance.now() - epochStart) / 1000);
+    const metrics = computeMetrics(judge(model, devData, 0));
+    const score = metrics.intentAccuracy + metrics.slotF1 + metrics.exactMatch;
+    // ties (common on small specs, where dev is soon perfect) go to the more confident model
+    const devLoss = devData.reduce(
+      (sum, d) => sum - Math.log(Math.max(predict(model, d.f).probs[d.intent] ?? 1, 1e-12)),
+      0,
+    );
+    model.epochsRun = epoch;
+    const improved =
+      !best || score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && devLoss < best.devLoss);
+    if (improved) {
+      best = { score, devLoss, params: cloneParams(params), metrics, epoch };
+      stale = 0;
+    } else stale++;
+    input.progress?.(
+      `epoch ${epoch}/${hyper.epochs}  loss ${(lossSum / order.length).toFixed(4)}  dev intent ${(metrics.intentAccuracy * 100).toFixed(2)}%  slot F1 ${(metrics.slotF1 * 100).toFixed(2)}  exact ${(metrics.exactMatch * 100).toFixed(2)}%  ${epochTimes.at(-1)!.toFixed(1)}s${improved ? '  *' : ''}`,
+      true,
+    );
+    if (stale >= hyper.patience || (metrics.intentAccuracy === 1 && metrics.exactMatch === 1 && epoch >= 8))
+      break;
+  }
+  model.params = best!.params;
+  model.devMetrics = best!.metrics;
+  model.bestEpoch = best!.epoch;
+  const scores = calibration.map((d) => {
+    const top = topIntent(predict(model, d.f).probs, intents);
+    const positive = d.tagged.example.intent !== null && intents[top.index] === d.tagged.example.intent;
+    return { confidence: top.confidence, positive };
+  });
+  model.threshold = calibrateThreshold(scores);
+  model.trainSeconds = (performance.now() - started) / 1000;
+  return model;
+}
+
+/** Repeats the sentences of rare intents (a spec may give five examples next to hundreds of expansions). */
+export function balance(examples: readonly Example[]): Example[] {
+  const byIntent = new Map<string | null, Example[]>();
+  for (const e of examples) byIntent.set(e.intent, [...(byIntent.get(e.intent) ?? []), e]);
+  const sizes = [...byIntent.values()].map((l) => l.length).sort((a, b) => a - b);
+  const floor = Math.max(20, Math.floor(sizes[sizes.length >> 1]! / 4));
+  const out = [...examples];
+  for (const list of byIntent.values()) {
+    for (let i = list.length; i < floor; i++) out.push(list[i % list.length]!);
+  }
+  return out;
+}
+
+export function cloneParams(p: Params): Params {
+  return Object.fromEntries(Object.entries(p).map(([k, a]) => [k, new Float32Array(a)]));
+}
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  return s >= 60 ? `${Math.floor(s / 60)}m${Math.round(s % 60)}s` : `${s.toFixed(0)}s`;
+}
+
+export { paramShapes };

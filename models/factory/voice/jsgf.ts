@@ -1,0 +1,202 @@
+import { NUMBER_RULES, numberToWords, wordsToNumbers } from './numbers.ts';
+
+/**
+ * Intent spec → JSGF speech grammar. Works on a typed intermediate form so it does not depend on how the
+ * spec was read. The template syntax of the intent spec (`(a|b)`, `[opt]`, `{slot}`) is deliberately a
+ * subset of JSGF, so translation is token by token: slot references become rules, annotated example spans
+ * `[text](slot)` become "the text or any value of that slot", words become lower-case spoken words.
+ */
+export interface VoiceGrammarSpec {
+  /** Slot type → the phrases that may fill it (list synonyms, builtin samples, open-slot examples). */
+  slots: Record<string, string[]>;
+  /** Intent name → sentences in template syntax (examples and templates alike). */
+  intents: Record<string, string[]>;
+  /** Slot types whose phrases are samples of a numeric builtin: their numbers generalise to any number. */
+  numericSlots?: string[];
+  /** Connectives that join two commands in one utterance ("X then Y"); empty for none. */
+  connectives?: string[];
+}
+
+export interface BuiltGrammar {
+  jsgf: string;
+  /** Every word the grammar can produce (the dictionary must cover them all). */
+  words: string[];
+  /** Spoken connectives between two commands. */
+  connectives: string[];
+}
+
+const ruleName = (prefix: string, name: string) => `${prefix}_${name.replace(/[^A-Za-z0-9]+/g, '_')}`;
+
+// Unit abbreviations after a number are spoken in full ("1.5 m" is said "one point five meters").
+const UNITS: Record<string, string> = {
+  'm/s': 'meters per second',
+  'cm/s': 'centimeters per second',
+  'km/h': 'kilometers per hour',
+  kph: 'kilometers per hour',
+  mph: 'miles per hour',
+  '°c': 'degrees celsius',
+  '°f': 'degrees fahrenheit',
+  '°': 'degrees',
+  '%': 'percent',
+  pc: 'percent',
+  mm: 'millimeters',
+  cm: 'centimeters',
+  km: 'kilometers',
+  m: 'meters',
+  ft: 'feet',
+  deg: 'degrees',
+  rad: 'radians',
+  c: 'celsius',
+  f: 'fahrenheit',
+  s: 'seconds',
+  sec: 'seconds',
+  min: 'minutes',
+  h: 'hours',
+};
+const UNIT_AFTER_NUMBER = new RegExp(
+  `(\\d)\\s*(${Object.keys(UNITS)
+    .sort((a, b) => b.length - a.length)
+    .map((u) => u.replace(/[/]/g, '\\/'))
+    .join('|')})(?![a-z])`,
+  'g',
+);
+
+// Abbreviations that are never words are expanded anywhere ("ninety deg").
+const ALWAYS = /(?<![a-z])(deg|rad|cm|mm|km|ft|mph|kph|pc)(?![a-z])/g;
+
+export function expandUnits(phrase: string): string {
+  return phrase
+    .toLowerCase()
+    .replace(UNIT_AFTER_NUMBER, (_, digit: string, unit: string) => `${digit} ${UNITS[unit]}`)
+    .replace(ALWAYS, (unit: string) => UNITS[unit]!);
+}
+
+/** Spoken words of a plain phrase: lower case, units and digits spelled out, punctuation dropped. */
+export function spokenWords(phrase: string): string[] {
+  return expandUnits(phrase)
+    .replace(/-?\d+(?:\.\d+)?/g, (n) => ` ${numberToWords(n)} `)
+    .replace(/[^a-z0-9' ]+/g, ' ')
+    .split(/\s+/)
+    .map((w) => w.replace(/^'+|'+$/g, ''))
+    .filter(Boolean);
+}
+
+/** One template or example → a JSGF expansion; throws with the reason on unbalanced brackets. */
+export function templateToJsgf(template: string, slotRule: (type: string) => string): string {
+  // `light[s]`: an optional suffix glued to a word means the word with or without it.
+  const glued = template.replace(/([A-Za-z']+)\[([a-z']+)\](?!\()/g, '($1|$1$2)');
+  // `[text](slot)`: the example's words, or anything else the slot accepts.
+  const withSpans = glued.replace(/\[([^\]]*)\]\(([\w.:-]+)\)/g, (_, text: string, slot: string) => {
+    const words = spokenWords(text).join(' ');
+    return `\uE001${words}\uE002${slot}\uE003`;
+  });
+  const out: string[] = [];
+  let depth = 0;
+  const tokens =
+    withSpans.match(/\uE001[^\uE002]*\uE002[^\uE003]*\uE003|\{[^}]*\}|[()[\]|]|[^()[\]|{}\s\uE001]+/g) ?? [];
+  for (const token of tokens) {
+    if (token.startsWith('\uE001')) {
+      const [words, slot] = token.slice(1, -1).split('\uE002') as [string, string];
+      out.push(words ? `(${words} | ${slotRule(slot)})` : slotRule(slot));
+    } else if (token.startsWith('{')) {
+      const [type] = token.slice(1, -1).split(':');
+      out.push(slotRule(type!.trim()));
+    } else if (token === '(' || token === '[') {
+      depth++;
+      out.push(token);
+    } else if (token === ')' || token === ']') {
+      depth--;
+      if (depth < 0) throw new Error(`unbalanced "${token}" in "${template}"`);
+      out.push(token);
+    } else if (token === '|') out.push('|');
+    else out.push(...spokenWords(token));
+  }
+  if (depth !== 0) throw new Error(`unclosed bracket in "${template}"`);
+  return out
+    .join(' ')
+    .replace(/\(\s*\)|\[\s*\]/g, '')
+    .trim();
+}
+
+/**
+ * Alternatives of a slot rule, with every "<number> ..." phrase folded into one `<number> ( ... )` branch:
+ * PocketSphinx copies a rule at each reference, and a copy per phrase made the default grammar 60k states.
+ */
+export function slotExpansion(alternatives: string[]): string {
+  if (alternatives.length === 0) return '<VOID>';
+  const suffixes: string[] = [];
+  let bare = false;
+  const others: string[] = [];
+  for (const a of alternatives) {
+    if (a === '<number>') bare = true;
+    else if (a.startsWith('<number> ') && !a.slice(9).includes('<number>')) suffixes.push(a.slice(9));
+    else others.push(a);
+  }
+  const branches = others.map((a) => `( ${a} )`);
+  if (suffixes.length > 0) {
+    const tail = `( ${suffixes.join(' | ')} )`;
+    branches.push(bare ? `( <number> [ ${tail} ] )` : `( <number> ${tail} )`);
+  } else if (bare) branches.push('( <number> )');
+  return branches.join(' | ');
+}
+
+export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
+  const words = new Set<string>();
+  const lines = ['#JSGF V1.0;', 'grammar sling;', ''];
+  let usesNumber = false;
+  const slotRule = (type: string) => {
+    if (!spec.slots[type]) throw new Error(`unknown slot type "${type}"`);
+    return `<${ruleName('slot', type)}>`;
+  };
+  const intentRules: string[] = [];
+  for (const [intent, sentences] of Object.entries(spec.intents)) {
+    const alternatives = new Set<string>();
+    for (const sentence of sentences) {
+      try {
+        const expansion = templateToJsgf(sentence, slotRule);
+        if (expansion) alternatives.add(`( ${expansion} )`);
+      } catch (error) {
+        throw new Error(`intent ${intent}: ${(error as Error).message}`);
+      }
+    }
+    if (alternatives.size === 0) continue;
+    const name = `<${ruleName('intent', intent)}>`;
+    intentRules.push(name);
+    lines.push(`${name} = ${[...alternatives].join('\n  | ')};`);
+  }
+  if (intentRules.length === 0) throw new Error('the spec has no sentences to build a grammar from');
+  const numeric = new Set(spec.numericSlots ?? []);
+  for (const [type, phrases] of Object.entries(spec.slots)) {
+    const alternatives = new Set<string>();
+    for (const phrase of phrases) {
+      if (!numeric.has(type)) {
+        const spoken = spokenWords(phrase).join(' ');
+        if (spoken) alternatives.add(spoken);
+        continue;
+      }
+      // Sampled numeric phrases generalise to the shared <number> rule; number words become digits first,
+      // so "ninety degrees" and "45 degrees" collapse into one pattern.
+      const digits = wordsToNumbers(spokenWords(phrase).join(' '));
+      const spoken = digits.replace(/-?\d+(?:\.\d+)?/g, '<number>');
+      if (spoken.includes('<number>')) usesNumber = true;
+      if (spoken) alternatives.add(spoken);
+    }
+    lines.push(`<${ruleName('slot', type)}> = ${slotExpansion([...alternatives])};`);
+  }
+  if (usesNumber) lines.push(...NUMBER_RULES);
+  lines.push(`<one> = ${intentRules.join(' | ')};`);
+  const connectives = (spec.connectives ?? ['then', 'and then', 'and']).map((c) => spokenWords(c).join(' '));
+  lines.push(
+    // One copy of <one> in a loop: writing `<one> [and <one>]` would double the decoder's graph.
+    connectives.length
+      ? `public <command> = ( <one> [ ${connectives.join(' | ')} ] )+;`
+      : 'public <command> = <one>;',
+  );
+  const jsgf = `${lines.join('\n')}\n`;
+  // Words are everything that is not syntax or a rule reference.
+  for (const line of lines.slice(3)) {
+    const body = line.slice(line.indexOf('=') + 1);
+    for (const token of body.replace(/<[^>]+>/g, ' ').split(/[\s()[\]|;+*]+/)) if (token) words.add(token);
+  }
+  return { jsgf, words: [...words].sort(), connectives };
+}

@@ -1,0 +1,177 @@
+// ARM64 smoke test: the same worker parses the same sentences natively (x64) and under qemu-user with the
+// official arm64 Node.js and onnxruntime-node's bundled linux/arm64 binary; the decisions must agree.
+// Usage: npm run test:arm64 [-- --write-result]   (exit 1 on any disagreement or failure)
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { projectRoot } from '../../agent/paths.ts';
+import { percentile, printTable, type Row, writeResult } from '../bench/harness.ts';
+import { compareReports, confidenceTolerance, maxConfidenceDelta } from './agree.ts';
+import { type Command, emulatedNode, esbuildWrapperScript, toolchainIn } from './emulator.ts';
+import { reportPrefix, type WorkerReport } from './protocol.ts';
+import { writeTinyModel } from './tiny-model.ts';
+
+// A dozen sentences keeps the emulated part to seconds; they cover every intent plus out-of-scope input.
+const sentences = [
+  'drive forward two meters',
+  'go back half a meter',
+  'turn left ninety degrees',
+  'turn right',
+  'stop',
+  'halt right now',
+  'dim the kitchen light to 30 percent',
+  'set the light to 80 percent',
+  'drive forward then turn left',
+  'what is the weather like',
+  'play some music',
+  '',
+];
+
+const started = performance.now();
+const workerPath = join(projectRoot, 'test/arm64/worker.ts');
+
+function prepare(): string {
+  const out = execFileSync('bash', [join(projectRoot, 'test/arm64/prepare.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out.trim().split('\n').at(-1) ?? '';
+}
+
+/** A linked pair of pseudo-terminals from socat, so the serial binding has a real tty to open. */
+async function ptyPair(dir: string, name: string): Promise<{ a: string; b: string; stop(): void }> {
+  const a = join(dir, `${name}-a`);
+  const b = join(dir, `${name}-b`);
+  const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(a) && existsSync(b))) {
+    if (Date.now() > deadline || socat.exitCode !== null) throw new Error('socat did not create a pty pair');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { a, b, stop: () => socat.kill() };
+}
+
+async function runWorker(label: string, cmd: Command): Promise<WorkerReport> {
+  const wallStarted = performance.now();
+  const child = spawn(cmd.command, cmd.args, { cwd: projectRoot, env: { ...process.env, ...cmd.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const line = stdout.split('\n').find((l) => l.startsWith(reportPrefix));
+  if (code !== 0 || !line) {
+    throw new Error(`${label} worker failed (exit ${code})\n${stdout}\n${stderr}`);
+  }
+  const report = JSON.parse(line.slice(reportPrefix.length)) as WorkerReport;
+  process.stdout.write(
+    `${label}: worker finished in ${((performance.now() - wallStarted) / 1000).toFixed(1)} s\n`,
+  );
+  return report;
+}
+
+async function main(): Promise<number> {
+  const cache = prepare();
+  const require = createRequire(join(projectRoot, 'package.json'));
+  const esbuildVersion = (require('esbuild/package.json') as { version: string }).version;
+  const tool = toolchainIn(cache, process.versions.node, esbuildVersion);
+
+  const work = mkdtempSync(join(tmpdir(), 'sling-arm64-'));
+  const wrapper = join(work, 'esbuild-arm64');
+  writeFileSync(wrapper, esbuildWrapperScript(tool));
+  chmodSync(wrapper, 0o755);
+  const modelDir = join(work, 'model');
+  writeTinyModel(modelDir);
+  const sentencesFile = join(work, 'sentences.json');
+  writeFileSync(sentencesFile, JSON.stringify(sentences));
+
+  const ptyX64 = await ptyPair(work, 'x64');
+  const ptyArm = await ptyPair(work, 'arm64');
+  try {
+    const workerArgs = (pty: { a: string; b: string }) => [workerPath, modelDir, sentencesFile, pty.a, pty.b];
+    const x64 = await runWorker('x64', {
+      command: process.execPath,
+      args: ['--import', 'tsx', ...workerArgs(ptyX64)],
+      env: {},
+    });
+    const arm64 = await runWorker(
+      'arm64',
+      emulatedNode(tool, wrapper, ['--import', 'tsx', ...workerArgs(ptyArm)]),
+    );
+    return report(x64, arm64);
+  } finally {
+    ptyX64.stop();
+    ptyArm.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function report(x64: WorkerReport, arm64: WorkerReport): number {
+  const armByText = new Map(arm64.sentences.map((s) => [s.text, s]));
+  const rows: Row[] = x64.sentences.map((ref) => {
+    const arm = armByText.get(ref.text);
+    return {
+      sentence: JSON.stringify(ref.text),
+      intent_x64: ref.intent ?? '-',
+      intent_arm64: arm ? (arm.intent ?? '-') : '(missing)',
+      conf_x64: Number(ref.confidence.toFixed(4)),
+      conf_arm64: arm ? Number(arm.confidence.toFixed(4)) : null,
+      ms_x64: Number(ref.parseMs.toFixed(2)),
+      ms_arm64: arm ? Number(arm.parseMs.toFixed(2)) : null,
+      plan_arm64: arm
+        ? arm.plan.actions.map((a) => `${a.device}.${a.action}`).join(' → ') || `(${arm.plan.reply})`
+        : '',
+    };
+  });
+  const armMs = arm64.sentences.map((s) => s.parseMs);
+  const x64Ms = x64.sentences.map((s) => s.parseMs);
+  const problems = compareReports(x64, arm64);
+  if (arm64.arch !== 'arm64') problems.push({ text: '', field: 'missing', x64: x64.arch, arm64: arm64.arch });
+  const summary = {
+    x64: { arch: x64.arch, node: x64.node, onnxruntime: x64.onnxruntime, nativeDeps: x64.nativeDeps },
+    arm64: {
+      arch: arm64.arch,
+      node: arm64.node,
+      onnxruntime: arm64.onnxruntime,
+      nativeDeps: arm64.nativeDeps,
+    },
+    modelLoadMs: { x64: x64.modelLoadMs, arm64: arm64.modelLoadMs },
+    parseMs: {
+      x64: { p50: percentile(x64Ms, 50), max: Math.max(...x64Ms) },
+      arm64Emulated: { p50: percentile(armMs, 50), max: Math.max(...armMs) },
+    },
+    maxConfidenceDelta: maxConfidenceDelta(x64, arm64),
+    confidenceTolerance,
+    disagreements: problems,
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  if (process.argv.includes('--write-result')) writeResult('arm64-smoke', rows, summary);
+  else printTable(rows);
+  for (const r of arm64.sentences) {
+    process.stdout.write(`arm64 plan ${JSON.stringify(r.text)}: ${JSON.stringify(r.plan)}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(`arm64 smoke: FAIL — ${problems.length} disagreement(s) between x64 and arm64\n`);
+    return 1;
+  }
+  if (arm64.nativeDeps.serialport !== 'ping from arm64') {
+    process.stderr.write(`arm64 smoke: FAIL — serial binding on arm64: ${arm64.nativeDeps.serialport}\n`);
+    return 1;
+  }
+  process.stdout.write(
+    `arm64 smoke: ok — ${x64.sentences.length} sentences agree; emulated parse p50 ${summary.parseMs.arm64Emulated.p50.toFixed(1)} ms; total ${summary.totalSeconds.toFixed(1)} s\n`,
+  );
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,35 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { synthesize } from '../../agent/ingress/voice/tts.ts';
+import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { projectRoot } from '../../agent/paths.ts';
+import { buildVoiceModel } from '../../models/factory/voice/build.ts';
+import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
+
+/** Speech synthesized during the test run (espeak-ng), so no audio is committed. */
+export async function speech(text: string, voice = 'en-us', wordsPerMinute = 170) {
+  return decodeWav(await synthesize(text, { voice, wordsPerMinute }));
+}
+
+/** Concatenates clips with silence before, between and after, at one sample rate. */
+export function withSilence(clips: Float32Array[], sampleRate: number, gapS = 0.8): Buffer {
+  const gap = Math.round(gapS * sampleRate);
+  const total = clips.reduce((n, c) => n + c.length + gap, gap);
+  const out = new Float32Array(total);
+  let at = gap;
+  for (const c of clips) {
+    out.set(c, at);
+    at += c.length + gap;
+  }
+  return encodeWav(out, sampleRate);
+}
+
+export const voiceFixtureSpec = resolve(projectRoot, 'test/fixtures/voice/intents.yaml');
+
+/** Builds the fixture command set's grammar into a fresh directory; returns the grammar dir. */
+export async function buildFixtureGrammar(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-model-'));
+  const built = await buildVoiceModel(readVoiceSpec(voiceFixtureSpec), dir, voiceFixtureSpec);
+  return built.dir;
+}

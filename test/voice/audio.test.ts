@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resample } from '../../agent/ingress/voice/resample.ts';
+import { Segmenter } from '../../agent/ingress/voice/segmenter.ts';
+import { decodeWav, encodeWav, WavError } from '../../agent/ingress/voice/wav.ts';
+
+test('WAV round trip keeps samples within 16-bit precision', () => {
+  const samples = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i / 10) * 0.8);
+  const audio = decodeWav(encodeWav(samples, 22050));
+  assert.equal(audio.sampleRate, 22050);
+  assert.equal(audio.samples.length, 1000);
+  for (let i = 0; i < 1000; i++) assert.ok(Math.abs(audio.samples[i]! - samples[i]!) < 1e-4);
+});
+
+test('stereo 24-bit WAV is decoded and averaged to mono', () => {
+  const frames = 4;
+  const data = Buffer.alloc(frames * 2 * 3);
+  for (let i = 0; i < frames; i++) {
+    data.writeIntLE(4194304, i * 6, 3); // left +0.5
+    data.writeIntLE(-4194304 / 2, i * 6 + 3, 3); // right -0.25
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(2, 22);
+  header.writeUInt32LE(48000, 24);
+  header.writeUInt32LE(48000 * 6, 28);
+  header.writeUInt16LE(6, 32);
+  header.writeUInt16LE(24, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(data.length, 40);
+  const audio = decodeWav(Buffer.concat([header, data]));
+  assert.equal(audio.sampleRate, 48000);
+  assert.equal(audio.samples.length, frames);
+  assert.ok(Math.abs(audio.samples[0]! - 0.125) < 1e-6);
+});
+
+test('bad WAV input is a WavError that says why', () => {
+  assert.throws(() => decodeWav(Buffer.from('hello world, not audio')), WavError);
+  const truncated = encodeWav(new Float32Array(10), 16000).subarray(0, 30);
+  assert.throws(() => decodeWav(truncated), /no data chunk|fmt/);
+  const alaw = encodeWav(new Float32Array(10), 16000);
+  alaw.writeUInt16LE(6, 20); // A-law
+  assert.throws(() => decodeWav(alaw), /unsupported WAV encoding/);
+});
+
+test('resampling 48 kHz → 16 kHz keeps a 1 kHz tone and removes a 12 kHz one', () => {
+  const tone = (hz: number) =>
+    Float32Array.from({ length: 48000 }, (_, i) => Math.sin((2 * Math.PI * hz * i) / 48000));
+  const low = resample(tone(1000), 48000, 16000);
+  assert.equal(low.length, 16000);
+  let crossings = 0;
+  for (let i = 1; i < low.length; i++) if (low[i - 1]! < 0 !== low[i]! < 0) crossings++;
+  assert.ok(Math.abs(crossings - 2000) <= 4, `1 kHz tone has ${crossings} zero crossings, expected ~2000`);
+  const high = resample(tone(12000), 48000, 16000);
+  const rms = Math.sqrt(high.slice(100, -100).reduce((s, x) => s + x * x, 0) / (high.length - 200));
+  assert.ok(rms < 0.05, `12 kHz above the new Nyquist must be filtered, rms ${rms}`);
+});
+
+const frame = () => new Float32Array(512);
+const feed = (segmenter: Segmenter, probabilities: number[]) =>
+  probabilities.map((p) => segmenter.push(frame(), p)).filter((u) => u !== undefined);
+
+test('segmenter: speech then trailing silence makes one utterance with pre-roll', () => {
+  const s = new Segmenter({ trailingSilenceMs: 224, preRollMs: 96, minSpeechMs: 64 });
+  // 10 silent, 10 speech, 7 silent frames (7 × 32 ms = 224 ms ends it)
+  const out = feed(s, [...Array(10).fill(0.01), ...Array(10).fill(0.9), ...Array(7).fill(0.05)]);
+  assert.equal(out.length, 1);
+  const u = out[0]!;
+  assert.equal(u.reason, 'silence');
+  assert.equal(u.speechStart, 10 * 512);
+  assert.equal(u.speechEnd, 20 * 512);
+  assert.equal(u.samples.length, (3 + 10 + 7) * 512, '3 pre-roll + 10 speech + 7 silence frames');
+});
+
+test('segmenter: a short dip inside speech does not split it; hysteresis holds', () => {
+  const s = new Segmenter({ trailingSilenceMs: 224, threshold: 0.5, negThreshold: 0.35, minSpeechMs: 64 });
+  const out = feed(s, [0.9, 0.9, 0.1, 0.1, 0.4, 0.9, 0.9, ...Array(7).fill(0)]);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.speechEnd, 7 * 512);
+});
+
+test('segmenter: clicks shorter than minSpeech are dropped; long speech is cut at maxUtterance', () => {
+  const s = new Segmenter({ minSpeechMs: 128, trailingSilenceMs: 96 });
+  assert.equal(feed(s, [0.9, 0.9, 0, 0, 0]).length, 0, '64 ms click');
+  const long = new Segmenter({ maxUtteranceMs: 1024, preRollMs: 0 });
+  const out = feed(long, Array(40).fill(0.9));
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.reason, 'max-length');
+  assert.equal(out[0]!.samples.length, 32 * 512);
+  assert.equal(long.flush()?.reason, 'flush', 'the rest is flushed at end of stream');
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  confidenceFromScores,
+  hypothesisWords,
+  parseHypSeg,
+} from '../../agent/ingress/voice/pocketsphinx.ts';
+import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
+import { buildJsgf, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
+import { numberToWords, wordsToNumbers } from '../../models/factory/voice/numbers.ts';
+import { buildFixtureGrammar } from '../helpers/speech.ts';
+
+const slot = (t: string) => `<slot_${t}>`;
+
+test('template syntax becomes JSGF: alternatives, optionals, slots, glued suffixes, annotated spans', () => {
+  assert.equal(
+    templateToJsgf('(drive|move) [the robot] {direction}', slot),
+    '( drive | move ) [ the robot ] <slot_direction>',
+  );
+  assert.equal(
+    templateToJsgf('turn on the {room:from_room} light[s]', slot),
+    'turn on the <slot_room> ( light | lights )',
+  );
+  assert.equal(
+    templateToJsgf('drive [two meters](distance) please!', slot),
+    'drive (two meters | <slot_distance>) please',
+  );
+  assert.equal(templateToJsgf('set it to 30%', slot), 'set it to thirty percent');
+  assert.throws(() => templateToJsgf('(drive|move [the robot]', slot), /unclosed/);
+});
+
+test('numbers are spoken words and come back as digits', () => {
+  assert.equal(numberToWords('30'), 'thirty');
+  assert.equal(numberToWords('2.5'), 'two point five');
+  assert.equal(numberToWords('115'), 'one hundred fifteen');
+  assert.deepEqual(spokenWords('Dim to 30 %'), ['dim', 'to', 'thirty', 'percent']);
+  assert.equal(wordsToNumbers('dim to thirty five percent'), 'dim to 35 percent');
+  assert.equal(wordsToNumbers('drive two point five meters'), 'drive 2.5 meters');
+  assert.equal(wordsToNumbers('one hundred and five degrees'), '105 degrees');
+  assert.equal(wordsToNumbers('two three'), '2 3');
+});
+
+test('the grammar covers every intent, connects two commands, and numeric samples use the number rule', () => {
+  const g = buildJsgf({
+    slots: { room: ['kitchen', 'living room', 'room 2'], pct: ['30 percent', '5 %', 'half', 'fifty'] },
+    intents: { 'light.dim': ['dim the {room} light to {pct}'], stop: ['stop'] },
+    numericSlots: ['pct'],
+  });
+  assert.match(g.jsgf, /<intent_light_dim> = \( dim the <slot_room> light to <slot_pct> \);/);
+  assert.match(g.jsgf, /<slot_pct> = \( half \) \| \( <number> \[ \( percent \) \] \);/);
+  assert.match(
+    g.jsgf,
+    /<slot_room> = \( kitchen \) \| \( living room \) \| \( room two \);/,
+    'list values stay literal',
+  );
+  assert.match(g.jsgf, /public <command> = \( <one> \[ then \| and then \| and \] \)\+;/);
+  assert.ok(g.words.includes('ninety') && g.words.includes('living') && !g.words.includes('<number>'));
+  assert.throws(
+    () => buildJsgf({ slots: {}, intents: { x: ['go {nowhere}'] } }),
+    /intent x: unknown slot type "nowhere"/,
+  );
+});
+
+test('the dictionary takes CMUdict pronunciations and guesses the rest with espeak-ng', async () => {
+  assert.equal(ipaToArpabet('slˈɪŋ'), 'S L IH NG');
+  assert.equal(ipaToArpabet('θˈɜːməstˌæt'), 'TH ER M AH S T AE T');
+  const d = await buildDictionary(['kitchen', 'zigbee', 'the']);
+  assert.deepEqual(d.guessed, ['zigbee']);
+  assert.match(d.text, /^kitchen K IH CH AH N$/m);
+  assert.match(d.text, /^the\(2\) DH IY$/m);
+  assert.match(d.text, /^zigbee Z IH G B IY$/m);
+});
+
+test('the model build writes grammar, dictionary, phone loop and a manifest', async () => {
+  const dir = await buildFixtureGrammar();
+  const manifest = JSON.parse(readFileSync(join(dir, 'voice.json'), 'utf8'));
+  assert.equal(manifest.intents, 5);
+  const dict = readFileSync(join(dir, 'grammar.dict'), 'utf8');
+  for (const word of readFileSync(join(dir, 'grammar.jsgf'), 'utf8').match(/\blounge\b|\bbedroom\b/g) ?? []) {
+    assert.match(dict, new RegExp(`^${word} `, 'm'));
+  }
+  assert.match(readFileSync(join(dir, 'loop.dict'), 'utf8'), /^ph_zh ZH$/m);
+});
+
+test('hypseg lines parse; fillers are dropped; confidence needs score and coverage', () => {
+  const g = parseHypSeg(
+    'u1 S 0 T -4434 A -4000 L -337 0 -1074 0 <sil> 20 -505 0 turn 40 -489 0 on 60 -1140 0 the(2) 80 -586 0 (NULL) 100',
+  );
+  assert.ok(g);
+  assert.deepEqual(hypothesisWords(g.words), ['turn', 'on', 'the']);
+  assert.equal(g.frames, 100);
+  const loop = parseHypSeg('u1 S 0 T 0 A -4500 L 0 0 0 0 <sil> 38 0 0 ph_t 98 0 0 <sil> 100');
+  assert.ok(loop);
+  const good = confidenceFromScores(g, loop);
+  assert.ok(good.confidence > 0.9, `coverage ${good.coverage}, per frame ${good.perFrame}`);
+  const poorScore = confidenceFromScores({ ...g, acoustic: -6000 }, loop);
+  assert.ok(poorScore.confidence < 0.1, 'grammar 15/frame worse than the phone loop');
+  const shortWord = parseHypSeg('u1 S 0 T 0 A -4000 L 0 0 0 0 <sil> 60 0 0 stop 80 0 0 <sil> 100');
+  assert.ok(
+    confidenceFromScores(shortWord!, loop).confidence < 0.1,
+    '"stop" explains a quarter of the speech',
+  );
+  assert.equal(parseHypSeg('garbage'), undefined);
+});

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
+import { resample } from '../../agent/ingress/voice/resample.ts';
+import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
+import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { buildFixtureGrammar, speech } from '../helpers/speech.ts';
+
+// A Rhasspy-style satellite streams WAV chunks over a real mosquitto; Sling hears, captures text, answers aloud.
+let broker: Mosquitto;
+let engine: VoiceEngine;
+let agentClient: MqttClient;
+let satellite: MqttClient;
+let voice: HermesVoice;
+const commands: string[] = [];
+const errors: Error[] = [];
+const messages: { topic: string; payload: Buffer }[] = [];
+
+async function nextMessage(match: (topic: string) => boolean, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const i = messages.findIndex((m) => match(m.topic));
+    if (i >= 0) return messages.splice(i, 1)[0]!;
+    if (Date.now() > deadline)
+      throw new Error(`no message within ${timeoutMs} ms; have ${messages.map((m) => m.topic)}`);
+    await new Promise<void>((wake) => {
+      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      satellite.once('message', () => {
+        clearTimeout(timer);
+        wake();
+      });
+    });
+  }
+}
+
+/** Streams speech as 1024-sample 16 kHz WAV chunks, with silence around it, like a Hermes microphone. */
+async function streamSpeech(siteId: string, text: string) {
+  const clip = await speech(text);
+  const samples16k = resample(clip.samples, clip.sampleRate, 16000);
+  const all = new Float32Array(8000 + samples16k.length + 16000);
+  all.set(samples16k, 8000);
+  for (let at = 0; at < all.length; at += 1024) {
+    await satellite.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + 1024), 16000));
+  }
+}
+
+before(async () => {
+  broker = await startMosquitto();
+  engine = await VoiceEngine.open({ grammarDir: await buildFixtureGrammar(), minConfidence: 0.5 });
+  agentClient = await mqtt.connectAsync(broker.url);
+  satellite = await mqtt.connectAsync(broker.url);
+  satellite.on('message', (topic, payload) => messages.push({ topic, payload }));
+  await satellite.subscribeAsync([
+    'hermes/asr/textCaptured',
+    'hermes/error/asr',
+    'hermes/tts/sayFinished',
+    'hermes/audioServer/+/playBytes/+',
+  ]);
+  voice = new HermesVoice({
+    client: agentClient,
+    engine,
+    config: voiceSchema.parse({ enabled: true }),
+    onCommand: async (text) => {
+      commands.push(text);
+      return { reply: `ok, ${text}` };
+    },
+    onError: (error) => errors.push(error),
+  });
+  await voice.start();
+});
+
+after(async () => {
+  await voice?.stop();
+  await agentClient?.endAsync();
+  await satellite?.endAsync();
+  await engine?.close();
+  await broker?.stop();
+});
+
+test('audio frames from a satellite become textCaptured, the command path, and a spoken reply', async () => {
+  await streamSpeech('kitchen-sat', 'turn off the bedroom light');
+  const captured = await nextMessage((t) => t === HERMES.textCaptured);
+  const body = JSON.parse(captured.payload.toString());
+  assert.equal(body.text, 'turn off the bedroom light');
+  assert.equal(body.siteId, 'kitchen-sat');
+  assert.ok(body.likelihood >= 0.5 && body.likelihood <= 1);
+  const spoken = await nextMessage((t) => t.startsWith('hermes/audioServer/kitchen-sat/playBytes/'));
+  const reply = decodeWav(spoken.payload);
+  assert.ok(reply.samples.length / reply.sampleRate > 0.5, 'the reply is audible speech');
+  const finished = JSON.parse((await nextMessage((t) => t === HERMES.sayFinished)).payload.toString());
+  assert.equal(finished.siteId, 'kitchen-sat');
+  assert.deepEqual(commands, ['turn off the bedroom light']);
+});
+
+test('out-of-grammar speech is reported as an ASR error and never reaches the command path', async () => {
+  await streamSpeech('kitchen-sat', 'can you tell me a joke');
+  const error = JSON.parse((await nextMessage((t) => t === HERMES.asrError)).payload.toString());
+  assert.match(error.error, /speech not recognised/);
+  assert.deepEqual(commands, ['turn off the bedroom light'], 'nothing new was executed');
+  assert.equal(messages.filter((m) => m.topic === HERMES.textCaptured).length, 0);
+});
+
+test('hermes/tts/say is spoken as WAV to the site and acknowledged; bad payloads do not stop it', async () => {
+  await satellite.publishAsync(HERMES.audioFrame('kitchen-sat'), Buffer.from('not a wav'));
+  await satellite.publishAsync(HERMES.say, 'not json');
+  await satellite.publishAsync(
+    HERMES.say,
+    JSON.stringify({ text: 'hello there', siteId: 'hall', id: 'say-1' }),
+  );
+  const audio = await nextMessage((t) => t === 'hermes/audioServer/hall/playBytes/say-1');
+  assert.equal(audio.payload.subarray(0, 4).toString(), 'RIFF');
+  const finished = JSON.parse((await nextMessage((t) => t === HERMES.sayFinished)).payload.toString());
+  assert.deepEqual(finished, { id: 'say-1', sessionId: '', siteId: 'hall' });
+  assert.deepEqual(errors.map((e) => e.message).sort(), [
+    'hermes/audioServer/kitchen-sat/audioFrame: bad audio frame: not a WAV file (no RIFF/WAVE header)',
+    'hermes/tts/say: payload is not a JSON object',
+  ]);
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { projectRoot } from '../../agent/paths.ts';
+import { buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
+
+// Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
+let grammarDir: string;
+let engine: VoiceEngine;
+
+before(async () => {
+  grammarDir = await buildFixtureGrammar();
+  engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5 });
+});
+after(async () => {
+  await engine?.close();
+});
+
+test('commands in one recording are segmented and recognised word for word', async () => {
+  const commands = ['turn on the kitchen light', 'drive forward two meters', 'make the lounge light red'];
+  const clips = await Promise.all(commands.map((c) => speech(c)));
+  const heard = await engine.listenFile(
+    withSilence(
+      clips.map((c) => c.samples),
+      clips[0]!.sampleRate,
+    ),
+  );
+  assert.deepEqual(
+    heard.map((h) => h.recognition.text),
+    commands,
+  );
+  for (const h of heard) assert.ok(h.recognition.accepted, `${h.recognition.text}: ${h.recognition.reason}`);
+});
+
+test('speech that is not a command is refused, not forced into one', async () => {
+  for (const sentence of ['can you tell me a joke', 'what is the weather like today']) {
+    const clip = await speech(sentence);
+    const heard = await engine.listenFile(withSilence([clip.samples], clip.sampleRate));
+    assert.ok(heard.length >= 1, 'the VAD found the speech');
+    for (const h of heard) {
+      assert.equal(h.recognition.accepted, false, `"${sentence}" was accepted as "${h.recognition.text}"`);
+    }
+  }
+});
+
+test('sling listen --json prints one line per utterance with heard and asrConfidence', async () => {
+  const command = await speech('switch off the bedroom light', 'en-us', 150);
+  const joke = await speech('can you tell me a joke');
+  const file = join(mkdtempSync(join(tmpdir(), 'sling-listen-')), 'two.wav');
+  writeFileSync(file, withSilence([command.samples, joke.samples], command.sampleRate));
+  const stdout = await new Promise<string>((done, fail) =>
+    execFile(
+      process.execPath,
+      [resolve(projectRoot, 'agent/sling.js'), 'listen', file, '--json', '--grammar', grammarDir],
+      { timeout: 120000 },
+      (error, out, err) =>
+        error && error.code !== 2 ? fail(new Error(`${error.message}\n${err}`)) : done(out),
+    ),
+  );
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2, stdout);
+  assert.equal(lines[0]!.heard, 'switch off the bedroom light');
+  assert.ok((lines[0]!.asrConfidence as number) >= 0.5);
+  assert.equal(lines[0]!.text, 'switch off the bedroom light', 'the heard text went to the command path');
+  assert.equal(lines[1]!.intent, null);
+  assert.deepEqual(lines[1]!.actions, []);
+  assert.match(String((lines[1]!.refused as { reason: string }).reason), /speech not recognised/);
+});
+
+test('sling listen refuses a file that is not audio with a clear error', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sling-listen-')), 'notes.wav');
+  writeFileSync(file, 'these are not samples');
+  const result = await new Promise<{ code: number; err: string }>((done) =>
+    execFile(
+      process.execPath,
+      [resolve(projectRoot, 'agent/sling.js'), 'listen', file, '--grammar', grammarDir],
+      (error, _out, err) => done({ code: (error?.code as number) ?? 0, err }),
+    ),
+  );
+  assert.equal(result.code, 1);
+  assert.match(result.err, /notes\.wav: not a WAV file/);
+});
