@@ -3,7 +3,16 @@
 // Usage: npm run test:arm64 [-- --write-result]   (exit 1 on any disagreement or failure)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,14 +69,21 @@ async function ptyPair(dir: string, name: string): Promise<{ a: string; b: strin
 
 /**
  * The configured model (models/default unless nlu.model / SLING_NLU_MODEL says otherwise). When the checkout
- * has none built, one is trained natively from the default intent spec into the cache (keyed by the spec's
- * hash) with few epochs: the test compares machines, not accuracy.
+ * has none built, one is trained natively from the default intent spec into the cache with few epochs: the
+ * test compares machines, not accuracy.
  */
 function defaultModel(cache: string): string {
   const configured = fromProjectRoot(loadConfig().config.nlu.model);
   if (existsSync(join(configured, 'model.onnx'))) return configured;
   const spec = join(projectRoot, 'config/intents/default.yaml');
-  const key = createHash('sha256').update(readFileSync(spec)).digest('hex').slice(0, 16);
+  // Keyed by the spec and the code that trains and reads models, so a format change never meets a stale model.
+  const hash = createHash('sha256').update(readFileSync(spec));
+  for (const dir of ['models/factory', 'agent/nlu']) {
+    for (const file of readdirSync(join(projectRoot, dir)).sort()) {
+      if (file.endsWith('.ts')) hash.update(file).update(readFileSync(join(projectRoot, dir, file)));
+    }
+  }
+  const key = hash.digest('hex').slice(0, 16);
   const dir = join(cache, `model-${key}`);
   if (existsSync(join(dir, 'manifest.json'))) return dir;
   process.stdout.write(`no model at ${configured}: training one from ${spec} (${trainEpochs} epochs)\n`);
