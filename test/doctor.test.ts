@@ -184,8 +184,9 @@ describe('node, model and disk', () => {
     assert.equal(requiredFreeBytes(10 * 2 ** 20), 120 * 2 ** 20);
     assert.equal(diskVerdict(119 * 2 ** 20, 10 * 2 ** 20, '/opt').status, 'fail');
     assert.equal(diskVerdict(121 * 2 ** 20, 10 * 2 ** 20, '/opt').status, 'pass');
-    const real = checkDisk(join(work, 'not-yet', 'model'));
-    assert.match(real.detail, new RegExp(`free on ${work}`));
+    const real = checkDisk(join(work, 'no-model'), join(work, 'not-yet', 'fleet'));
+    assert.equal(real.status, 'pass');
+    assert.match(real.detail, new RegExp(`free on ${work} \\(update needs 100 MiB\\)`));
   });
 });
 

@@ -114,8 +114,9 @@ function directoryBytes(dir: string): number {
   return total;
 }
 
-export function checkDisk(modelDir: string): CheckResult {
-  let where = modelDir;
+/** Free space where delivered models land (the fleet's state directory), sized by the current model. */
+export function checkDisk(modelDir: string, updatesDir = modelDir): CheckResult {
+  let where = updatesDir;
   while (!existsSync(where) && dirname(where) !== where) where = dirname(where);
   const fs = statfsSync(where);
   return diskVerdict(fs.bavail * fs.bsize, directoryBytes(modelDir), where);
