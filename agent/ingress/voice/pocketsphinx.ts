@@ -93,9 +93,9 @@ export interface Calibration {
 }
 
 /**
- * Measured on espeak-ng speech, 3 voices, clean and 10 dB (scratch calibration, see README "Voice"):
- * commands score above −10 per frame and cover most of the speech (short words like "stop" ~0.6); out-of-grammar sentences forced into a
- * command either score far lower or leave most of the speech to silence ("can you tell me a joke" → "stop").
+ * Measured on espeak-ng speech, 3 voices, clean and 10 dB: commands score above −10 per frame and their
+ * words cover most of the speech (a lone "stop" about 0.6); out-of-grammar sentences forced into a command
+ * either score far lower or leave most of the speech to silence ("can you tell me a joke" → "stop").
  */
 export const defaultCalibration: Calibration = {
   scoreCenter: -10,
