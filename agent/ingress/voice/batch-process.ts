@@ -26,8 +26,8 @@ export class BatchProcess {
   private readonly fifo: string;
 
   constructor(
-    private readonly dir: string,
-    private readonly tag: string,
+    dir: string,
+    tag: string,
     private readonly decoderArgs: string[],
   ) {
     this.fifo = join(dir, `${tag}.ctl`);
