@@ -2,7 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { grammarAccepts, type Node, parseJsgfRules } from '../../../models/factory/voice/ngram.ts';
+import {
+  grammarAccepts,
+  longestGrammarSpan,
+  type Node,
+  parseJsgfRules,
+} from '../../../models/factory/voice/ngram.ts';
 import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
 import { encodeWav } from './wav.ts';
@@ -133,6 +138,10 @@ function padded(samples: Float32Array): Float32Array {
   return out;
 }
 
+/** Trimming a trigram hypothesis to a grammar sentence: at most this many words, keeping this share. */
+const MAX_TRIMMED = 1;
+const MIN_KEPT_SHARE = 0.75;
+
 export class PocketSphinxRecognizer implements SpeechRecognizer {
   readonly name = 'pocketsphinx';
   private readonly dir = mkdtempSync(join(tmpdir(), 'sling-asr-'));
@@ -161,7 +170,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         this.decode(id, 'g', o.grammar, o.dictionary),
         this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
       ]);
-      const words = decoded ? hypothesisWords(decoded.words) : [];
+      let words = decoded ? hypothesisWords(decoded.words) : [];
       if (!decoded || words.length === 0) {
         return {
           text: '',
@@ -172,13 +181,20 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         };
       }
       if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
-        return {
-          text: words.join(' '),
-          confidence: 0,
-          accepted: false,
-          reason: 'not a sentence of the grammar',
-          timing: { decodeMs: performance.now() - started },
-        };
+        // A stray word or two at either end (breath, noise) is dropped when the rest is a grammar sentence
+        // and most of what was heard; otherwise the utterance is not a command.
+        const span = longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
+        const kept = span ? span.end - span.start : 0;
+        if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
+          return {
+            text: words.join(' '),
+            confidence: 0,
+            accepted: false,
+            reason: 'not a sentence of the grammar',
+            timing: { decodeMs: performance.now() - started },
+          };
+        }
+        words = words.slice(span.start, span.end);
       }
       // The n-gram search's acoustic scores include its language-model path and are not comparable with the
       // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts.
