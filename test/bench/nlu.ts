@@ -27,7 +27,9 @@ function run(args: string[], label: string): Record<string, unknown> {
     cwd: projectRoot,
   });
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const out = r.stdout.trim();
+  // eval --json prints one pretty object; train --json one line after its text
+  return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
 }
 
 let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
