@@ -31,6 +31,8 @@ export class OnnxParser implements Parser {
   readonly crf: CrfParams;
   private readonly maxChars: number;
   private readonly alternatives: number;
+  /** Graphs written before ids became int32 (early models/default) take int64 ids. */
+  private readonly int64Ids: boolean;
   /** Feature ids of recently seen words: hashing n-grams is most of the featurisation time. */
   private readonly idCache = new Map<string, number[]>();
 
@@ -42,6 +44,8 @@ export class OnnxParser implements Parser {
   ) {
     this.maxChars = options.maxChars ?? manifest.limits.maxChars;
     this.alternatives = options.alternatives ?? 3;
+    const ids = session.inputMetadata?.find((m) => m.name === 'ids');
+    this.int64Ids = ids !== undefined && ids.isTensor && ids.type === 'int64';
     this.crf = {
       tags: manifest.tags.length,
       transitions: Float32Array.from(manifest.crf.transitions),
@@ -57,7 +61,9 @@ export class OnnxParser implements Parser {
     const m = this.manifest;
     const f = featurize(tokens, m.features, m.gazetteer, this.idCache);
     const feeds: Record<string, InstanceType<typeof this.ort.Tensor>> = {
-      ids: new this.ort.Tensor('int32', f.ids, [f.length, f.width]),
+      ids: this.int64Ids
+        ? new this.ort.Tensor('int64', BigInt64Array.from(f.ids, BigInt), [f.length, f.width])
+        : new this.ort.Tensor('int32', f.ids, [f.length, f.width]),
       weights: new this.ort.Tensor('float32', f.weights, [f.length, f.width]),
     };
     if (m.config.gazDim > 0) feeds.gaz = new this.ort.Tensor('float32', f.gaz, [f.length, m.config.gazDim]);
