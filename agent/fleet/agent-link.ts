@@ -18,7 +18,7 @@ import type { FleetTransport } from './transport.ts';
 /** The agent's connection (reconnects, offline queue, resubscribes) as a fleet transport. */
 export function agentTransport(connection: MqttConnection): FleetTransport {
   return {
-    subscribe: (topics) => connection.subscribe(Object.fromEntries(topics.map((t) => [t, 1 as const]))),
+    subscribe: (topics, qos = 1) => connection.subscribe(Object.fromEntries(topics.map((t) => [t, qos]))),
     unsubscribe: (topics) => connection.unsubscribe(topics),
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
     listen: (listener) => {

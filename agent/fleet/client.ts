@@ -281,7 +281,12 @@ export class FleetClient extends EventEmitter {
           const trial = { ...candidate, [target]: admission.layer };
           const attempt = composeConfig(this.#file, trial, this.deviceId);
           if (!attempt.ok) {
-            this.#reject(target, doc.version, attempt.issues.map(formatIssue).join('; '));
+            // Issues blamed on this very document need no second "target vN:" prefix.
+            const self = `${target} v${doc.version}`;
+            const reason = attempt.issues
+              .map((i) => (i.source === self ? `${i.path}: ${i.message}` : formatIssue(i)))
+              .join('; ');
+            this.#reject(target, doc.version, reason);
             continue;
           }
           candidate = trial;

@@ -17,7 +17,8 @@ export interface FleetPublishOptions {
  * queue) and a bare mqtt.js client (tests, simulated fleets) both fit; see `mqttTransport`.
  */
 export interface FleetTransport {
-  subscribe(topics: string[]): void | Promise<void>;
+  /** QoS 1 unless told; bulk data (model chunks) uses 0 and recovers losses itself. */
+  subscribe(topics: string[], qos?: 0 | 1): void | Promise<void>;
   unsubscribe(topics: string[]): void | Promise<void>;
   publish(topic: string, payload: string | Buffer, options: FleetPublishOptions): void;
   /** Calls `listener` for every inbound message; returns the function that stops it. */
@@ -26,8 +27,8 @@ export interface FleetTransport {
 
 export function mqttTransport(client: MqttClient): FleetTransport {
   return {
-    subscribe: async (topics) => {
-      if (topics.length > 0) await client.subscribeAsync(topics, { qos: 1 });
+    subscribe: async (topics, qos = 1) => {
+      if (topics.length > 0) await client.subscribeAsync(topics, { qos });
     },
     unsubscribe: async (topics) => {
       if (topics.length > 0 && client.connected) await client.unsubscribeAsync(topics);

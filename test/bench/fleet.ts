@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { publishModel, serveChunkRequests } from '../../agent/fleet/model/sender.ts';
@@ -92,6 +92,9 @@ try {
         execArgv: ['--import', 'tsx'],
         env: {
           ...process.env,
+          // Each real device is its own process with its own libuv pool; 50 simulated devices sharing the
+          // default 4 threads would queue every chunk write behind other devices' fsyncs.
+          UV_THREADPOOL_SIZE: '64',
           FLEET_WORKER: JSON.stringify({
             url: broker.url,
             prefix,
@@ -176,14 +179,17 @@ try {
     signer,
   });
   sha = published.manifest.sha256;
-  const stopServing = await serveChunkRequests(operator, prefix, published);
+  let reRequests = 0;
+  const stopServing = await serveChunkRequests(operator, prefix, published, () => reRequests++);
   row(`model ${modelKb} KiB (${published.manifest.chunks.length} chunks)`, await modelDone);
+  rows.at(-1)!.re_requests = reRequests;
   await stopServing();
   rmSync(modelDir, { recursive: true, force: true });
 
   writeResult('fleet', rows, {
     settings: { devices, processes: procs, rounds, modelKb, signed: true, broker: 'mosquitto (loopback)' },
     target: '200 devices converge in under 5 s for a config change',
+    loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(1))),
   });
 } finally {
   await Promise.all(

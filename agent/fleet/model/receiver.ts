@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Trust } from '../layers.ts';
 import { verifyDocument } from '../signing.ts';
-import { fsyncDir } from '../store.ts';
 import { type LayerId, modelChunkTopic, modelNeedTopic } from '../topics.ts';
 import type { FleetTransport } from '../transport.ts';
 import { type ModelManifest, manifestProblem, modelManifestSchema, sha256Hex } from './manifest.ts';
@@ -51,7 +50,11 @@ export interface ModelReceiverOptions {
   /** Persists the installed model and the version marks (called after every change to them). */
   persist: (installed: InstalledModel | null, seen: ModelReceiverOptions['seen']) => Promise<void> | void;
   publishReport: (report: ModelReport) => void;
-  /** Ask again for missing chunks after this long without progress. */
+  /**
+   * Ask again for missing chunks after this long without progress (doubling, with jitter, per attempt).
+   * A reconnect already brings the retained chunks again, so this only covers a broker that lost them:
+   * generous, because on a busy broker every request makes the sender republish to every device.
+   */
   stallMs?: number;
   maxRequests?: number;
 }
@@ -66,6 +69,7 @@ interface Transfer {
   finishing: boolean;
   /** Chunks being written to disk (a duplicate delivery meanwhile is ignored). */
   writing: Set<number>;
+  jitter: number;
 }
 
 /**
@@ -139,10 +143,8 @@ export class ModelReceiver extends EventEmitter {
         return;
       }
     }
+    // Persisted with the outcome of the transfer (one disk sync per model, not two).
     this.options.seen[target] = { version: parsed.version, sha256: parsed.sha256 };
-    void Promise.resolve(this.options.persist(this.#installed, this.options.seen)).catch((error) =>
-      this.emit('persist-error', error),
-    );
     this.#manifests.set(target, parsed);
     this.#pickDesired();
   }
@@ -219,7 +221,7 @@ export class ModelReceiver extends EventEmitter {
         rmSync(join(dir, name), { force: true });
       }
     }
-    const stallMs = this.options.stallMs ?? 1500;
+    const stallMs = this.options.stallMs ?? 8000;
     const transfer: Transfer = {
       manifest,
       have,
@@ -228,6 +230,7 @@ export class ModelReceiver extends EventEmitter {
       requests: 0,
       finishing: false,
       writing: new Set(),
+      jitter: 0.75 + Math.random() * 0.5,
       timer: setInterval(() => this.#checkStall(transfer), Math.max(50, stallMs / 2)),
     };
     transfer.timer.unref();
@@ -240,14 +243,18 @@ export class ModelReceiver extends EventEmitter {
     }
     // A failed subscribe shows up as a stall: the stall timer asks for chunks and finally reports why.
     void Promise.resolve(
-      this.options.transport.subscribe([modelChunkTopic(this.options.prefix, manifest.sha256, '+')]),
+      // QoS 0: the broker streams chunks without per-message acknowledgements to hundreds of devices; a lost
+      // chunk is noticed (stall) and asked for again, and every chunk is hash-checked anyway.
+      this.options.transport.subscribe([modelChunkTopic(this.options.prefix, manifest.sha256, '+')], 0),
     ).catch(() => {});
   }
 
   #checkStall(transfer: Transfer): void {
     if (this.#transfer !== transfer || transfer.finishing) return;
-    if (Date.now() - transfer.lastProgress < (this.options.stallMs ?? 1500)) return;
-    if (transfer.requests >= (this.options.maxRequests ?? 20)) {
+    // Back off: on a busy broker many devices stall at once, and every request makes the sender republish.
+    const base = (this.options.stallMs ?? 8000) * 2 ** Math.min(transfer.requests, 4);
+    if (Date.now() - transfer.lastProgress < base * transfer.jitter) return;
+    if (transfer.requests >= (this.options.maxRequests ?? 8)) {
       const { have, manifest } = transfer;
       this.#abandon(transfer);
       this.#reject(manifest, `transfer stalled: ${have.size} of ${manifest.chunks.length} chunks received`);
@@ -291,10 +298,10 @@ export class ModelReceiver extends EventEmitter {
       if (blob.length !== manifest.size)
         throw new Error(`assembled ${blob.length} bytes, expected ${manifest.size}`);
       if (sha256Hex(blob) !== manifest.sha256) throw new Error('assembled model does not match its sha256');
-      rmSync(tempDir, { recursive: true, force: true });
+      await rm(tempDir, { recursive: true, force: true });
       await unpackBlob(blob, manifest.files, tempDir);
-      rmSync(finalDir, { recursive: true, force: true });
-      renameSync(tempDir, finalDir);
+      await rm(finalDir, { recursive: true, force: true });
+      await rename(tempDir, finalDir);
       let loaded: unknown;
       try {
         loaded = await this.options.hooks.loadAndSelfTest(finalDir, manifest);
@@ -302,16 +309,17 @@ export class ModelReceiver extends EventEmitter {
         throw new Error(`self-test failed: ${(error as Error).message}`);
       }
       await this.options.hooks.swap(loaded, finalDir, manifest);
-      pointCurrentAt(modelsDir, manifest.sha256);
+      await pointCurrentAt(modelsDir, manifest.sha256);
       this.#installed = { sha256: manifest.sha256, version: manifest.version, dir: finalDir };
       await this.options.persist(this.#installed, this.options.seen);
-      rmSync(transfer.dir, { recursive: true, force: true });
+      await rm(transfer.dir, { recursive: true, force: true });
       this.#report(manifest, 'applied', null);
       this.emit('installed', this.#installed);
     } catch (error) {
-      rmSync(tempDir, { recursive: true, force: true });
-      if (this.#installed?.sha256 !== manifest.sha256) rmSync(finalDir, { recursive: true, force: true });
-      rmSync(transfer.dir, { recursive: true, force: true });
+      await rm(tempDir, { recursive: true, force: true });
+      if (this.#installed?.sha256 !== manifest.sha256) await rm(finalDir, { recursive: true, force: true });
+      await rm(transfer.dir, { recursive: true, force: true });
+      await Promise.resolve(this.options.persist(this.#installed, this.options.seen)).catch(() => {});
       this.#reject(manifest, (error as Error).message);
     }
   }
@@ -343,10 +351,15 @@ export class ModelReceiver extends EventEmitter {
 }
 
 /** `current` is a symlink to the model in use, replaced by rename so it is never missing or half-made. */
-function pointCurrentAt(modelsDir: string, sha256: string): void {
+async function pointCurrentAt(modelsDir: string, sha256: string): Promise<void> {
   const temp = join(modelsDir, `current.${process.pid}.tmp`);
-  rmSync(temp, { force: true });
-  symlinkSync(sha256, temp);
-  renameSync(temp, join(modelsDir, 'current'));
-  fsyncDir(modelsDir);
+  await rm(temp, { force: true });
+  await symlink(sha256, temp);
+  await rename(temp, join(modelsDir, 'current'));
+  const dir = await open(modelsDir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }

@@ -68,14 +68,20 @@ export async function serveChunkRequests(
   prefix: string,
   published: PublishedModel,
   onRequest?: (device: string, missing: number[]) => void,
+  /** A chunk republished this recently is not sent again: one republish reaches every device. */
+  minIntervalMs = 2000,
 ): Promise<() => Promise<void>> {
   const { manifest, blob } = published;
   const topic = modelNeedTopic(prefix, manifest.sha256);
   const wanted = new Set<number>();
+  const lastSent = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
+    const now = Date.now();
     for (const i of wanted) {
+      if (now - (lastSent.get(i) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) continue;
+      lastSent.set(i, now);
       mqtt.publish(modelChunkTopic(prefix, manifest.sha256, i), chunkOf(blob, manifest, i), {
         qos: 1,
         retain: true,
