@@ -65,8 +65,9 @@ async function main() {
   let currentId = '';
   const factory: PipelineFactory = async (cfg, deps) => {
     let pipeline = await createPipeline(cfg, deps);
-    if ((await pipeline.parser.parse(COMMAND_TEXT)).intent !== 'light.on') {
-      parserKind = 'replay (no trained model present)';
+    const probe = await pipeline.parser.parse(COMMAND_TEXT);
+    if (probe.intent !== 'light.on') {
+      parserKind = `replay: the configured model gave ${probe.error ? `an error (${probe.error})` : `intent ${probe.intent}`}`;
       await pipeline.close?.();
       pipeline = await buildPipeline(cfg, deps, new ReplayParser());
     }
