@@ -242,7 +242,7 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
       return prepared.map((p) => {
         const verdict = CONTROL.has(p.action.action) ? undefined : safety.check(p.action, state);
         if (verdict && !verdict.ok) return result(p.action, 'refused', { error: verdict.reason });
-        return result(p.action, 'planned', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
+        return result(p.action, 'dry_run', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
       });
     }
     const results: ActionResult[] = [];

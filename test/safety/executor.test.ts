@@ -124,7 +124,7 @@ describe('executor + safety: limits', () => {
   it('clamps out-of-range values and reports it; a dry run drives nothing', async () => {
     const s = await start();
     const [dry] = await s.executor.execute(plan(['robot', 'move', { distance_m: 12 }]), { dryRun: true });
-    assert.equal(dry!.status, 'planned');
+    assert.equal(dry!.status, 'dry_run');
     assert.equal(dry!.params.distance_m, 5);
     assert.deepEqual(dry!.adjustments, ['distance_m 12 limited to 5']);
     await delay(100);
