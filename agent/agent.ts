@@ -84,7 +84,8 @@ export class Agent extends EventEmitter {
   private healthTimer: NodeJS.Timeout | undefined;
   private accepting = false;
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly abort = new AbortController();
+  /** One per running command (a shared signal would collect a listener per action). */
+  private readonly running = new Set<AbortController>();
   private readonly parseLatency = new LatencyWindow();
   private readonly totalLatency = new LatencyWindow();
   readonly counters: CommandCounters = { received: 0, executed: 0, duplicates: 0, refused: 0, failed: 0 };
@@ -431,7 +432,11 @@ export class Agent extends EventEmitter {
         `command longer than ${maxChars} characters`,
       );
     }
-    const result = await runCommand(command, this.pipeline, this.state, this.abort.signal);
+    const controller = new AbortController();
+    this.running.add(controller);
+    const result = await runCommand(command, this.pipeline, this.state, controller.signal).finally(() =>
+      this.running.delete(controller),
+    );
     this.counters.executed++;
     if (result.status === 'error') this.counters.failed++;
     this.parseLatency.add(result.timing.parseMs);
@@ -649,7 +654,7 @@ export class Agent extends EventEmitter {
     this.log.info({ reason }, 'stopping');
     clearInterval(this.healthTimer);
     this.stateThrottle.cancel();
-    this.abort.abort(new Error(`agent ${reason}`));
+    for (const controller of this.running) controller.abort(new Error(`agent ${reason}`));
     await withTimeout(
       this.pipeline.executor.safeStop(reason).catch(() => {}),
       left() / 3,

@@ -71,9 +71,11 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     const outcome = await drive;
     assert.equal(outcome.status, 'ok', outcome.error);
     assert.ok(motorsOff(sim), 'motors stopped after the timed drive');
+    assert.ok(Number(outcome.result?.duration_s) >= 0.4, `held for ${outcome.result?.duration_s} s`);
+    // Simulated time falls behind the wall clock on a loaded machine, so only a loose lower bound here.
     const onFor = sim.events.filter((e) => e.at > started && e.name === '0B');
     const runUs = onFor.at(-1)!.simUs - onFor[0]!.simUs;
-    assert.ok(runUs >= 380_000 && runUs < 2_000_000, `motor ran ${runUs} us of simulated time`);
+    assert.ok(runUs >= 200_000 && runUs < 2_000_000, `motor ran ${runUs} us of simulated time`);
   });
 
   it('maps device ERR replies and refuses bad parameters before sending them', async () => {
@@ -190,7 +192,8 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
       driver.link.request('PING', [], { timeoutMs: 100, retries: 2 }),
       /no reply to .*PING/,
     );
-    assert.ok(Date.now() - started >= 300, 'three attempts of 100 ms');
+    // three attempts of 100 ms (timers may fire a millisecond early against Date.now())
+    assert.ok(Date.now() - started >= 297, 'three attempts of 100 ms');
     await once(driver.link, 'disconnected');
     assert.equal(driver.health().ok, false);
     sim.command('resume');

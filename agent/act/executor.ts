@@ -80,10 +80,12 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
   };
   const onDriverEvent = (event: DriverEvent) => {
     events.emit('event', event);
+    const source = typeof event.source === 'string' ? event.source : `${event.driver}:${event.device ?? '?'}`;
     if (event.type === 'estop') {
-      const source =
-        typeof event.source === 'string' ? event.source : `${event.driver}:${event.device ?? '?'}`;
-      safety.estop(source, typeof event.reason === 'string' ? event.reason : 'hardware e-stop input');
+      const reason = typeof event.reason === 'string' ? event.reason : 'hardware e-stop input';
+      safety.estop(source, reason, event.held === true);
+    } else if (event.type === 'estop_release') {
+      safety.releaseEstop(source);
     }
   };
   safety.on('estop', onEstop);
@@ -194,10 +196,17 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
       case 'estop':
         safety.estop(`command:${action.device}`, 'estop command');
         return result(action, 'ok');
-      case 'reset_estop':
+      case 'reset_estop': {
+        const blocked = safety.resetBlockedBy;
+        if (blocked.length > 0) {
+          return result(action, 'refused', {
+            error: `cannot reset: e-stop still active (${blocked.join(', ')})`,
+          });
+        }
         return result(action, 'ok', {
           result: { was_latched: safety.resetEstop(`command:${action.device}`) },
         });
+      }
       case 'cancel':
         return result(action, 'ok', {
           result: { cancelled: queues.get(action.device)?.cancelAll('cancelled') ?? 0 },
@@ -233,7 +242,7 @@ export function createExecutor({ drivers, safety, state, log }: ExecutorDeps): E
       return prepared.map((p) => {
         const verdict = CONTROL.has(p.action.action) ? undefined : safety.check(p.action, state);
         if (verdict && !verdict.ok) return result(p.action, 'refused', { error: verdict.reason });
-        return result(p.action, 'planned', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
+        return result(p.action, 'dry_run', p.adjustments.length > 0 ? { adjustments: p.adjustments } : {});
       });
     }
     const results: ActionResult[] = [];

@@ -5,9 +5,9 @@ import type { Action } from '../decide/types.ts';
  * rejected  — the driver said no (bad params)   error    — the driver failed (fault, bump, time bound)
  * cancelled — stopped before finishing (stop, e-stop, deadman, pre-emption)
  * skipped   — not run because an earlier step of the plan did not succeed
- * planned   — dry run: would run with these (limited) params; nothing was sent to a driver
+ * dry_run   — would run with these (limited) params; nothing was sent to a driver
  */
-export type ActionStatus = 'ok' | 'refused' | 'rejected' | 'error' | 'cancelled' | 'skipped' | 'planned';
+export type ActionStatus = 'ok' | 'refused' | 'rejected' | 'error' | 'cancelled' | 'skipped' | 'dry_run';
 
 export interface ActionResult extends Action {
   status: ActionStatus;

@@ -6,6 +6,7 @@ interface ListenOptions {
   config?: string;
   minConfidence?: string;
   parse?: boolean;
+  model?: string;
 }
 
 export function register(program: Command): void {
@@ -19,6 +20,7 @@ export function register(program: Command): void {
     )
     .option('--grammar <dir>', 'voice grammar directory (default: voice.grammar in the config)')
     .option('--config <file>', 'config file (default: config/sling.yaml)')
+    .option('-m, --model <dir>', 'NLU model directory (default: nlu.model in the config)')
     .option('--min-confidence <n>', 'refuse recognitions below this confidence (0..1)')
     .option('--no-parse', 'only recognise; do not run the command path')
     .action(async (file: string, options: ListenOptions) => {

@@ -8,8 +8,10 @@ interface TrainFlags {
   hidden?: string;
   dim?: string;
   buckets?: string;
+  dilations?: string;
   fp32?: boolean;
   quiet?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -27,8 +29,10 @@ export function register(program: Command): void {
     .option('--hidden <n>', 'encoder channels')
     .option('--dim <n>', 'embedding size')
     .option('--buckets <n>', 'hashed feature buckets')
+    .option('--dilations <list>', 'one encoder layer per dilation, e.g. 1,2,4')
     .option('--fp32', 'also write model.fp32.onnx for comparison')
     .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print a JSON summary (metrics, seconds, peak RSS) instead of text')
     .action(async (source: string, flags: TrainFlags) => {
       const { loadBuiltinEntities } = await import('../nlu/builtins.ts');
       const { buildModel } = await import('../../models/factory/build.ts');
@@ -43,10 +47,14 @@ export function register(program: Command): void {
             else if (final) process.stderr.write(`${line}\n`);
           };
       const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
+      const dilations = flags.dilations?.split(',').map((d) => Number.parseInt(d, 10));
       const hyper = Object.fromEntries(
-        Object.entries({ epochs: int(flags.epochs), hidden: int(flags.hidden), dim: int(flags.dim) }).filter(
-          ([, v]) => v !== undefined,
-        ),
+        Object.entries({
+          epochs: int(flags.epochs),
+          hidden: int(flags.hidden),
+          dim: int(flags.dim),
+          dilations,
+        }).filter(([, v]) => v !== undefined),
       );
       try {
         const { manifest } = buildModel({
@@ -60,6 +68,13 @@ export function register(program: Command): void {
           progress,
         });
         const dev = manifest.metrics.dev;
+        if (flags.json) {
+          const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+          process.stdout.write(
+            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, peakRssMiB })}\n`,
+          );
+          return;
+        }
         const pct = (v: number) => `${(v * 100).toFixed(2)}`;
         process.stdout.write(
           `wrote ${flags.out}: ${manifest.intents.length - 1} intents, ${manifest.tags.length} tags, ` +

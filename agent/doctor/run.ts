@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { SlingConfig } from '../config/schema.ts';
+import { checkVoice } from '../ingress/voice/doctor.ts';
 import { fromProjectRoot } from '../paths.ts';
 import { checkBroker, checkDisk, checkModel, checkNode, checkOnnxRuntime } from './checks.ts';
 import { checkDevices, lookupAccount } from './devices.ts';
@@ -47,6 +48,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     results.push(checkDevices(root, 'gpio', account));
   }
   results.push(checkDisk(modelDir));
+  results.push(checkVoice(options.config));
   return results;
 }
 

@@ -1,5 +1,4 @@
 import { connect, createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import type { Logger } from '../log.ts';
 
 /** True when something accepts TCP connections at host:port within the timeout. */
@@ -27,6 +26,8 @@ export interface EmbeddedBroker {
 
 /** An in-process aedes broker (MQTT 3.1.1), with Nagle off on every client socket. */
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  // Imported here: most installations use a real broker, and aedes costs start-up time and memory.
+  const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);

@@ -28,6 +28,19 @@ export class SensorMapper {
 
   /** The first subscription whose pattern matches decides; undefined when none does. */
   map(topic: string, payload: Buffer): SensorReading | undefined {
+    let route = this.routes.get(topic);
+    if (route === undefined) {
+      route = this.route(topic);
+      // Streams reuse few topics: remembering each topic's key keeps pattern matching off the hot path.
+      if (this.routes.size >= 10_000) this.routes.clear();
+      this.routes.set(topic, route);
+    }
+    return route === null ? undefined : readValue(payload, route.field, route.key);
+  }
+
+  private readonly routes = new Map<string, { key: string; field: string | undefined } | null>();
+
+  private route(topic: string): { key: string; field: string | undefined } | null {
     for (const sub of this.subscriptions) {
       const params = exec(sub.topic, topic) as Record<string, string | string[]> | null;
       if (params === null) continue;
@@ -37,9 +50,9 @@ export class SensorMapper {
         const levels = Array.isArray(value) ? value : (value ?? '').split('/');
         return levels.map((level) => level.replace(/[^A-Za-z0-9_-]/g, '_')).join('.');
       });
-      return readValue(payload, sub.field, key);
+      return { key, field: sub.field };
     }
-    return undefined;
+    return null;
   }
 }
 

@@ -13,6 +13,8 @@ export interface EvalReport {
   modelBytes: number;
   metrics: Metrics;
   latencyMs: { p50: number; p99: number; mean: number };
+  /** Peak resident memory of this process so far (MiB). */
+  peakRssMiB: number;
 }
 
 export function nearestRank(values: readonly number[], p: number): number {
@@ -58,5 +60,6 @@ export async function evaluateModel(
       p99: nearestRank(latencies, 99),
       mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     },
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

@@ -31,6 +31,8 @@ export class OnnxParser implements Parser {
   readonly crf: CrfParams;
   private readonly maxChars: number;
   private readonly alternatives: number;
+  /** Feature ids of recently seen words: hashing n-grams is most of the featurisation time. */
+  private readonly idCache = new Map<string, number[]>();
 
   constructor(
     readonly manifest: Manifest,
@@ -53,9 +55,9 @@ export class OnnxParser implements Parser {
   /** Runs the graph on already tokenised text. */
   async run(tokens: ReturnType<typeof tokenize>): Promise<RawOutput> {
     const m = this.manifest;
-    const f = featurize(tokens, m.features, m.gazetteer);
+    const f = featurize(tokens, m.features, m.gazetteer, this.idCache);
     const feeds: Record<string, InstanceType<typeof this.ort.Tensor>> = {
-      ids: new this.ort.Tensor('int64', BigInt64Array.from(f.ids, BigInt), [f.length, f.width]),
+      ids: new this.ort.Tensor('int32', f.ids, [f.length, f.width]),
       weights: new this.ort.Tensor('float32', f.weights, [f.length, f.width]),
     };
     if (m.config.gazDim > 0) feeds.gaz = new this.ort.Tensor('float32', f.gaz, [f.length, m.config.gazDim]);

@@ -23,6 +23,8 @@ export const CONTROL_ACTIONS = new Set(['estop', 'reset_estop', 'stop', 'cancel'
  */
 export class Safety extends EventEmitter {
   private latch: EstopStatus | undefined;
+  /** Sources that are still physically active (a pressed mushroom button): no reset until released. */
+  private readonly held = new Set<string>();
   private brokerUp = true;
   private lastHeartbeat: number;
   private heartbeatAlive = true;
@@ -42,15 +44,32 @@ export class Safety extends EventEmitter {
     return this.latch;
   }
 
-  /** Trips (or re-trips) the latch. Every call emits, so a second source still cancels what slipped in. */
-  estop(source: string, reason = 'emergency stop'): void {
+  /**
+   * Trips (or re-trips) the latch. Every call emits, so a second source still cancels what slipped in.
+   * `held`: the source stays active until `releaseEstop(source)` (a hardware button), and blocks resets.
+   */
+  estop(source: string, reason = 'emergency stop', held = false): void {
+    if (held) this.held.add(source);
     this.latch ??= { source, reason, at: this.now() };
     this.emit('estop', { source, reason, at: this.now() } satisfies EstopStatus);
   }
 
-  /** Releases the latch. Returns false when it was not latched. Never restarts anything. */
+  /** A held source (e-stop button) was released; the latch stays until an explicit reset. */
+  releaseEstop(source: string): void {
+    this.held.delete(source);
+  }
+
+  /** Held sources that still block a reset (as a real e-stop circuit cannot be reset while pressed). */
+  get resetBlockedBy(): string[] {
+    return [...this.held];
+  }
+
+  /**
+   * Releases the latch. Returns false when it was not latched or a held source is still active. Never
+   * restarts anything.
+   */
   resetEstop(source: string): boolean {
-    if (!this.latch) return false;
+    if (!this.latch || this.held.size > 0) return false;
     this.latch = undefined;
     this.emit('reset', source);
     return true;

@@ -62,9 +62,13 @@ const defaultDevices = {
       distance_m: { min: -5, max: 5 },
       angle_deg: { min: -720, max: 720 },
       speed_mps: { min: 0.05, max: 0.5 },
+      // `drive` of the serial robot: wheel fractions and a bounded duration.
+      left: { min: -1, max: 1 },
+      right: { min: -1, max: 1 },
+      duration_s: { min: 0, max: 30 },
     },
   },
-  gripper: { motion: true, maxActionS: 10 },
+  gripper: { motion: true, maxActionS: 10, limits: { angle_deg: { min: 0, max: 180 } } },
   'light.*': {
     limits: {
       brightness_pct: { min: 0, max: 100 },
@@ -101,6 +105,8 @@ const defaultInterlocks = [
     actions: ['move', 'turn', 'goto'],
     key: 'robot.battery_pct',
     below: 5,
+    // No battery telemetry is no evidence of danger (many serial bases have none); no range reading is.
+    missing: 'allow' as const,
     reason: 'battery too low to move ({value}% < {threshold}%)',
   },
 ];

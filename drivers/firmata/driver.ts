@@ -171,6 +171,7 @@ export class FirmataDriver extends EventEmitter implements Driver {
     });
     board.on('error', (error: Error) => this.drop(`firmata: ${error.message}`, port));
     this.board = board;
+    this.lastProblem = 'waiting for StandardFirmata to report its version';
     this.readyTimer = setTimeout(
       () => this.drop(`no StandardFirmata answer within ${this.config.readyTimeoutMs} ms`, port),
       this.config.readyTimeoutMs,
@@ -248,7 +249,8 @@ export class FirmataDriver extends EventEmitter implements Driver {
     }
     const wasConnected = this.connected;
     this.port = undefined;
-    this.board?.removeAllListeners();
+    // firmata-io re-emits port errors on the board; a board without an 'error' listener would throw them
+    this.board?.removeAllListeners().on('error', () => {});
     this.board = undefined;
     this.connected = false;
     this.inputs.clear();

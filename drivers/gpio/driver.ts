@@ -127,7 +127,9 @@ export class GpioDriver extends EventEmitter implements Driver {
     entry.active = active;
     this.state?.set(`gpio.${name}`, active);
     this.emit('event', { type: 'input', device: name, active, line: entry.config.line });
-    if (active && entry.config.role === 'estop') this.tripEstop(name);
+    if (entry.config.role !== 'estop') return;
+    if (active) this.tripEstop(name);
+    else this.emit('event', { type: 'estop_release', device: name, source: `gpio:${name}` });
   }
 
   private tripEstop(name: string): void {
@@ -137,6 +139,7 @@ export class GpioDriver extends EventEmitter implements Driver {
       device: name,
       source: `gpio:${name}`,
       reason: `e-stop input ${name} (line ${line}) active`,
+      held: true,
     });
   }
 

@@ -37,6 +37,10 @@ export interface BuildResult {
 
 export const defaultLimits = { maxChars: 512, maxTokens: 64 };
 
+/** Below this many training sentences the encoder is narrower and shallower (measured: see models/README.md). */
+export const smallDataSentences = 3000;
+export const smallSpecHyper: Partial<Hyper> = { hidden: 64, dilations: [1, 2] };
+
 interface Source {
   train: Example[];
   gazetteer: Gazetteer;
@@ -85,7 +89,9 @@ export function buildModel(options: BuildOptions): BuildResult {
   const source = loadSource(options.source, seed);
   const dev = options.dev ? readJsonl(options.dev) : undefined;
   const features = { ...defaultFeatureSettings, ...options.features };
-  const hyper = { ...defaultHyper, ...options.hyper };
+  // a home-sized spec needs less capacity than a benchmark and must train in seconds
+  const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
+  const hyper = { ...defaultHyper, ...small, ...options.hyper };
   const input = {
     train: source.train,
     dev,

@@ -172,7 +172,7 @@ export function buildOnnx(config: ModelConfig, params: Params, precision: Precis
     },
   });
   const inputs = [
-    { name: 'ids', type: tensorType(DataType.INT64, ['T', 'K']) },
+    { name: 'ids', type: tensorType(DataType.INT32, ['T', 'K']) },
     { name: 'weights', type: tensorType(DataType.FLOAT, ['T', 'K']) },
   ];
   if (config.gazDim > 0) inputs.push({ name: 'gaz', type: tensorType(DataType.FLOAT, ['T', config.gazDim]) });

@@ -68,8 +68,24 @@ export function gazetteerDim(gaz: Gazetteer): number {
   return gaz.names.length * 2;
 }
 
-export function featurize(tokens: readonly Token[], s: FeatureSettings, gaz: Gazetteer): SentenceFeatures {
-  const perToken = tokens.map((t) => tokenFeatureIds(t.norm, s));
+const CACHE_LIMIT = 20_000;
+
+export function featurize(
+  tokens: readonly Token[],
+  s: FeatureSettings,
+  gaz: Gazetteer,
+  cache?: Map<string, number[]>,
+): SentenceFeatures {
+  const perToken = tokens.map((t) => {
+    if (!cache) return tokenFeatureIds(t.norm, s);
+    let ids = cache.get(t.norm);
+    if (!ids) {
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      ids = tokenFeatureIds(t.norm, s);
+      cache.set(t.norm, ids);
+    }
+    return ids;
+  });
   const width = Math.max(1, ...perToken.map((p) => p.length));
   const length = tokens.length;
   const ids = new Int32Array(length * width);

@@ -70,5 +70,5 @@ export function onnxModelType(): protobuf.Type {
   return modelType;
 }
 
-export const DataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7 } as const;
 export const AttrType = { FLOAT: 1, INT: 2, INTS: 7 } as const;

@@ -40,12 +40,16 @@ export interface Hyper {
   hiddenDropout: number;
   wordDropout: number;
   clip: number;
+  /** Learning rate multiplier per epoch after the second. */
+  lrDecay: number;
+  /** Evaluate and keep an exponential moving average of the weights (0 = off). */
+  ema: number;
 }
 
 export const defaultHyper: Hyper = {
   dim: 48,
   hidden: 96,
-  dilations: [1, 2],
+  dilations: [1, 2, 4],
   kernel: 3,
   epochs: 30,
   batch: 16,
@@ -55,6 +59,8 @@ export const defaultHyper: Hyper = {
   hiddenDropout: 0.2,
   wordDropout: 0.15,
   clip: 5,
+  lrDecay: 0.85,
+  ema: 0.998,
 };
 
 export interface TrainInput {
@@ -180,7 +186,7 @@ export function calibrateThreshold(scores: { confidence: number; positive: boole
   const min = Math.min(...errors);
   const cut = (i: number) =>
     i === 0 ? 0 : i === sorted.length ? 1 : (sorted[i - 1]!.confidence + sorted[i]!.confidence) / 2;
-  // the widest run of best cuts, and its middle: the largest margin on both sides
+  // the widest run of best cuts
   let best = { from: 0, to: 0 };
   for (let i = 0; i < errors.length; i++) {
     if (errors[i] !== min) continue;
@@ -190,8 +196,12 @@ export function calibrateThreshold(scores: { confidence: number; positive: boole
       best = { from: i, to: j };
     i = j;
   }
-  return (cut(best.from) + cut(best.to)) / 2;
+  // a third of the way up: the in-scope sentences here come from the same templates as training, so real
+  // paraphrases score lower than they do; leave them more room than the negatives
+  return cut(best.from) + (cut(best.to) - cut(best.from)) / 3;
 }
+
+const minEpochSentences = 400;
 
 export function trainModel(input: TrainInput): TrainedModel {
   const started = performance.now();
@@ -250,9 +260,11 @@ export function trainModel(input: TrainInput): TrainedModel {
   }
   const allowed = allowedTransitions(tags);
   const allowedStart = allowedStarts(tags);
+  // Polyak averaging: the averaged weights are what dev scores and what ships
+  const ema = hyper.ema > 0 ? cloneParams(params) : params;
   const model: TrainedModel = {
     config,
-    params,
+    params: ema,
     intents,
     tags,
     slots,
@@ -274,7 +286,8 @@ export function trainModel(input: TrainInput): TrainedModel {
   let step = 0;
   let best: { score: number; devLoss: number; params: Params; metrics: Metrics; epoch: number } | undefined;
   let stale = 0;
-  const order = data.map((_, i) => i);
+  // tiny specs: an epoch is at least minEpochSentences draws, so early stopping sees enough updates
+  const order = Array.from({ length: Math.max(data.length, minEpochSentences) }, (_, i) => i % data.length);
   const D = config.dim;
   const epochTimes: number[] = [];
   for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
@@ -317,7 +330,8 @@ export function trainModel(input: TrainInput): TrainedModel {
       }
       const clip = Math.sqrt(norm) > hyper.clip ? hyper.clip / Math.sqrt(norm) : 1;
       step++;
-      const lr = (hyper.lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+      const base = hyper.lr * hyper.lrDecay ** Math.max(0, epoch - 2);
+      const lr = (base * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
       const update = (name: string, i: number) => {
         const g = grads[name]![i]! * clip;
         const mi = b1 * m[name]![i]! + (1 - b1) * g;
@@ -332,6 +346,15 @@ export function trainModel(input: TrainInput): TrainedModel {
           for (const row of touched) for (let d = 0; d < D; d++) update(name, row * D + d);
         } else {
           for (let i = 0; i < params[name]!.length; i++) update(name, i);
+        }
+      }
+      if (ema !== params) {
+        // horizon at most one epoch, so small specs (few steps) are not averaged towards their first epochs
+        const d = Math.min(hyper.ema, 1 - hyper.batch / order.length, (1 + step) / (10 + step));
+        for (const name of Object.keys(params)) {
+          const e = ema[name]!;
+          const p = params[name]!;
+          for (let i = 0; i < p.length; i++) e[i] = d * e[i]! + (1 - d) * p[i]!;
         }
       }
       cache = crfCache(params, allowed, allowedStart, tags.length);
@@ -358,7 +381,7 @@ export function trainModel(input: TrainInput): TrainedModel {
     const improved =
       !best || score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && devLoss < best.devLoss);
     if (improved) {
-      best = { score, devLoss, params: cloneParams(params), metrics, epoch };
+      best = { score, devLoss, params: cloneParams(ema), metrics, epoch };
       stale = 0;
     } else stale++;
     input.progress?.(

@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import { startActuation } from '../../agent/act/setup.ts';
 import { safetySchema } from '../../agent/safety/schema.ts';
 import { StateStore } from '../../agent/state/store.ts';
+import { linkFromClient } from '../../drivers/mqtt/link.ts';
 import { driversSchema } from '../../drivers/schema.ts';
 import type { SerialDriver } from '../../drivers/serial/driver.ts';
 import { type AvrSim, buildFirmware, startAvrSim } from '../helpers/avr-sim.ts';
@@ -43,12 +44,16 @@ async function motorsOffAt(sim: AvrSim, since: number): Promise<number> {
 const broker = await startMosquitto();
 const sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
 const state = new StateStore();
+// The agent's side of the broker: its MQTT client hands the act stage a link, and startActuation binds
+// <base>/estop to the safety latch (agent/safety/mqtt.ts), exactly as the agent runtime does.
+const agentClient = await mqtt.connectAsync(broker.url, { clientId: 'bench-agent' });
+const topicBase = 'sling/bench';
 const actuation = await startActuation(
   {
     drivers: driversSchema.parse({ base: { kind: 'serial', path: sim.path, gripper: { travelMs: 0 } } }),
     safety: safetySchema.parse({}),
   },
-  { state },
+  { state, mqtt: linkFromClient(agentClient), topicBase },
 );
 const driver = actuation.drivers.get('base') as SerialDriver;
 if (!driver.health().ok) throw new Error(`serial driver not connected: ${driver.health().detail}`);
@@ -86,34 +91,29 @@ try {
   }
   rows.push(row('e-stop: driver.safeStop() → motor PWM 0', safeStop, 'p99 <= 20'));
 
-  // 3. E-stop from an MQTT publish through a real mosquitto: a minimal subscriber trips the safety latch
-  //    (executor.estop), the executor makes every driver safe, the firmware turns the motors off.
-  const topic = 'sling/bench/estop';
-  const subscriber = await mqtt.connectAsync(broker.url, { clientId: 'bench-sub' });
-  await subscriber.subscribeAsync(topic, { qos: 0 });
-  let received = 0;
-  subscriber.on('message', () => {
-    received = performance.now();
-    actuation.executor.estop('mqtt:bench', 'bench e-stop');
-  });
-  const publisher = await mqtt.connectAsync(broker.url, { clientId: 'bench-pub' });
+  // 3. E-stop from an MQTT publish (QoS 1, as `mosquitto_pub -q 1 -t sling/<id>/estop -m stop`) through a
+  //    real mosquitto to the agent's safety binding: latch → executor → every driver's safeStop → firmware.
+  const publisher = await mqtt.connectAsync(broker.url, { clientId: 'bench-operator' });
   // As the agent's own connection does: no Nagle delay on small control messages.
-  for (const client of [subscriber, publisher])
+  for (const client of [agentClient, publisher])
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  let latchedAt = 0;
+  actuation.safety.on('estop', () => {
+    latchedAt = performance.now();
+  });
   const viaMqtt: number[] = [];
-  const toSubscriber: number[] = [];
+  const toLatch: number[] = [];
   for (let i = 0; i < ESTOPS; i++) {
     actuation.executor.resetEstop('bench');
     await motorsOn(sim, driver);
     const t0 = performance.now();
-    void publisher.publishAsync(topic, 'stop');
+    void publisher.publishAsync(`${topicBase}/estop`, 'stop', { qos: 1 });
     const off = await motorsOffAt(sim, t0);
     viaMqtt.push(off - t0);
-    toSubscriber.push(received - t0);
+    toLatch.push(latchedAt - t0);
   }
-  rows.push(row('e-stop: MQTT publish → subscriber', toSubscriber, ''));
-  rows.push(row('e-stop: MQTT publish → executor.estop → motor PWM 0', viaMqtt, 'p99 <= 20'));
-  await subscriber.endAsync();
+  rows.push(row('e-stop: MQTT publish → safety latch', toLatch, ''));
+  rows.push(row('e-stop: MQTT publish → motor PWM 0 (firmware)', viaMqtt, 'p99 <= 20'));
   await publisher.endAsync();
   actuation.executor.resetEstop('bench');
 
@@ -139,11 +139,12 @@ try {
   writeResult('drivers', rows, {
     notes: [
       'simavr runs the firmware at real time (16 MHz) behind a pty; "motor PWM 0" is when the simulated MCU wrote OCR0A = 0, read by this process from the harness output (so the pipe latency is included)',
-      'the MQTT e-stop path uses a minimal subscriber calling executor.estop(): the agent runtime does not subscribe to an e-stop topic yet',
+      'MQTT e-stop: a QoS 1 publish on <base>/estop through a real mosquitto, bound to the safety latch by startActuation (agent/safety/mqtt.ts) as in the agent; the NLU/ingress pipeline is not involved',
     ],
   });
 } finally {
   await actuation.close();
+  await agentClient.endAsync();
   await sim.stop();
   await broker.stop();
 }

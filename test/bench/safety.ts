@@ -82,7 +82,8 @@ for (let i = 0; i < N; i++) {
   gpioEstop.push(performance.now() - t0);
   await run;
   sim.setLevel('gpiochip0', 27, 1);
-  await new Promise((r) => setTimeout(r, 25)); // release debounce
+  // A pressed e-stop blocks the reset: wait for the (debounced) release.
+  await waitForState(stack.state, (s) => s.get('gpio.estop_button')?.value === false, 5000, 'release');
   stack.executor.resetEstop('bench');
 
   run = (await startMoving()).done;

@@ -124,7 +124,16 @@ describe('GPIO driver on the simulated chip', () => {
     );
     assert.equal(sim.level('gpiochip4', 17), 1);
     assert.equal(sim.level('gpiochip4', 22), 1, 'safe: keep leaves the status LED alone');
+    const [early] = await s.executor.execute(plan(['robot', 'reset_estop']));
+    assert.equal(early!.status, 'refused', 'no reset while the button is still pressed');
+    assert.match(early!.error!, /e-stop still active \(gpio:estop_button\)/);
     sim.setLevel('gpiochip4', 27, 1); // released: still latched until an explicit reset
+    await waitForState(
+      s.state,
+      (st) => st.get('gpio.estop_button')?.value === false,
+      2000,
+      'button released',
+    );
     const [refused] = await s.executor.execute(plan(['relay.pump', 'on']));
     assert.equal(refused!.status, 'refused');
     assert.ok(s.executor.resetEstop('test'));

@@ -89,6 +89,18 @@ describe('executor + safety: stop and queues', () => {
     assert.equal(poseOf(s.state).heading_deg, 0, 'the queued turn never ran');
   });
 
+  it('"cancel" drops the queued and running actions of that device', async () => {
+    const s = await start();
+    const first = s.executor.execute(plan(['gripper', 'close']));
+    const second = s.executor.execute(plan(['gripper', 'open']));
+    const [cancel] = await s.executor.execute(plan(['gripper', 'cancel']));
+    assert.deepEqual(cancel!.result, { cancelled: 2 });
+    assert.equal((await first)[0]!.status, 'cancelled');
+    assert.equal((await second)[0]!.status, 'cancelled');
+    assert.equal(s.state.get('gripper.state')?.value, 'open', 'the close never completed');
+    assert.equal(s.executor.busy('gripper'), false);
+  });
+
   it('runs an ordered multi-device plan step by step', async () => {
     const s = await start({ drivers: { world: { kind: 'virtual', timeScale: 5 } } });
     const results = await s.executor.execute(
@@ -112,7 +124,7 @@ describe('executor + safety: limits', () => {
   it('clamps out-of-range values and reports it; a dry run drives nothing', async () => {
     const s = await start();
     const [dry] = await s.executor.execute(plan(['robot', 'move', { distance_m: 12 }]), { dryRun: true });
-    assert.equal(dry!.status, 'planned');
+    assert.equal(dry!.status, 'dry_run');
     assert.equal(dry!.params.distance_m, 5);
     assert.deepEqual(dry!.adjustments, ['distance_m 12 limited to 5']);
     await delay(100);

@@ -9,6 +9,12 @@ import {
 } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
 import { buildJsgf, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
+import {
+  grammarAccepts,
+  inlinedSize,
+  languageModel,
+  parseJsgfRules,
+} from '../../models/factory/voice/ngram.ts';
 import { numberToWords, wordsToNumbers } from '../../models/factory/voice/numbers.ts';
 import { buildFixtureGrammar } from '../helpers/speech.ts';
 
@@ -55,7 +61,7 @@ test('the grammar covers every intent, connects two commands, and numeric sample
     /<slot_room> = \( kitchen \) \| \( living room \) \| \( room two \);/,
     'list values stay literal',
   );
-  assert.match(g.jsgf, /public <command> = \( <one> \[ then \| and then \| and \] \)\+;/);
+  assert.match(g.jsgf, /public <command> = <one> \[ \( then \| and then \| and \) <one> \];/);
   assert.ok(g.words.includes('ninety') && g.words.includes('living') && !g.words.includes('<number>'));
   assert.throws(
     () => buildJsgf({ slots: {}, intents: { x: ['go {nowhere}'] } }),
@@ -103,4 +109,41 @@ test('hypseg lines parse; fillers are dropped; confidence needs score and covera
     '"stop" explains a quarter of the speech',
   );
   assert.equal(parseHypSeg('garbage'), undefined);
+});
+
+test('the trigram model is valid ARPA over the grammar sentences; the matcher accepts exactly the grammar', () => {
+  const g = buildJsgf({
+    slots: { room: ['kitchen', 'living room'] },
+    intents: { on: ['turn on the {room} light[s]'], stop: ['stop [the robot]'] },
+  });
+  const arpa = languageModel(g.jsgf, g.words, g.connectives, 2000);
+  const counts = /ngram 1=(\d+)\nngram 2=(\d+)\nngram 3=(\d+)/.exec(arpa);
+  assert.ok(counts, 'ARPA header');
+  const section = (n: number) => arpa.split(`\\${n}-grams:\n`)[1]!.split('\n\n')[0]!.split('\n');
+  assert.equal(section(1).length, Number(counts[1]));
+  assert.equal(section(2).length, Number(counts[2]));
+  assert.equal(section(3).length, Number(counts[3]));
+  assert.ok(section(2).some((l) => / turn on$| turn on /.test(l)));
+  assert.ok(!section(2).some((l) => / on turn( |$)/.test(l)), 'never-said word orders get no bigram');
+  const { rules, root } = parseJsgfRules(g.jsgf);
+  const accepts = (s: string) => grammarAccepts(rules, root, s.split(' '));
+  assert.ok(accepts('turn on the living room lights'));
+  assert.ok(accepts('stop the robot then turn on the kitchen light'));
+  assert.ok(!accepts('turn on the light'), 'the room is required');
+  assert.ok(!accepts('turn on the kitchen light then'), 'a dangling connective is not a sentence');
+  assert.equal(inlinedSize(g.jsgf) > 10, true);
+});
+
+test('sling doctor reports voice: optional when disabled, a failure with the fix when enabled and incomplete', async () => {
+  const { checkVoice } = await import('../../agent/ingress/voice/doctor.ts');
+  const { resolveConfig } = await import('../../agent/config/load.ts');
+  const config = (voice: object) => resolveConfig({ name: 't', text: JSON.stringify({ voice }) });
+  const ok = checkVoice(config({ grammar: await buildFixtureGrammar() }));
+  assert.equal(ok.status, 'pass', ok.detail);
+  const off = checkVoice(config({ grammar: '/nonexistent/voice' }));
+  assert.equal(off.status, 'warn');
+  assert.match(off.detail, /optional, disabled; missing: voice grammar \/nonexistent\/voice/);
+  const on = checkVoice(config({ enabled: true, grammar: '/nonexistent/voice' }));
+  assert.equal(on.status, 'fail');
+  assert.equal(on.fix, 'npm run build:voice');
 });

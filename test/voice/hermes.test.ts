@@ -15,6 +15,7 @@ let engine: VoiceEngine;
 let agentClient: MqttClient;
 let satellite: MqttClient;
 let voice: HermesVoice;
+let pushToTalk: HermesVoice | undefined;
 const commands: string[] = [];
 const errors: Error[] = [];
 const messages: { topic: string; payload: Buffer }[] = [];
@@ -62,7 +63,7 @@ before(async () => {
   voice = new HermesVoice({
     client: agentClient,
     engine,
-    config: voiceSchema.parse({ enabled: true }),
+    config: voiceSchema.parse({ enabled: true, hermes: { siteIds: ['kitchen-sat', 'hall'] } }),
     onCommand: async (text) => {
       commands.push(text);
       return { reply: `ok, ${text}` };
@@ -74,6 +75,7 @@ before(async () => {
 
 after(async () => {
   await voice?.stop();
+  await pushToTalk?.stop();
   await agentClient?.endAsync();
   await satellite?.endAsync();
   await engine?.close();
@@ -118,4 +120,37 @@ test('hermes/tts/say is spoken as WAV to the site and acknowledged; bad payloads
     'hermes/audioServer/kitchen-sat/audioFrame: bad audio frame: not a WAV file (no RIFF/WAVE header)',
     'hermes/tts/say: payload is not a JSON object',
   ]);
+});
+
+test('push-to-talk: audio is heard only between startListening and stopListening, which ends the utterance', async () => {
+  const heard: string[] = [];
+  pushToTalk = new HermesVoice({
+    client: agentClient,
+    engine,
+    config: voiceSchema.parse({
+      enabled: true,
+      hermes: { siteIds: ['ptt'], pushToTalk: true },
+      tts: { output: 'none' },
+    }),
+    onCommand: async (text) => {
+      heard.push(text);
+      return undefined;
+    },
+  });
+  await pushToTalk.start();
+  await streamSpeech('ptt', 'turn on the kitchen light'); // not listening yet: ignored
+  await satellite.publishAsync(HERMES.startListening, JSON.stringify({ siteId: 'ptt', sessionId: 'p1' }));
+  const clip = await speech('stop the robot');
+  const samples = resample(clip.samples, clip.sampleRate, 16000);
+  const all = new Float32Array(8000 + samples.length); // no trailing silence: stopListening must end it
+  all.set(samples, 8000);
+  for (let at = 0; at < all.length; at += 1024) {
+    await satellite.publishAsync(HERMES.audioFrame('ptt'), encodeWav(all.subarray(at, at + 1024), 16000));
+  }
+  await satellite.publishAsync(HERMES.stopListening, JSON.stringify({ siteId: 'ptt', sessionId: 'p1' }));
+  const captured = JSON.parse((await nextMessage((t) => t === HERMES.textCaptured)).payload.toString());
+  assert.equal(captured.text, 'stop the robot');
+  assert.equal(captured.siteId, 'ptt');
+  assert.equal(captured.sessionId, 'p1');
+  assert.deepEqual(heard, ['stop the robot']);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -86,4 +86,26 @@ test('sling listen refuses a file that is not audio with a clear error', async (
   );
   assert.equal(result.code, 1);
   assert.match(result.err, /notes\.wav: not a WAV file/);
+});
+
+test('the trigram decoder (used for large specs) recognises commands and refuses what the grammar cannot say', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
+  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
+    copyFileSync(join(grammarDir, f), join(dir, f));
+  }
+  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
+  try {
+    const command = await speech('turn on the kitchen light');
+    const [heard] = await lm.listenFile(withSilence([command.samples], command.sampleRate));
+    assert.equal(heard?.recognition.text, 'turn on the kitchen light');
+    assert.ok(heard?.recognition.accepted, heard?.recognition.reason);
+    const joke = await speech('can you tell me a joke');
+    for (const h of await lm.listenFile(withSilence([joke.samples], joke.sampleRate))) {
+      assert.equal(h.recognition.accepted, false, `accepted "${h.recognition.text}"`);
+    }
+  } finally {
+    await lm.close();
+  }
 });

@@ -103,5 +103,6 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     loopDictionary: join(dir, files.loopDictionary),
     minConfidence,
     calibration: manifest.calibration ?? {},
+    ...(files.grammar.endsWith('.lm') ? { sentenceGrammar: join(dir, 'grammar.jsgf') } : {}),
   });
 }

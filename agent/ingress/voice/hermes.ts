@@ -104,6 +104,7 @@ export class HermesVoice {
     const siteId = typeof message.siteId === 'string' ? message.siteId : 'default';
     const sessionId = typeof message.sessionId === 'string' ? message.sessionId : '';
     if (topic === HERMES.say) {
+      if (!this.wantsSite(siteId)) return;
       await this.say(
         String(message.text ?? ''),
         siteId,

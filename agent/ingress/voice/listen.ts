@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ConfigError } from '../../config/errors.ts';
 import { loadConfig } from '../../config/load.ts';
+import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
-import { CliCommandPath, type CommandPath, type CommandResult } from './command-path.ts';
+import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
 import type { Heard } from './engine.ts';
 import { VoiceEngine } from './engine.ts';
-import { voiceSchema } from './schema.ts';
 
 export interface ListenFileOptions {
   json?: boolean;
@@ -14,6 +14,8 @@ export interface ListenFileOptions {
   config?: string;
   minConfidence?: string;
   parse?: boolean;
+  /** NLU model directory (default: nlu.model in the config). */
+  model?: string;
   commandPath?: CommandPath;
 }
 
@@ -24,15 +26,15 @@ export async function listenToFile(
   out: Writable,
   err: Writable,
 ): Promise<number> {
-  let voice = voiceSchema.parse({});
+  let config: SlingConfig;
   try {
-    const loaded = loadConfig(o.config) as { config: Record<string, unknown> };
-    voice = voiceSchema.parse(loaded.config.voice ?? {});
+    config = loadConfig(o.config).config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err.write(`${error.message}\n`);
     return 1;
   }
+  const voice = config.voice;
   const minConfidence = o.minConfidence === undefined ? voice.minConfidence : Number(o.minConfidence);
   if (!(minConfidence >= 0 && minConfidence <= 1)) {
     err.write(`--min-confidence must be a number from 0 to 1, got ${o.minConfidence}\n`);
@@ -69,7 +71,8 @@ export async function listenToFile(
       else out.write('no speech detected\n');
       return 2;
     }
-    const commandPath = o.commandPath ?? new CliCommandPath();
+    const commandPath =
+      o.parse === false ? undefined : (o.commandPath ?? (await loadCommandPath(config, o.model)));
     let accepted = 0;
     for (const h of heard) {
       const r = h.recognition;
@@ -79,7 +82,7 @@ export async function listenToFile(
         result = refusal(r.text, r.confidence, r.reason ?? 'not recognised');
       } else {
         accepted++;
-        result = o.parse === false ? { text: r.text } : await commandPath.run(r.text);
+        result = commandPath ? await commandPath.run(r.text) : { text: r.text };
       }
       if (o.json) {
         out.write(`${JSON.stringify({ ...result, heard: r.text, asrConfidence: round(r.confidence) })}\n`);
@@ -89,6 +92,7 @@ export async function listenToFile(
       if (!r.accepted) out.write(`  refused: ${r.reason}\n`);
       else if (o.parse !== false) out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
     }
+    await commandPath?.close();
     return accepted > 0 ? 0 : 2;
   } finally {
     await engine.close();

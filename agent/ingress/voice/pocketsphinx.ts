@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { grammarAccepts, type Node, parseJsgfRules } from '../../../models/factory/voice/ngram.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
 import { encodeWav } from './wav.ts';
 
@@ -27,6 +28,8 @@ export interface PocketSphinxOptions {
   hmm?: string;
   minConfidence: number;
   calibration?: Partial<Calibration>;
+  /** JSGF whose sentences a trigram decoder's hypothesis must be one of; unset = accept any word string. */
+  sentenceGrammar?: string;
   timeoutMs?: number;
 }
 
@@ -134,7 +137,13 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   private readonly dir = mkdtempSync(join(tmpdir(), 'sling-asr-'));
   private counter = 0;
 
-  constructor(private readonly options: PocketSphinxOptions) {}
+  /** With a trigram decoder: the grammar its sentences must belong to (the n-gram model over-generates). */
+  private readonly sentences?: { rules: Map<string, Node>; root: string };
+
+  constructor(private readonly options: PocketSphinxOptions) {
+    if (options.sentenceGrammar)
+      this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
+  }
 
   async recognize(samples: Float32Array): Promise<Recognition> {
     const started = performance.now();
@@ -162,6 +171,15 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       // The n-gram search's scores include its language model path; score the hypothesis itself by forced
       // alignment (a one-sentence grammar decodes in milliseconds), so both decoders share one calibration.
       let grammar: HypSeg | undefined = decoded;
+      if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
+        return {
+          text: words.join(' '),
+          confidence: 0,
+          accepted: false,
+          reason: 'not a sentence of the grammar',
+          timing: { decodeMs: performance.now() - started },
+        };
+      }
       if (!o.grammar.endsWith('.jsgf')) {
         const align = join(this.dir, `${id}.jsgf`);
         writeFileSync(align, `#JSGF V1.0;\ngrammar align;\npublic <s> = ${words.join(' ')};\n`);

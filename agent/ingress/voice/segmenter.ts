@@ -31,6 +31,8 @@ export interface Utterance {
   /** Stream position (samples) of the first and one past the last speech frame. */
   speechStart: number;
   speechEnd: number;
+  /** Stream position (samples) when the utterance was closed: speechEnd + the trailing silence waited. */
+  closedAt: number;
   reason: 'silence' | 'max-length' | 'flush';
 }
 
@@ -106,6 +108,12 @@ export class Segmenter {
       samples.set(f, at);
       at += f.length;
     }
-    return { samples, speechStart: this.speechStart, speechEnd: this.lastSpeechEnd, reason };
+    return {
+      samples,
+      speechStart: this.speechStart,
+      speechEnd: this.lastSpeechEnd,
+      closedAt: this.position,
+      reason,
+    };
   }
 }

@@ -187,9 +187,9 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
   lines.push(`<one> = ${intentRules.join(' | ')};`);
   const connectives = (spec.connectives ?? ['then', 'and then', 'and']).map((c) => spokenWords(c).join(' '));
   lines.push(
-    // One copy of <one> in a loop: writing `<one> [and <one>]` would double the decoder's graph.
+    // Two commands at most ("X then Y"); this doubles the decoder's graph, which only small grammars use.
     connectives.length
-      ? `public <command> = ( <one> [ ${connectives.join(' | ')} ] )+;`
+      ? `public <command> = <one> [ ( ${connectives.join(' | ')} ) <one> ];`
       : 'public <command> = <one>;',
   );
   const jsgf = `${lines.join('\n')}\n`;

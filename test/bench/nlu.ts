@@ -1,0 +1,110 @@
+// bench:nlu — Sling (int8 and fp32) vs NLP.js on SNIPS: train on train (dev for early stopping and the
+// threshold), score on test. Each system trains and runs in its own process so time and peak RSS are its own.
+// SLING_BENCH_REUSE=1 skips Sling's training and scores the committed models/snips.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { projectRoot } from '../../agent/paths.ts';
+import { type Row, writeResult } from './harness.ts';
+
+const data = resolve(projectRoot, '../shared/data/snips');
+const fallback = '/work/shared/data/snips';
+const dir = existsSync(resolve(data, 'train.jsonl')) ? data : fallback;
+const [train, dev, test] = ['train', 'dev', 'test'].map((s) => resolve(dir, `${s}.jsonl`)) as [
+  string,
+  string,
+  string,
+];
+const model = resolve(projectRoot, 'models/snips');
+const sling = resolve(projectRoot, 'agent/sling.js');
+
+function run(args: string[], label: string): Record<string, unknown> {
+  process.stderr.write(`\n== ${label}\n`);
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: projectRoot,
+  });
+  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+let trained: { training: { seconds: number }; peakRssMiB: number } | undefined;
+let trainWall = Number.NaN;
+if (process.env.SLING_BENCH_REUSE !== '1') {
+  const t0 = performance.now();
+  trained = run(
+    [sling, 'train', train, '--dev', dev, '--out', model, '--fp32', '--json', '--seed', '1'],
+    'sling train',
+  ) as never;
+  trainWall = (performance.now() - t0) / 1000;
+}
+const manifest = JSON.parse(readFileSync(resolve(model, 'manifest.json'), 'utf8'));
+const rows: Row[] = [];
+for (const precision of ['int8', 'fp32'] as const) {
+  const args = [
+    sling,
+    'eval',
+    '--model',
+    model,
+    '--data',
+    test,
+    '--json',
+    ...(precision === 'fp32' ? ['--fp32'] : []),
+  ];
+  const e = run(args, `sling eval ${precision}`) as {
+    metrics: { intentAccuracy: number; slotF1: number; exactMatch: number };
+    latencyMs: { p50: number; p99: number };
+    peakRssMiB: number;
+    modelBytes: number;
+  };
+  rows.push({
+    system: 'sling',
+    precision,
+    intent_acc_pct: +(e.metrics.intentAccuracy * 100).toFixed(2),
+    slot_f1: +(e.metrics.slotF1 * 100).toFixed(2),
+    exact_match_pct: +(e.metrics.exactMatch * 100).toFixed(2),
+    train_s: +(trained ? trainWall : manifest.training.seconds).toFixed(1),
+    p50_ms: +e.latencyMs.p50.toFixed(4),
+    p99_ms: +e.latencyMs.p99.toFixed(4),
+    peak_rss_mib: Math.round(e.peakRssMiB),
+    model_bytes: e.modelBytes,
+  });
+}
+const peer = run(
+  ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlpjs-peer.ts'), train, test],
+  'nlp.js',
+) as {
+  intentAccuracy: number;
+  trainSeconds: number;
+  p50: number;
+  p99: number;
+  peakRssMiB: number;
+};
+rows.push({
+  system: 'nlp.js (@nlpjs/basic)',
+  precision: 'fp64',
+  intent_acc_pct: +(peer.intentAccuracy * 100).toFixed(2),
+  slot_f1: null,
+  exact_match_pct: null,
+  train_s: +peer.trainSeconds.toFixed(1),
+  p50_ms: +peer.p50.toFixed(4),
+  p99_ms: +peer.p99.toFixed(4),
+  peak_rss_mib: Math.round(peer.peakRssMiB),
+  model_bytes: null,
+});
+writeResult('nlu', rows, {
+  data: { train: 13084, dev: 700, test: 700, source: 'SNIPS (JointBERT split)' },
+  sling: {
+    trainPeakRssMiB: trained ? Math.round(trained.peakRssMiB) : null,
+    trainSecondsInTrainer: manifest.training.seconds,
+    epochs: manifest.training.epochs,
+    bestEpoch: manifest.training.bestEpoch,
+    threshold: manifest.threshold,
+    config: manifest.config,
+    dev: manifest.metrics.dev,
+  },
+  notes:
+    'latency = one utterance, warm, through the public API (Sling: OnnxParser.parse incl. normalisation, features, onnxruntime, Viterbi; NLP.js: nlp.process). train_s = wall time of the training process.',
+  targets: { intent_acc_pct: 98.0, slot_f1: 94.0, int8_bytes_max: 2 * 1024 * 1024, train_s_max: 900 },
+});

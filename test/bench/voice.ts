@@ -1,0 +1,238 @@
+/**
+ * Voice benchmark: the default world's test commands (test/fixtures/commands.txt) and out-of-scope sentences
+ * (test/fixtures/out-of-scope.txt) synthesized with espeak-ng in 3 voices × 2 speeds, mixed with pink noise
+ * (sox) at 20 and 10 dB SNR, through audio → Silero VAD → PocketSphinx → text. Reports exact-sentence
+ * accuracy and word error rate per condition, out-of-scope false accepts, real-time factor, and latency from
+ * the end of speech to the recognised text.
+ * With an NLU model (nlu.model, or VOICE_BENCH_MODEL) the heard text also goes through parse → plan, and a
+ * command counts as an exact plan when its plan equals the plan of the typed sentence.
+ * Env: VOICE_BENCH_COMMANDS (default 20), VOICE_BENCH_OOS (20), VOICE_BENCH_GRAMMAR (models/default/voice),
+ * VOICE_BENCH_MODEL.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../../agent/config/load.ts';
+import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
+import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { resample } from '../../agent/ingress/voice/resample.ts';
+import { synthesize } from '../../agent/ingress/voice/tts.ts';
+import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
+import { spokenWords } from '../../models/factory/voice/jsgf.ts';
+import { percentile, type Row, writeResult } from './harness.ts';
+
+const RATE = 16000;
+const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
+const SPEEDS = [150, 190];
+const nCommands = Number(process.env.VOICE_BENCH_COMMANDS ?? 20);
+const nOos = Number(process.env.VOICE_BENCH_OOS ?? 20);
+const grammarDir = resolve(projectRoot, process.env.VOICE_BENCH_GRAMMAR ?? 'models/default/voice');
+
+function fixtureLines(file: string): string[] {
+  return readFileSync(resolve(projectRoot, 'test/fixtures', file), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/** Every k-th item, so the sample spans the whole file (robot, lights, thermostat...) reproducibly. */
+const spread = <T>(items: T[], n: number) =>
+  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
+
+const commands = spread(
+  fixtureLines('commands.txt')
+    .map((l) => l.split('|').map((p) => p.trim()))
+    .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
+    .map(([text]) => text!),
+  nCommands,
+);
+const outOfScope = spread(fixtureLines('out-of-scope.txt'), nOos);
+
+// British and American spellings are the same sound; compare what was said, not how it is spelt.
+const normalize = (text: string) =>
+  spokenWords(text)
+    .join(' ')
+    .replace(/metre/g, 'meter')
+    .replace(/centimetre/g, 'centimeter')
+    .replace(/colour/g, 'color');
+
+function wordErrors(ref: string[], hyp: string[]): number {
+  const d = Array.from({ length: ref.length + 1 }, (_, i) => [i, ...Array(hyp.length).fill(0)] as number[]);
+  for (let j = 1; j <= hyp.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= ref.length; i++) {
+    for (let j = 1; j <= hyp.length; j++) {
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1),
+      );
+    }
+  }
+  return d[ref.length]![hyp.length]!;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'sling-bench-voice-'));
+const noiseFile = join(tmp, 'pink.wav');
+execFileSync('sox', [
+  '-n',
+  '-r',
+  String(RATE),
+  '-b',
+  '16',
+  '-c',
+  '1',
+  noiseFile,
+  'synth',
+  '120',
+  'pinknoise',
+]);
+const noise = decodeWav(readFileSync(noiseFile)).samples;
+let noiseAt = 0;
+
+const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
+
+/** Speech with 0.6 s silence before and 0.8 s after, pink noise at `snr` dB relative to the speech. */
+async function rendition(text: string, voice: string, wpm: number, snr: number | null) {
+  const clip = decodeWav(await synthesize(text, { voice, wordsPerMinute: wpm }));
+  const speech = resample(clip.samples, clip.sampleRate, RATE);
+  let last = speech.length - 1;
+  while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
+  let first = 0;
+  while (first < last && Math.abs(speech[first]!) < 0.01) first++;
+  const lead = Math.round(0.6 * RATE);
+  const out = new Float32Array(lead + speech.length + Math.round(0.8 * RATE));
+  out.set(speech, lead);
+  if (snr !== null) {
+    const gain = rms(speech.subarray(first, last)) / 10 ** (snr / 20) / rms(noise);
+    for (let i = 0; i < out.length; i++) out[i]! += noise[(noiseAt + i) % noise.length]! * gain;
+    noiseAt = (noiseAt + out.length) % noise.length;
+  }
+  return { wav: encodeWav(out, RATE), speechEnd: lead + last + 1, seconds: out.length / RATE };
+}
+
+const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5 });
+const config = loadConfig().config;
+const modelDir = process.env.VOICE_BENCH_MODEL ?? config.nlu.model;
+const withModel = existsSync(join(fromProjectRoot(modelDir), 'manifest.json'));
+const commandPath = withModel ? await loadCommandPath(config, modelDir) : undefined;
+const planOf = async (text: string) => {
+  const r = await commandPath!.run(text);
+  return JSON.stringify({ actions: r.actions, refused: r.refused !== undefined });
+};
+const typedPlans = new Map<string, string>();
+if (commandPath) for (const text of commands) typedPlans.set(text, await planOf(text));
+const rows: Row[] = [];
+const latencies: number[] = [];
+let audioSeconds = 0;
+let processingMs = 0;
+const failures: string[] = [];
+
+for (const snr of [20, 10]) {
+  let exact = 0;
+  let exactPlans = 0;
+  let accepted = 0;
+  let errors = 0;
+  let words = 0;
+  let n = 0;
+  for (const [i, text] of commands.entries()) {
+    // Two renditions per command, cycling through the 6 voice × speed combinations.
+    for (const k of [0, 1]) {
+      const combo = (i * 2 + k) % (VOICES.length * SPEEDS.length);
+      const voice = VOICES[combo % VOICES.length]!;
+      const wpm = SPEEDS[Math.floor(combo / VOICES.length)]!;
+      const r = await rendition(text, voice, wpm, snr);
+      const started = performance.now();
+      const heard = await engine.listenFile(r.wav);
+      processingMs += performance.now() - started;
+      audioSeconds += r.seconds;
+      const hypothesis = heard
+        .filter((h) => h.recognition.accepted)
+        .map((h) => h.recognition.text)
+        .join(' ');
+      const ref = normalize(text).split(' ');
+      const hyp = hypothesis ? normalize(hypothesis).split(' ') : [];
+      n++;
+      words += ref.length;
+      errors += wordErrors(ref, hyp);
+      if (hyp.length > 0) accepted++;
+      if (hyp.join(' ') === ref.join(' ')) exact++;
+      else
+        failures.push(
+          `${snr} dB ${voice} ${wpm}: "${text}" → "${heard.map((h) => `${h.recognition.text}${h.recognition.accepted ? '' : ' (refused)'}`).join(' | ')}"`,
+        );
+      let planMs = 0;
+      if (commandPath && hypothesis) {
+        const planStarted = performance.now();
+        if ((await planOf(hypothesis)) === typedPlans.get(text)) exactPlans++;
+        planMs = performance.now() - planStarted;
+      }
+      const last = heard.at(-1);
+      if (last)
+        latencies.push(((last.utterance.closedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs + planMs);
+    }
+  }
+  rows.push({
+    condition: `commands @ ${snr} dB`,
+    utterances: n,
+    exactSentence: `${((100 * exact) / n).toFixed(1)}%`,
+    exactPlan: commandPath ? `${((100 * exactPlans) / n).toFixed(1)}%` : 'no model',
+    accepted: `${((100 * accepted) / n).toFixed(1)}%`,
+    wer: `${((100 * errors) / words).toFixed(1)}%`,
+  });
+}
+
+let falseAccepts = 0;
+for (const [i, text] of outOfScope.entries()) {
+  const voice = VOICES[i % VOICES.length]!;
+  const r = await rendition(text, voice, SPEEDS[i % SPEEDS.length]!, 20);
+  const started = performance.now();
+  const heard = await engine.listenFile(r.wav);
+  processingMs += performance.now() - started;
+  audioSeconds += r.seconds;
+  let accepted = heard.filter((h) => h.recognition.accepted);
+  // With a model, what the recogniser let through must also survive the NLU's own out-of-scope rejection.
+  if (commandPath && accepted.length > 0) {
+    const plans = await Promise.all(accepted.map((h) => commandPath.run(h.recognition.text)));
+    accepted = accepted.filter((_, k) => (plans[k]!.actions as unknown[]).length > 0);
+  }
+  if (accepted.length > 0) {
+    falseAccepts++;
+    failures.push(
+      `out of scope ${voice}: "${text}" accepted as "${accepted.map((h) => h.recognition.text).join(' | ')}"`,
+    );
+  }
+}
+rows.push({
+  condition: 'out-of-scope @ 20 dB',
+  utterances: outOfScope.length,
+  exactSentence: '',
+  exactPlan: '',
+  accepted: `${((100 * falseAccepts) / outOfScope.length).toFixed(1)}% (false accepts)`,
+  wer: '',
+});
+await engine.close();
+await commandPath?.close();
+
+const rtf = processingMs / 1000 / audioSeconds;
+rows.push({
+  condition: 'speed',
+  utterances: latencies.length,
+  exactSentence: `RTF ${rtf.toFixed(3)}`,
+  exactPlan: '',
+  accepted: `latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+  wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
+});
+writeResult('voice', rows, {
+  grammar: grammarDir,
+  model: withModel ? modelDir : null,
+  voices: VOICES,
+  wordsPerMinute: SPEEDS,
+  noise: 'sox pinknoise, SNR against the speech RMS',
+  latency:
+    'end of speech (last sample above 0.01 in the clean clip) → recognised text: trailing silence the VAD waits + decode',
+  realTimeFactor: 'VAD + recognition wall time / audio duration, on this (shared, loaded) machine',
+  failures,
+});
+process.stdout.write(`\n${failures.length} misses:\n${failures.slice(0, 40).join('\n')}\n`);
