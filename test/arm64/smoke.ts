@@ -42,6 +42,10 @@ const sentences = [
 
 const started = performance.now();
 const trainEpochs = 3;
+/** Time spent training the fallback model in this run (0 when a model was there). */
+let trainSeconds = 0;
+/** Wall time of each worker process: start, tsx, model load, sentences, serial, exit. */
+const workerSeconds: Record<string, number> = {};
 const workerPath = join(projectRoot, 'test/arm64/worker.ts');
 
 function prepare(): string {
@@ -103,7 +107,8 @@ function defaultModel(cache: string): string {
     { stdio: 'inherit' },
   );
   renameSync(`${dir}.tmp`, dir);
-  process.stdout.write(`trained in ${((performance.now() - trainStarted) / 1000).toFixed(0)} s\n`);
+  trainSeconds = (performance.now() - trainStarted) / 1000;
+  process.stdout.write(`trained in ${trainSeconds.toFixed(0)} s\n`);
   return dir;
 }
 
@@ -124,9 +129,8 @@ async function runWorker(label: string, cmd: Command): Promise<WorkerReport> {
     throw new Error(`${label} worker failed (exit ${code})\n${stdout}\n${stderr}`);
   }
   const report = JSON.parse(line.slice(reportPrefix.length)) as WorkerReport;
-  process.stdout.write(
-    `${label}: worker finished in ${((performance.now() - wallStarted) / 1000).toFixed(1)} s\n`,
-  );
+  workerSeconds[label] = (performance.now() - wallStarted) / 1000;
+  process.stdout.write(`${label}: worker finished in ${workerSeconds[label]?.toFixed(1)} s\n`);
   return report;
 }
 
@@ -158,7 +162,7 @@ async function main(): Promise<number> {
       'arm64',
       emulatedNode(tool, wrapper, ['--import', 'tsx', ...workerArgs(ptyArm)]),
     );
-    return report(x64, arm64);
+    return report(x64, arm64, modelDir);
   } finally {
     ptyX64.stop();
     ptyArm.stop();
@@ -166,7 +170,7 @@ async function main(): Promise<number> {
   }
 }
 
-function report(x64: WorkerReport, arm64: WorkerReport): number {
+function report(x64: WorkerReport, arm64: WorkerReport, modelDir: string): number {
   const armByText = new Map(arm64.sentences.map((s) => [s.text, s]));
   const rows: Row[] = x64.sentences.map((ref) => {
     const arm = armByText.get(ref.text);
@@ -204,6 +208,9 @@ function report(x64: WorkerReport, arm64: WorkerReport): number {
     maxConfidenceDelta: maxConfidenceDelta(x64, arm64),
     confidenceTolerance,
     disagreements: problems,
+    trainSeconds,
+    model: modelDir,
+    workerSeconds,
     totalSeconds: (performance.now() - started) / 1000,
   };
   if (process.argv.includes('--write-result')) writeResult('arm64-smoke', rows, summary);
