@@ -13,6 +13,7 @@ import {
   grammarAccepts,
   inlinedSize,
   languageModel,
+  longestGrammarSpan,
   parseJsgfRules,
 } from '../../models/factory/voice/ngram.ts';
 import { numberToWords, wordsToNumbers } from '../../models/factory/voice/numbers.ts';
@@ -132,6 +133,11 @@ test('the trigram model is valid ARPA over the grammar sentences; the matcher ac
   assert.ok(!accepts('turn on the light'), 'the room is required');
   assert.ok(!accepts('turn on the kitchen light then'), 'a dangling connective is not a sentence');
   assert.equal(inlinedSize(g.jsgf) > 10, true);
+  assert.deepEqual(longestGrammarSpan(rules, root, 'uh turn on the kitchen light out'.split(' ')), {
+    start: 1,
+    end: 6,
+  });
+  assert.equal(longestGrammarSpan(rules, root, 'tell me a joke'.split(' ')), undefined);
 });
 
 test('sling doctor reports voice: optional when disabled, a failure with the fix when enabled and incomplete', async () => {

@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { grammarAccepts, type Node, parseJsgfRules } from '../../../models/factory/voice/ngram.ts';
+import {
+  grammarAccepts,
+  longestGrammarSpan,
+  type Node,
+  parseJsgfRules,
+} from '../../../models/factory/voice/ngram.ts';
+import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
 import { encodeWav } from './wav.ts';
 
@@ -92,14 +98,14 @@ export interface Calibration {
 }
 
 /**
- * Measured on espeak-ng speech, 3 voices, clean and 10 dB (scratch calibration, see README "Voice"):
- * commands score above −10 per frame and cover > 0.8 of the speech; out-of-grammar sentences forced into a
- * command either score far lower or leave most of the speech to silence ("can you tell me a joke" → "stop").
+ * Measured on espeak-ng speech, 3 voices, clean and 10 dB: commands score above −10 per frame and their
+ * words cover most of the speech (a lone "stop" about 0.6); out-of-grammar sentences forced into a command
+ * either score far lower or leave most of the speech to silence ("can you tell me a joke" → "stop").
  */
 export const defaultCalibration: Calibration = {
   scoreCenter: -10,
   scoreScale: 1.5,
-  coverageCenter: 0.65,
+  coverageCenter: 0.5,
   coverageScale: 0.05,
 };
 
@@ -132,10 +138,17 @@ function padded(samples: Float32Array): Float32Array {
   return out;
 }
 
+/** Trimming a trigram hypothesis to a grammar sentence: at most this many words, keeping this share. */
+const MAX_TRIMMED = 1;
+const MIN_KEPT_SHARE = 0.75;
+
 export class PocketSphinxRecognizer implements SpeechRecognizer {
   readonly name = 'pocketsphinx';
   private readonly dir = mkdtempSync(join(tmpdir(), 'sling-asr-'));
   private counter = 0;
+  /** Long-running decoders (grammar, phone loop) when `script` is there to give them a terminal. */
+  private readonly persistent = persistentDecodingAvailable();
+  private readonly processes = new Map<string, BatchProcess>();
 
   /** With a trigram decoder: the grammar its sentences must belong to (the n-gram model over-generates). */
   private readonly sentences?: { rules: Map<string, Node>; root: string };
@@ -153,12 +166,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const o = this.options;
     try {
       writeFileSync(wav, encodeWav(padded(samples), 16000));
-      writeFileSync(ctl, `${id}\n`);
       const [decoded, loop] = await Promise.all([
-        this.decode(id, ctl, 'g', o.grammar, o.dictionary),
-        this.decode(id, ctl, 'l', o.loopGrammar, o.loopDictionary),
+        this.decode(id, 'g', o.grammar, o.dictionary),
+        this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
       ]);
-      const words = decoded ? hypothesisWords(decoded.words) : [];
+      let words = decoded ? hypothesisWords(decoded.words) : [];
       if (!decoded || words.length === 0) {
         return {
           text: '',
@@ -168,30 +180,31 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           timing: { decodeMs: performance.now() - started },
         };
       }
-      // The n-gram search's scores include its language model path; score the hypothesis itself by forced
-      // alignment (a one-sentence grammar decodes in milliseconds), so both decoders share one calibration.
-      let grammar: HypSeg | undefined = decoded;
       if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
-        return {
-          text: words.join(' '),
-          confidence: 0,
-          accepted: false,
-          reason: 'not a sentence of the grammar',
-          timing: { decodeMs: performance.now() - started },
-        };
+        // A stray word or two at either end (breath, noise) is dropped when the rest is a grammar sentence
+        // and most of what was heard; otherwise the utterance is not a command.
+        const span = longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
+        const kept = span ? span.end - span.start : 0;
+        if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
+          return {
+            text: words.join(' '),
+            confidence: 0,
+            accepted: false,
+            reason: 'not a sentence of the grammar',
+            timing: { decodeMs: performance.now() - started },
+          };
+        }
+        words = words.slice(span.start, span.end);
       }
-      if (!o.grammar.endsWith('.jsgf')) {
-        const align = join(this.dir, `${id}.jsgf`);
-        writeFileSync(align, `#JSGF V1.0;\ngrammar align;\npublic <s> = ${words.join(' ')};\n`);
-        grammar = await this.decode(id, ctl, 'a', align, o.dictionary).finally(() =>
-          rmSync(align, { force: true }),
-        );
-        if (!grammar) grammar = { ...decoded, acoustic: Number.NEGATIVE_INFINITY };
-      }
+      // The n-gram search's acoustic scores include its language-model path and are not comparable with the
+      // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts.
+      const lm = !o.grammar.endsWith('.jsgf');
+      const grammar = decoded;
       const decodeMs = performance.now() - started;
       const { confidence, perFrame, coverage } = confidenceFromScores(grammar, loop, {
         ...defaultCalibration,
         ...o.calibration,
+        ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
       });
       const accepted = confidence >= o.minConfidence;
       return {
@@ -217,54 +230,54 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
-      for (const f of [wav, ctl, ...['g', 'l', 'a'].map((t) => join(this.dir, `${id}.${t}`))])
+      for (const f of [wav, ctl, ...['g', 'l'].map((t) => join(this.dir, `${id}.${t}`))])
         rmSync(f, { force: true });
     }
   }
 
-  private decode(
+  private decoderArgs(grammar: string, dictionary: string): string[] {
+    return [
+      ...['-hmm', this.options.hmm ?? DEFAULT_HMM, grammar.endsWith('.jsgf') ? '-jsgf' : '-lm', grammar],
+      ...['-dict', dictionary, '-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav'],
+      // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
+      ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
+    ];
+  }
+
+  private async decode(
     id: string,
-    ctl: string,
     tag: string,
     grammar: string,
     dictionary: string,
   ): Promise<HypSeg | undefined> {
+    const timeoutMs = this.options.timeoutMs ?? 20000;
+    if (this.persistent) {
+      let process = this.processes.get(tag);
+      if (!process) {
+        process = new BatchProcess(this.dir, tag, this.decoderArgs(grammar, dictionary));
+        this.processes.set(tag, process);
+      }
+      return parseHypSeg(await process.decode(id, timeoutMs));
+    }
+    const ctl = join(this.dir, `${id}.ctl`);
     const out = join(this.dir, `${id}.${tag}`);
-    const args = [
-      ...[
-        '-hmm',
-        this.options.hmm ?? DEFAULT_HMM,
-        grammar.endsWith('.jsgf') ? '-jsgf' : '-lm',
-        grammar,
-        '-dict',
-        dictionary,
-      ],
-      ...['-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav', '-ctl', ctl, '-hypseg', out],
-      // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
-      ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
-    ];
+    writeFileSync(ctl, `${id}\n`);
+    const args = [...this.decoderArgs(grammar, dictionary), '-ctl', ctl, '-hypseg', out];
     return new Promise((resolve, reject) => {
-      execFile(
-        'pocketsphinx_batch',
-        args,
-        { timeout: this.options.timeoutMs ?? 20000 },
-        (error, _stdout, stderr) => {
-          if (error) {
-            const why =
-              (error as NodeJS.ErrnoException).code === 'ENOENT'
-                ? 'pocketsphinx_batch is not installed'
-                : stderr || error.message;
-            reject(new Error(why));
-            return;
-          }
-          const line = readFileSync(out, 'utf8').split('\n')[0] ?? '';
-          resolve(parseHypSeg(line));
-        },
-      );
+      execFile('pocketsphinx_batch', args, { timeout: timeoutMs }, (error, _stdout, stderr) => {
+        if (error) {
+          const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+          reject(new Error(missing ? 'pocketsphinx_batch is not installed' : stderr || error.message));
+          return;
+        }
+        resolve(parseHypSeg(readFileSync(out, 'utf8').split('\n')[0] ?? ''));
+      });
     });
   }
 
   async close(): Promise<void> {
+    for (const p of this.processes.values()) p.close();
+    this.processes.clear();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

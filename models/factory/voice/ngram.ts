@@ -231,6 +231,33 @@ export function inlinedSize(jsgf: string): number {
  * trigram decoder produced but the grammar cannot say (typically speech that is not a command at all).
  */
 export function grammarAccepts(rules: Map<string, Node>, root: string, words: string[]): boolean {
+  const rule = rules.get(root);
+  return rule !== undefined && spanEnds(rules, words)(rule, 0, 0).has(words.length);
+}
+
+/**
+ * The longest run of `words` that is a complete grammar sentence, e.g. "okay move ahead two meters" inside
+ * "okay move ahead two meters out" (a stray word the decoder added at the end).
+ */
+export function longestGrammarSpan(
+  rules: Map<string, Node>,
+  root: string,
+  words: string[],
+): { start: number; end: number } | undefined {
+  const rule = rules.get(root);
+  if (!rule) return undefined;
+  const ends = spanEnds(rules, words);
+  let best: { start: number; end: number } | undefined;
+  for (let start = 0; start < words.length; start++) {
+    for (const end of ends(rule, start, 0)) {
+      if (end > start && (!best || end - start > best.end - best.start)) best = { start, end };
+    }
+  }
+  return best;
+}
+
+/** Positions where a match of `node` starting at `at` can end (memoised per node and position). */
+function spanEnds(rules: Map<string, Node>, words: string[]) {
   const memo = new Map<Node, Map<number, Set<number>>>();
   const ends = (node: Node, at: number, depth: number): Set<number> => {
     let byPos = memo.get(node);
@@ -286,6 +313,5 @@ export function grammarAccepts(rules: Map<string, Node>, root: string, words: st
     byPos.set(at, out);
     return out;
   };
-  const rule = rules.get(root);
-  return rule !== undefined && ends(rule, 0, 0).has(words.length);
+  return ends;
 }
