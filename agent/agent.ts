@@ -2,13 +2,13 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { IClientPublishOptions } from 'mqtt';
 import type { MqttLink } from '../drivers/mqtt/link.ts';
+import { linkFromConnection } from './act/mqtt-link.ts';
 import type { SlingConfig } from './config/schema.ts';
 import { chooseBroker, type EmbeddedBroker } from './ingress/broker.ts';
 import { type ConnectionSettings, type InboundMessage, MqttConnection } from './ingress/connection.ts';
 import { CommandDedup } from './ingress/dedup.ts';
 import { CommandGuard, type GuardSettings } from './ingress/guard.ts';
 import { hermesIntent, hermesNotRecognized } from './ingress/hermes.ts';
-import { AgentLink } from './ingress/link.ts';
 import {
   decodeCommand,
   decodeJson,
@@ -19,7 +19,7 @@ import {
 import { SensorMapper } from './ingress/sensors.ts';
 import { type AgentTopics, agentTopics, hermesTopics } from './ingress/topics.ts';
 import type { Logger } from './log.ts';
-import type { Pipeline } from './pipeline.ts';
+import type { Decision, Pipeline } from './pipeline.ts';
 import { type CommandCounters, healthSnapshot } from './report/health.ts';
 import { LatencyWindow } from './report/latency.ts';
 import { type CommandResult, refusedResult } from './report/result.ts';
@@ -74,7 +74,7 @@ export class Agent extends EventEmitter {
   private pipeline!: Pipeline;
   private readonly factory: PipelineFactory | undefined;
   private connectionRef!: MqttConnection;
-  private link!: AgentLink;
+  private link!: MqttLink;
   private embedded: EmbeddedBroker | undefined;
   private topicsRef: AgentTopics;
   private guard: CommandGuard;
@@ -143,7 +143,7 @@ export class Agent extends EventEmitter {
     const choice = await chooseBroker(this.config.mqtt.url, this.config.mqtt.embedded, this.log);
     this.embedded = choice.embedded;
     this.connectionRef = new MqttConnection(this.connectionSettings(choice.url), this.log);
-    this.link = new AgentLink(this.connectionRef);
+    this.link = linkFromConnection(this.connectionRef);
     // Built before connecting so the drivers' subscriptions go out with the first connection.
     try {
       if (this.factory) this.pipeline = await this.factory(this.config, this.pipelineDeps());
@@ -248,7 +248,6 @@ export class Agent extends EventEmitter {
   private onMessage(message: InboundMessage): void {
     const { topic } = message;
     const hermes = this.config.agent.hermes.enabled;
-    if (this.link.dispatch(topic, message.payload)) return;
     if (topic === this.topicsRef.command) this.onCommandMessage(message);
     else if (hermes && topic === hermesTopics.nluQuery) this.onHermesQuery(message);
     else if (hermes && topic === hermesTopics.textCaptured) this.onTextCaptured(message);
@@ -434,22 +433,25 @@ export class Agent extends EventEmitter {
     }
     const controller = new AbortController();
     this.running.add(controller);
-    const result = await runCommand(command, this.pipeline, this.state, controller.signal).finally(() =>
-      this.running.delete(controller),
+    const onDecided = ({ parses, plan }: Decision) => {
+      for (const parse of parses.filter((p) => p.intent !== null)) {
+        this.event({
+          type: 'intent',
+          id: command.id,
+          intent: parse.intent,
+          confidence: parse.confidence,
+          source: command.source,
+        });
+      }
+      if (plan.refused) this.event({ type: 'plan_refused', id: command.id, reason: plan.refused.reason });
+    };
+    const result = await runCommand(command, this.pipeline, this.state, controller.signal, onDecided).finally(
+      () => this.running.delete(controller),
     );
     this.counters.executed++;
     if (result.status === 'error') this.counters.failed++;
     this.parseLatency.add(result.timing.parseMs);
     this.totalLatency.add(result.timing.totalMs);
-    if (result.intent) {
-      this.event({
-        type: 'intent',
-        id: result.id,
-        intent: result.intent,
-        confidence: result.confidence,
-        source: command.source,
-      });
-    }
     for (const action of result.actions) {
       this.event({
         type: 'action',

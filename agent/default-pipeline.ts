@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { type Actuation, startActuation } from './act/setup.ts';
-import type { PipelineFactory } from './agent.ts';
+import type { PipelineDeps, PipelineFactory } from './agent.ts';
+import type { SlingConfig } from './config/schema.ts';
 import { decide } from './decide/decide.ts';
 import { loadSkills } from './decide/load-skills.ts';
 import type { Plan } from './decide/types.ts';
+import { loadParser, ModelLoadError } from './nlu/index.ts';
 import type { ParseResult, Parser } from './nlu/types.ts';
 import { fromProjectRoot } from './paths.ts';
-import type { ActionReport, ExecuteOptions, Executor } from './pipeline.ts';
+import type { ActionReport, ExecuteOptions, Executor, Pipeline } from './pipeline.ts';
 
 /** A parser that cannot parse: every command gets the same clear error instead of the agent crashing. */
 export class UnavailableParser implements Parser {
   constructor(readonly reason: string) {}
+
+  async release(): Promise<void> {}
 
   async parse(text: string): Promise<ParseResult> {
     return {
@@ -71,29 +75,59 @@ export class ActuationExecutor extends EventEmitter implements Executor {
   }
 }
 
-/** The model named by `nlu.model`; a missing model gives a parser that explains, so the agent still runs. */
-async function loadModel(modelDir: string): Promise<Parser> {
+/**
+ * The model named by `nlu.model`. A missing or damaged model gives a parser that answers every command with
+ * the reason, so the agent still starts, reports and can be fixed remotely (fleet model delivery).
+ */
+export type ReleasableParser = Parser & { release?(): Promise<void> };
+
+async function loadModel(config: SlingConfig): Promise<ReleasableParser> {
+  const modelDir = fromProjectRoot(config.nlu.model);
   if (!existsSync(modelDir)) {
     return new UnavailableParser(
       `no NLU model at ${modelDir} (train one with "npx sling train", or set nlu.model)`,
     );
   }
-  return new UnavailableParser(`the NLU engine is not part of this build (model at ${modelDir} not loaded)`);
+  try {
+    return await loadParser(modelDir, { threads: config.nlu.threads, maxChars: config.nlu.maxInputChars });
+  } catch (error) {
+    if (!(error instanceof ModelLoadError)) throw error;
+    return new UnavailableParser(`the NLU model at ${modelDir} cannot be used: ${error.message}`);
+  }
 }
 
-/** The product pipeline of `sling start`: the configured model, the skills and world, safety and drivers. */
-export const createPipeline: PipelineFactory = async (config, { state, mqtt, log }) => {
-  const modelDir = fromProjectRoot(config.nlu.model);
-  const parser = await loadModel(modelDir);
-  if (parser instanceof UnavailableParser)
-    log.error({ model: modelDir }, `commands cannot be understood: ${parser.reason}`);
+/**
+ * The stages around a given parser: decide (skills and world from config) and act (safety, drivers).
+ * Benchmarks and tests use it with a stand-in parser; `createPipeline` with the configured model.
+ */
+export async function buildPipeline(
+  config: SlingConfig,
+  { state, mqtt, log }: PipelineDeps,
+  parser: ReleasableParser,
+): Promise<Pipeline & { executor: ActuationExecutor }> {
   const skills = loadSkills(fromProjectRoot(config.world.skills));
-  const actuation = await startActuation(config, { state, mqtt, log });
+  let actuation: Actuation;
+  try {
+    actuation = await startActuation(config, { state, mqtt, log });
+  } catch (error) {
+    await parser.release?.();
+    throw error;
+  }
   const ctx = { world: config.world, skills, state };
   return {
     parser,
     decider: { decide: (text) => decide(parser, text, ctx) },
     executor: new ActuationExecutor(actuation),
-    close: () => actuation.close(),
+    close: async () => {
+      await actuation.close();
+      await parser.release?.();
+    },
   };
+}
+
+/** The product pipeline of `sling start`: the configured model, the skills and world, safety and drivers. */
+export const createPipeline: PipelineFactory = async (config, deps) => {
+  const parser: ReleasableParser = await loadModel(config);
+  if (parser instanceof UnavailableParser) deps.log.error(`commands cannot be understood: ${parser.reason}`);
+  return buildPipeline(config, deps, parser);
 };

@@ -1,5 +1,5 @@
 import type { ParseResult } from './nlu/types.ts';
-import type { Pipeline } from './pipeline.ts';
+import type { Decision, Pipeline } from './pipeline.ts';
 import { type CommandResult, statusOfActions } from './report/result.ts';
 import type { StateView } from './state/types.ts';
 
@@ -37,6 +37,8 @@ export async function runCommand(
   pipeline: Pipeline,
   state: StateView,
   signal?: AbortSignal,
+  /** Called once understood and planned, before acting (events go out while a long motion runs). */
+  onDecided?: (decision: Decision) => void,
 ): Promise<CommandResult> {
   const started = performance.now();
   const base = { id: request.id, text: request.text, ...(request.dryRun ? { dryRun: true } : {}) };
@@ -54,6 +56,7 @@ export async function runCommand(
   let decision: Awaited<ReturnType<Pipeline['decider']['decide']>>;
   try {
     decision = await pipeline.decider.decide(request.text, state);
+    onDecided?.(decision);
   } catch (error) {
     return failed(`could not understand "${request.text}": ${(error as Error).message}`, elapsed(started));
   }

@@ -52,7 +52,7 @@ describe('firmata driver against StandardFirmata in simavr', { timeout: 120_000 
   const events: Record<string, unknown>[] = [];
 
   before(async () => {
-    sim = await startAvrSim({ firmware: standardFirmataHex(), pins: 'B5,B1' });
+    sim = await startAvrSim({ firmware: standardFirmataHex(), pins: 'B5,B1', pullups: 'D2' });
     driver = new FirmataDriver({
       kind: 'firmata',
       path: sim.path,
@@ -135,6 +135,12 @@ describe('firmata driver against StandardFirmata in simavr', { timeout: 120_000 
       5000,
       'analog value',
     );
+    await until(
+      () => state.get('button.estop.active')?.value === false,
+      5000,
+      `button reported released: ${JSON.stringify(events)} ${JSON.stringify(state.get('button.estop.active'))}`,
+    );
+    assert.ok(!events.some((e) => e.type === 'estop'), 'no e-stop before the button is pressed');
     sim.command('in D2 0'); // pull-up input pulled low = pressed
     await until(
       () => events.some((e) => e.type === 'estop' && e.device === 'button.estop'),

@@ -105,6 +105,36 @@ describe('decoding', () => {
     ]);
   });
 
+  test('beam decoding finds the exact path when emissions are peaked', () => {
+    const tags = bioTags(Array.from({ length: 20 }, (_, i) => `s${i}`));
+    const n = tags.length;
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const crf = {
+      tags: n,
+      transitions: Float32Array.from({ length: n * n }, () => rand() - 0.5),
+      start: new Float32Array(n),
+      end: new Float32Array(n),
+      allowed: allowedTransitions(tags),
+      allowedStart: allowedStarts(tags),
+    };
+    for (let r = 0; r < 200; r++) {
+      // a trained model's emissions favour a valid tag sequence: bump one (O, spans of random length)
+      const e = Float32Array.from({ length: 8 * n }, () => rand() * 2);
+      let open = 0;
+      for (let t = 0; t < 8; t++) {
+        const r = rand();
+        const tag = open > 0 && r < 0.5 ? open + 1 : r < 0.8 ? 0 : 1 + 2 * Math.floor(rand() * 20);
+        open = tag === 0 ? 0 : tag % 2 === 1 ? tag : open;
+        e[t * n + tag]! += 3 + rand() * 3;
+      }
+      assert.deepEqual(viterbi(e, 8, crf, 4), viterbi(e, 8, crf));
+    }
+  });
+
   test('threshold calibration takes the middle of the best gap', () => {
     const t = calibrateThreshold([
       { confidence: 0.1, positive: false },

@@ -21,13 +21,15 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
   const events: Record<string, unknown>[] = [];
 
   before(async () => {
-    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
     driver = new SerialDriver({
       kind: 'serial',
       path: sim.path,
       telemetry: { a0: { key: 'sensors.front_distance_cm', scale: 0.1 } },
       gripper: { travelMs: 0 },
-      staleAfterMs: 1500,
+      // generous: these tests check behaviour, not speed, and the machine may be loaded
+      requestTimeoutMs: 1000,
+      staleAfterMs: 2500,
     });
     driver.on('event', (event) => {
       if (event.type !== 'telemetry') events.push(event);
@@ -146,11 +148,34 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
     assert.ok(motorsOff(sim));
   });
 
+  it("reports the robot's e-stop button as an e-stop; its latch releases only with the button up", async () => {
+    const before = events.length;
+    assert.equal((await driver.link.request('M', [90, 90])).ok, true);
+    const on = await sim.waitFor((e) => e.name === '0A' && e.value === 90, 3000, 'motors on');
+    sim.command('in D2 0'); // button to ground
+    await sim.waitFor((e) => e.name === '0A' && e.value === 0 && e.simUs > on.simUs, 3000, 'motors off');
+    const deadline = Date.now() + 3000;
+    const isButton = (e: Record<string, unknown>) => e.type === 'estop' && e.source === 'robot:button';
+    while (!events.slice(before).some(isButton) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(events.slice(before).some(isButton), `estop event in ${JSON.stringify(events.slice(before))}`);
+    const drive = { device: 'robot', action: 'drive', params: { left: 0.2, right: 0.2, duration_s: 0.2 } };
+    const held = await driver.execute(drive, never);
+    assert.equal(held.status, 'rejected');
+    assert.match(held.error ?? '', /button/);
+    sim.command('in D2 1');
+    await new Promise((r) => setTimeout(r, 100));
+    const released = await driver.execute(drive, never);
+    assert.equal(released.status, 'ok', released.error);
+    assert.equal(events.slice(before).filter((e) => e.type === 'estop').length, 1, 'reported once');
+  });
+
   it('firmware deadman stops the motors when the heartbeat stops (agent event loop stalled)', async () => {
     const reply = await driver.link.request('M', [120, 120]);
     assert.equal(reply.ok, true);
     const on = await sim.waitFor((e) => e.name === '0A' && e.value === 120, 3000, 'motors on');
     // Block this process: no heartbeat, no command reaches the firmware.
+    const stallStart = performance.now();
     const stallUntil = Date.now() + 900;
     while (Date.now() < stallUntil) {
       // busy wait on purpose
@@ -160,13 +185,20 @@ describe('serial driver against the reference firmware in simavr', { timeout: 60
       3000,
       'deadman',
     );
+    // Heartbeats went on until the stall began, so the deadman fires 500 ms after the last one: no sooner
+    // than 500 ms after the motors started, and no later than 500 ms after the stall began (simulated
+    // time never runs ahead of the wall clock), plus a margin for the last heartbeat in flight.
     const afterUs = off.simUs - on.simUs;
-    assert.ok(afterUs >= 480_000 && afterUs <= 700_000, `deadman fired ${afterUs} us after the last command`);
+    const latestUs = 500_000 + (stallStart - on.at) * 1000 + 100_000;
+    assert.ok(
+      afterUs >= 500_000 && afterUs <= latestUs,
+      `deadman fired ${afterUs} us after the motors started (latest ${latestUs})`,
+    );
     const deadline = Date.now() + 3000;
     while (!events.some((e) => e.type === 'deadman') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     assert.ok(
-      events.some((e) => e.type === 'deadman' && e.source === 'firmware'),
+      events.some((e) => e.type === 'deadman' && e.source === 'robot:firmware'),
       'deadman event reported',
     );
   });
@@ -238,7 +270,7 @@ describe('reference firmware protocol details, on a raw serial port', { timeout:
   };
 
   before(async () => {
-    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+    sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
     port = new SerialPort({ path: sim.path, baudRate: 115200 });
     const splitter = new LineSplitter(256);
     port.pipe(splitter);

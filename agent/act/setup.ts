@@ -20,19 +20,28 @@ export interface Actuation {
  * its watchdogs running, and the executor wired to both.
  */
 export async function startActuation(
-  config: Pick<SlingConfig, 'drivers' | 'safety'>,
+  config: Pick<SlingConfig, 'drivers' | 'safety'> & Partial<Pick<SlingConfig, 'world' | 'mqtt' | 'device'>>,
   deps: {
     state: StateStore;
     mqtt?: MqttLink;
-    /** `<prefix>/<device-id>`: with `mqtt`, `<base>/estop` and `<base>/estop/reset` are bound to the latch. */
+    /**
+     * `<prefix>/<device-id>` (default: from `config.mqtt.prefix` and `config.device.id`): with `mqtt`,
+     * `<base>/estop` and `<base>/estop/reset` are bound to the latch.
+     */
     topicBase?: string;
+    /** Named places for navigation (default: `config.world.places`). */
     places?: DriverContext['places'];
     log?: ExecutorDeps['log'];
   },
 ): Promise<Actuation> {
+  // With the whole config, the world's places and the agent's topic base come from it.
+  const places = deps.places ?? config.world?.places;
+  const topicBase =
+    deps.topicBase ??
+    (config.mqtt && config.device ? `${config.mqtt.prefix}/${config.device.id}` : undefined);
   const drivers = await createDrivers(config.drivers, {
     ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
-    ...(deps.places ? { places: deps.places } : {}),
+    ...(places ? { places } : {}),
   });
   const safety = new Safety(config.safety);
   const executor = createExecutor({
@@ -51,8 +60,8 @@ export async function startActuation(
   safety.startWatchdogs();
   let unbind: (() => Promise<void>) | undefined;
   if (deps.mqtt) {
-    const estop = [...(deps.topicBase ? [`${deps.topicBase}/estop`] : []), ...config.safety.estopTopics];
-    const reset = deps.topicBase ? `${deps.topicBase}/estop/reset` : undefined;
+    const estop = [...(topicBase ? [`${topicBase}/estop`] : []), ...config.safety.estopTopics];
+    const reset = topicBase ? `${topicBase}/estop/reset` : undefined;
     unbind = await bindSafetyTopics(deps.mqtt, reset ? { estop, reset } : { estop }, executor);
   }
   return {

@@ -271,7 +271,7 @@ export function register(program: Command): void {
           });
           const { manifest } = published;
           process.stdout.write(
-            `published ${manifest.name} (${manifest.size} bytes, ${manifest.chunks.length} chunks, sha256 ${manifest.sha256.slice(0, 16)}…) to ${target}\n`,
+            `published ${manifest.name} (${manifest.size} bytes, ${manifest.chunks.length} chunks) to ${target}\n  sha256 ${manifest.sha256}\n`,
           );
           const stop = await serveChunkRequests(client, config.mqtt.prefix, published, (device, missing) =>
             process.stdout.write(`  ${device} asked again for ${missing.length} chunk(s)\n`),
@@ -299,6 +299,27 @@ export function register(program: Command): void {
       }
     },
   );
+
+  connection(
+    fleet
+      .command('clear-model')
+      .argument('<sha256>', 'the model to remove from the broker (as shown by push-model and status)')
+      .description("delete a model's retained chunks from the broker once no device needs them"),
+  ).action(async (sha256: string, options: ConnectionOptions) => {
+    try {
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('expected the full sha256 (64 hex digits)');
+      const { clearModelChunks } = await import('../fleet/model/sender.ts');
+      const { client, config } = await connectFromConfig(options);
+      try {
+        const cleared = await clearModelChunks(client, config.mqtt.prefix, sha256);
+        process.stdout.write(`cleared ${cleared} retained chunk(s) of ${sha256.slice(0, 16)}…\n`);
+      } finally {
+        await client.endAsync();
+      }
+    } catch (error) {
+      fail(error);
+    }
+  });
 
   connection(
     fleet

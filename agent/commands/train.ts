@@ -69,9 +69,11 @@ export function register(program: Command): void {
         });
         const dev = manifest.metrics.dev;
         if (flags.json) {
-          const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+          const usage = process.resourceUsage();
+          const peakRssMiB = usage.maxRSS / 1024;
+          const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
           process.stdout.write(
-            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, peakRssMiB })}\n`,
+            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, peakRssMiB, cpuSeconds })}\n`,
           );
           return;
         }

@@ -41,8 +41,6 @@ const COMMAND_VERBS = [
   'face',
   'pivot',
   'let',
-  'slow',
-  'speed',
   'lights',
   'light',
 ];

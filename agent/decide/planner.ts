@@ -50,8 +50,17 @@ function slotValue(match: SlotMatch, skill: Skill): unknown {
   return match.value ?? match.text;
 }
 
+/** The first match of a slot, or of the slots its skill declares as stand-ins (`from`). */
+function matchFor(slots: SlotValues, name: string, skill: Skill): SlotMatch | undefined {
+  for (const n of [name, ...(skill.slots[name]?.from ?? [])]) {
+    const match = slots.get(n)?.[0];
+    if (match) return match;
+  }
+  return undefined;
+}
+
 function firstSlot(slots: SlotValues, name: string, skill: Skill): unknown {
-  const match = slots.get(name)?.[0];
+  const match = matchFor(slots, name, skill);
   if (match) return slotValue(match, skill);
   const spec = skill.slots[name];
   if (spec?.required) throw new Refusal(spec.required);
@@ -144,7 +153,7 @@ function paramValue(
   ctx: PlanContext,
 ): unknown {
   if (typeof spec !== 'object') return spec;
-  const match = slots.get(spec.slot)?.[0];
+  const match = matchFor(slots, spec.slot, skill);
   // A param default is already in the parameter's unit; a slot default is a slot value to convert.
   if (!match && spec.default !== undefined) return applySign(spec.default, spec, slots, skill);
   let value = firstSlot(slots, spec.slot, skill);
@@ -245,6 +254,7 @@ function planClause(parse: ParseResult, ctx: PlanContext): ClausePlan {
   if (!parse.intent) throw new Refusal(NOT_UNDERSTOOD);
   const skill = ctx.skills[parse.intent];
   if (!skill) throw new Refusal(`I understood "${parse.intent}" but have no skill for it.`);
+  if (skill.refuse !== undefined) throw new Refusal(skill.refuse);
   const slots: SlotValues = new Map();
   for (const s of parse.slots) slots.set(s.name, [...(slots.get(s.name) ?? []), s]);
   if (skill.query) return answerQuery(skill, slots, ctx);

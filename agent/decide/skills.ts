@@ -49,6 +49,10 @@ export const skillSlotSchema = z.strictObject({
   type: z.string().optional().describe('builtin.* type, to resolve the words when the parser did not'),
   default: z.unknown().optional(),
   required: z.string().optional().describe('reply when the slot is missing (the command is refused)'),
+  from: z
+    .array(z.string())
+    .optional()
+    .describe('other slots to take the value from when this one is missing (a "kitchen" tagged as a room)'),
 });
 
 export const querySchema = z.strictObject({
@@ -65,8 +69,17 @@ export const skillSchema = z
     actions: z.array(skillActionSchema).default([]),
     query: querySchema.optional(),
     reply: z.string().optional().describe('reply template: {param}, {slot}, {device}'),
+    refuse: z
+      .string()
+      .optional()
+      .describe(
+        'always refuse with this reply: for near-miss intents the world cannot do ("turn on the radio")',
+      ),
   })
-  .refine((s) => s.actions.length > 0 || s.query !== undefined, 'a skill needs actions or a query');
+  .refine(
+    (s) => s.actions.length > 0 || s.query !== undefined || s.refuse !== undefined,
+    'a skill needs actions, a query or refuse',
+  );
 
 export const skillFileSchema = z.record(
   z.string().regex(/^[A-Za-z0-9_.-]+$/, 'intent names are letters, digits, ".", "_" or "-"'),

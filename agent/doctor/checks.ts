@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SlingConfig } from '../config/schema.ts';
-import { verifyModelFiles } from './model-files.ts';
 import type { CheckResult } from './types.ts';
 
 export const minimumNodeMajor = 20;
@@ -48,29 +47,37 @@ export async function checkOnnxRuntime(): Promise<CheckResult> {
   }
 }
 
-/** The model files match their manifest and onnxruntime builds a session from them. */
+/**
+ * The model loads the way the agent loads it (agent/nlu: manifest format, size and sha256 of the graph, then
+ * an onnxruntime session) and answers a probe sentence.
+ */
 export async function checkModel(modelDir: string): Promise<CheckResult> {
-  const verdict = verifyModelFiles(modelDir);
-  const fix = 'rebuild it with `npx sling train`, or let the fleet deliver the model again';
-  if (!verdict.ok) return { check: 'model', status: 'fail', detail: verdict.reason, fix };
+  const fix =
+    'rebuild it with `npx sling train config/intents/default.yaml --out <dir>`, or let the fleet deliver it again';
+  if (!existsSync(modelDir)) {
+    return { check: 'model', status: 'fail', detail: `model directory ${modelDir} does not exist`, fix };
+  }
+  const { loadParser } = await import('../nlu/index.ts');
+  let parser: Awaited<ReturnType<typeof loadParser>>;
   try {
-    const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(verdict.onnxPath, { intraOpNumThreads: 1 });
-    const io = `${session.inputNames.length} inputs, ${session.outputNames.length} outputs`;
-    await session.release();
-    const size = `${(verdict.bytes / 1024).toFixed(0)} KiB`;
+    parser = await loadParser(modelDir, { threads: 1 });
+  } catch (error) {
+    return { check: 'model', status: 'fail', detail: (error as Error).message.split('\n')[0] ?? '', fix };
+  }
+  try {
+    const probe = await parser.parse('turn on the light');
+    if (probe.error)
+      return { check: 'model', status: 'fail', detail: `probe parse failed: ${probe.error}`, fix };
+    const manifest = parser.manifest;
+    const intents = manifest.intents.filter((i) => i !== manifest.noneIntent).length;
+    const size = `${(manifest.model.bytes / 1024).toFixed(0)} KiB`;
     return {
       check: 'model',
       status: 'pass',
-      detail: `${modelDir}: sha256 ${verdict.sha256.slice(0, 12)}… ok, ${size}, ${io}`,
+      detail: `${modelDir}: sha256 ${manifest.model.sha256.slice(0, 12)}… ok, ${size}, ${intents} intents`,
     };
-  } catch (error) {
-    return {
-      check: 'model',
-      status: 'fail',
-      detail: `onnxruntime refuses ${verdict.onnxPath}: ${(error as Error).message.split('\n')[0]}`,
-      fix,
-    };
+  } finally {
+    await parser.release();
   }
 }
 
@@ -107,8 +114,9 @@ function directoryBytes(dir: string): number {
   return total;
 }
 
-export function checkDisk(modelDir: string): CheckResult {
-  let where = modelDir;
+/** Free space where delivered models land (the fleet's state directory), sized by the current model. */
+export function checkDisk(modelDir: string, updatesDir = modelDir): CheckResult {
+  let where = updatesDir;
   while (!existsSync(where) && dirname(where) !== where) where = dirname(where);
   const fs = statfsSync(where);
   return diskVerdict(fs.bavail * fs.bsize, directoryBytes(modelDir), where);

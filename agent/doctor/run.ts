@@ -47,7 +47,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     results.push(checkDevices(root, 'serial', account));
     results.push(checkDevices(root, 'gpio', account));
   }
-  results.push(checkDisk(modelDir));
+  results.push(checkDisk(modelDir, fromProjectRoot(options.config.fleet.stateDir)));
   results.push(checkVoice(options.config));
   return results;
 }

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import type { Agent } from '../agent.ts';
 import type { SlingConfig } from '../config/schema.ts';
 import type { InboundMessage, MqttConnection } from '../ingress/connection.ts';
@@ -47,13 +46,9 @@ export type ParserLoader = (
 ) => Promise<Parser & { close?(): Promise<void> }>;
 
 const defaultParserLoader: ParserLoader = async (dir, config) => {
-  // Resolved at run time so this seam builds before the NLU engine lands; once it does, this is its loader.
-  const entry = resolve(dirname(fileURLToPath(import.meta.url)), '../nlu/index.ts');
-  if (!existsSync(entry)) throw new Error('the NLU engine is not part of this build');
-  const nlu = (await import(pathToFileURL(entry).href)) as {
-    loadParser(dir: string, options: { threads: number }): Promise<Parser>;
-  };
-  return nlu.loadParser(dir, { threads: config.nlu.threads });
+  // Imported on first use: onnxruntime is heavy and most agents never receive a model.
+  const { loadParser } = await import('../nlu/index.ts');
+  return loadParser(dir, { threads: config.nlu.threads });
 };
 
 interface SelfTestSentence {

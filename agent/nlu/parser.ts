@@ -1,7 +1,7 @@
 /** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Manifest } from '../../models/factory/artifact.ts';
-import { bioSpans, type CrfParams, viterbi } from '../../models/factory/decode.ts';
+import { bioSpans, type CrfParams, DECODE_BEAM, viterbi } from '../../models/factory/decode.ts';
 import { featurize } from '../../models/factory/features.ts';
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
 import { hasWordChar, tokenize } from '../../models/factory/text.ts';
@@ -108,7 +108,7 @@ export class OnnxParser implements Parser {
         .filter((s) => s.intent !== m.noneIntent)
         .sort((a, b) => b.confidence - a.confidence);
       const top = ranked[0]!;
-      const tags = viterbi(raw.emissions, raw.length, this.crf).map((t) => m.tags[t]!);
+      const tags = viterbi(raw.emissions, raw.length, this.crf, DECODE_BEAM).map((t) => m.tags[t]!);
       const slots: SlotMatch[] = bioSpans(tags).map((span) => {
         const first = tokens[span.first]!;
         const last = tokens[span.last]!;

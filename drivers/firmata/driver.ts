@@ -12,6 +12,7 @@ import { type FirmataDriverConfig, type FirmataDriverConfigInput, firmataDriverS
 interface FirmataBoard extends EventEmitter {
   MODES: { INPUT: number; OUTPUT: number; ANALOG: number; PWM: number; SERVO: number; PULLUP: number };
   firmware: { name?: string; version?: { major: number; minor: number } };
+  pins: { supportedModes: number[] }[];
   pinMode(pin: number, mode: number): void;
   digitalWrite(pin: number, value: number): void;
   pwmWrite(pin: number, value: number): void;
@@ -179,10 +180,10 @@ export class FirmataDriver extends EventEmitter implements Driver {
     board.once('ready', () => {
       clearTimeout(this.readyTimer);
       if (this.port !== port) return;
-      this.configurePins(board);
       const version = board.firmware.version;
       this.firmware =
         `${board.firmware.name ?? 'firmata'} ${version ? `${version.major}.${version.minor}` : ''}`.trim();
+      this.configurePins(board);
       this.connected = true;
       this.lastProblem = '';
       this.startHeartbeat(port, board);
@@ -206,12 +207,21 @@ export class FirmataDriver extends EventEmitter implements Driver {
         case 'servo':
           board.servoConfig(device.pin, device.minPulseUs, device.maxPulseUs);
           break;
-        case 'input':
-          board.pinMode(device.pin, device.pullup ? board.MODES.PULLUP : board.MODES.INPUT);
+        case 'input': {
+          // The pull-up mode arrived with Firmata 2.5; older StandardFirmata builds ignore it.
+          const canPullUp = board.pins[device.pin]?.supportedModes.includes(board.MODES.PULLUP) ?? false;
+          if (device.pullup && !canPullUp)
+            this.emit('event', {
+              type: 'fault',
+              device: name,
+              fault: `${this.firmware || 'this firmware'} has no pull-up mode: fit an external pull-up resistor on pin ${device.pin}`,
+            });
+          board.pinMode(device.pin, device.pullup && canPullUp ? board.MODES.PULLUP : board.MODES.INPUT);
           board.digitalRead(device.pin, (value) =>
             this.onInput(name, device.activeLow ? value === 0 : value === 1, device.estop),
           );
           break;
+        }
         case 'analog':
           board.analogRead(device.channel, (raw) =>
             this.state?.set(device.key, raw * device.scale + device.offset),

@@ -6,7 +6,8 @@
  * DEADMAN_MS (the deadman).
  *
  * Pins: left motor PWM D5 (OC0B) + direction D4, right motor PWM D6 (OC0A) + direction D7,
- * gripper servo D9 (OC1A, 50 Hz), analog sensor A0 (reported as a0, millivolts).
+ * gripper servo D9 (OC1A, 50 Hz), analog sensor A0 (reported as a0, millivolts), e-stop button D2 to
+ * ground (internal pull-up; pressing it latches the e-stop exactly like the ESTOP command).
  */
 #include <avr/interrupt.h>
 #include <avr/io.h>
@@ -120,6 +121,7 @@ static void set_servo(int16_t deg) {
 
 static void io_init(void) {
   DDRD |= _BV(PD4) | _BV(PD5) | _BV(PD6) | _BV(PD7);
+  PORTD |= _BV(PD2);  // pull-up for the e-stop button
   DDRB |= _BV(PB1);
   // Timer0: fast PWM, clk/64 (976 Hz) for the motors.
   TCCR0A = _BV(WGM01) | _BV(WGM00);
@@ -251,10 +253,14 @@ static void handle_line(char *line) {
     set_motors(0, 0);
     estopped = 1;
     reply(seq, "OK");
-    put_str("E estop\n");
+    put_str("E estop source=0\n");
   } else if (strcmp(cmd, "CLEAR") == 0) {
-    estopped = 0;  // never restarts motion by itself: the motors are already off
-    reply(seq, "OK");
+    if (!(PIND & _BV(PD2))) {
+      reply(seq, "ERR 5 estop-button-pressed");
+    } else {
+      estopped = 0;  // never restarts motion by itself: the motors are already off
+      reply(seq, "OK");
+    }
   } else {
     reply(seq, "ERR 1 unknown-command");
   }
@@ -263,6 +269,7 @@ static void handle_line(char *line) {
 int main(void) {
   static char line[MAX_LINE + 1];
   uint8_t len = 0, overflowed = 0;
+  uint32_t button_since = 0;
   io_init();
   uart_init();
   set_sleep_mode(SLEEP_MODE_IDLE);
@@ -289,6 +296,17 @@ int main(void) {
       }
     }
     uint32_t now = millis();
+    // E-stop button: pressed (low) for 10 ms in a row latches, like ESTOP; release does not clear it.
+    if (!(PIND & _BV(PD2))) {
+      if (!button_since) button_since = now ? now : 1;
+      else if (!estopped && now - button_since >= 10) {
+        set_motors(0, 0);
+        estopped = 1;
+        put_str("E estop source=1\n");
+      }
+    } else {
+      button_since = 0;
+    }
     if ((duty_left || duty_right) && now - last_command_ms > DEADMAN_MS) {
       set_motors(0, 0);
       deadman_tripped = 1;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Action } from '../../agent/decide/types.ts';
 import type { StateSink } from '../../agent/state/types.ts';
 import type { ActionOutcome, Driver, DriverHealth } from '../types.ts';
-import { LinkError, type Reply, SerialLink } from './link.ts';
+import { type Reply, SerialLink } from './link.ts';
 import { MAX_DUTY, type MotionPlan, planDrive, planMove, planTurn } from './motion.ts';
 import { type SerialDriverConfig, type SerialDriverConfigInput, serialDriverSchema } from './schema.ts';
 
@@ -18,6 +18,9 @@ export class SerialDriver extends EventEmitter implements Driver {
   readonly config: SerialDriverConfig;
   private state: StateSink | undefined;
   private speedMps: number;
+  /** The firmware's e-stop latch as last reported, and whether this driver's own `estop` action set it. */
+  private firmwareLatched = false;
+  private latchedByAction = false;
   private motion: AbortController | undefined;
 
   constructor(config: SerialDriverConfigInput) {
@@ -47,8 +50,8 @@ export class SerialDriver extends EventEmitter implements Driver {
         this.emit('event', { type: 'reset', device: robot, firmware: `${firmware} ${version}` });
     });
     link.on('telemetry', (fields: Record<string, number>) => this.onTelemetry(fields));
-    link.on('event', ({ name, fields }) =>
-      this.emit('event', { type: name, device: robot, ...fields, source: 'firmware' }),
+    link.on('event', ({ name, fields }: { name: string; fields: Record<string, number> }) =>
+      this.onDeviceEvent(name, fields),
     );
     link.on('overflow', (limit: number) =>
       this.emit('event', {
@@ -120,9 +123,13 @@ export class SerialDriver extends EventEmitter implements Driver {
         return outcome(await this.link.request('STOP'));
       case 'estop':
         this.motion?.abort();
+        this.latchedByAction = true;
         return outcome(await this.link.request('ESTOP'));
-      case 'reset_estop':
-        return outcome(await this.link.request('CLEAR'));
+      case 'reset_estop': {
+        const reply = await this.link.request('CLEAR');
+        if (reply.ok) this.latchedByAction = false;
+        return outcome(reply);
+      }
       default:
         return { status: 'rejected', error: `robot has no action "${action.action}"` };
     }
@@ -159,7 +166,15 @@ export class SerialDriver extends EventEmitter implements Driver {
     const started = Date.now();
     try {
       if (durationMs > 0) {
-        const reply = await this.link.request('M', [left, right]);
+        let reply = await this.link.request('M', [left, right]);
+        if (!reply.ok && reply.code === 5 && !this.latchedByAction) {
+          // Latched by the robot's button (or before a reconnect): that was reported as an e-stop event,
+          // so the agent's own latch had to be reset explicitly for this action to get here. Release the
+          // firmware's latch too; it refuses while the button is still pressed.
+          const clear = await this.link.request('CLEAR');
+          if (!clear.ok) return outcome(clear);
+          reply = await this.link.request('M', [left, right]);
+        }
         if (!reply.ok) return outcome(reply);
         await sleep(durationMs, stopSignal);
       }
@@ -180,6 +195,27 @@ export class SerialDriver extends EventEmitter implements Driver {
     return { status: 'ok', result };
   }
 
+  private onDeviceEvent(name: string, fields: Record<string, number>): void {
+    const robot = this.config.devices.robot;
+    if (name === 'estop') {
+      // source=1: the e-stop button wired to the robot's MCU; 0: our own ESTOP request.
+      if (fields.source === 1)
+        this.firmwareLatched = this.reportLatch('e-stop button pressed on the robot', 'button');
+      else this.firmwareLatched = true;
+      return;
+    }
+    this.emit('event', { type: name, device: robot, ...fields, source: `${robot}:firmware` });
+  }
+
+  /** A latch the agent did not ask for becomes an e-stop event, which trips the agent's own latch. */
+  private reportLatch(reason: string, what = 'firmware'): true {
+    if (!this.latchedByAction) {
+      const robot = this.config.devices.robot;
+      this.emit('event', { type: 'estop', device: robot, source: `${robot}:${what}`, reason });
+    }
+    return true;
+  }
+
   private onTelemetry(fields: Record<string, number>): void {
     const state = this.state;
     if (!state) return;
@@ -188,7 +224,12 @@ export class SerialDriver extends EventEmitter implements Driver {
     if (fields.l !== undefined && fields.r !== undefined)
       state.set(`${robot}.motors`, { left: fields.l / MAX_DUTY, right: fields.r / MAX_DUTY }, at);
     if (fields.g !== undefined) state.set(`${gripper}.angle_deg`, fields.g, at);
-    if (fields.es !== undefined) state.set(`${robot}.estopped`, fields.es === 1, at);
+    if (fields.es !== undefined) {
+      state.set(`${robot}.firmware_estop`, fields.es === 1, at);
+      if (fields.es === 1)
+        this.firmwareLatched ||= this.reportLatch('the robot firmware reports its e-stop latched');
+      else this.firmwareLatched = false;
+    }
     if (fields.dm !== undefined) state.set(`${robot}.deadman_tripped`, fields.dm === 1, at);
     for (const [field, mapping] of Object.entries(this.config.telemetry)) {
       const raw = fields[field];
@@ -218,5 +259,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', finish, { once: true });
   });
 }
-
-export { LinkError };

@@ -1,6 +1,6 @@
 /** Training loop: Adam (lazy on the embedding table), dropout, early stopping on dev, threshold calibration. */
 import { type Example, type TaggedExample, tagExample } from './dataset.ts';
-import { bioSpans, viterbi } from './decode.ts';
+import { bioSpans, DECODE_BEAM, viterbi } from './decode.ts';
 import {
   type FeatureSettings,
   featurize,
@@ -128,7 +128,7 @@ export function predict(
   const crf = crfOf(model);
   return {
     probs: softmax(a.intentLogits),
-    tags: viterbi(a.emissions, a.T, crf),
+    tags: viterbi(a.emissions, a.T, crf, DECODE_BEAM),
     emissions: a.emissions,
     intentLogits: a.intentLogits,
   };

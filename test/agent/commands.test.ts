@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
 import { createPipeline } from '../../agent/default-pipeline.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
+import { Probe, type Rig, startAgent, startRig, testConfig } from '../helpers/agent.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
@@ -12,18 +12,14 @@ describe('agent commands against a real mosquitto', () => {
   let probe: Probe;
   const pipeline = testPipeline();
 
+  let rig: Rig;
+
   before(async () => {
-    broker = await startMosquitto();
-    agent = await startAgent(testConfig({ mqtt: { url: broker.url } }), pipeline);
-    probe = await Probe.connect(broker.url);
-    await probe.subscribe(`${agent.topics.base}/#`);
+    rig = await startRig({}, pipeline);
+    ({ broker, agent, probe } = rig);
   });
 
-  after(async () => {
-    await probe?.close();
-    await agent?.stop();
-    await broker?.stop();
-  });
+  after(() => rig?.close());
 
   it('publishes retained online status', async () => {
     const status = await probe.waitFor((m) => m.topic === agent.topics.status, 'status');
@@ -72,7 +68,7 @@ describe('agent commands against a real mosquitto', () => {
     const dry = await probe.result(agent.topics.commandResult, 'dry-1');
     assert.equal(dry.status, 'ok');
     assert.equal(dry.dryRun, true);
-    assert.equal(dry.actions[0]?.status, 'dry_run');
+    assert.equal(dry.actions[0]?.status, 'planned');
     assert.equal(pipeline.executor.countFor('dry-1'), 0, 'a dry run never reaches the executor');
   });
 
@@ -134,6 +130,37 @@ describe('agent commands against a real mosquitto', () => {
     } finally {
       await v5.close();
     }
+  });
+
+  it('`sling say` sends a command and prints the result', async () => {
+    const { execFile } = await import('node:child_process');
+    const { fromProjectRoot } = await import('../../agent/paths.ts');
+    const run = (text: string) =>
+      new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [
+            fromProjectRoot('agent/sling.js'),
+            'say',
+            '--url',
+            broker.url,
+            '--device',
+            agent.currentConfig.device.id,
+            text,
+          ],
+          { timeout: 30_000 },
+          (error, stdout) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
+    const ok = await run('turn on the study light');
+    assert.equal(ok.code, 0);
+    assert.match(
+      ok.stdout,
+      /^\[ok\] Turning on the study light\. \(light\.on 97%\)\n {2}light\.study\.on \{\} → ok\n$/,
+    );
+    const notUnderstood = await run('sing me a song');
+    assert.equal(notUnderstood.code, 1);
+    assert.match(notUnderstood.stdout, /^\[not_understood\]/);
   });
 
   it('publishes a retained state snapshot and health figures', async () => {

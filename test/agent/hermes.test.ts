@@ -1,31 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { type Probe, type Rig, startRig } from '../helpers/agent.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
 describe('Hermes (Rhasspy / Snips) compatibility', () => {
-  let broker: Mosquitto;
   let agent: Agent;
   let probe: Probe;
   const pipeline = testPipeline();
 
+  let rig: Rig;
+
   before(async () => {
-    broker = await startMosquitto();
-    agent = await startAgent(
-      testConfig({ mqtt: { url: broker.url }, agent: { hermes: { siteId: 'kitchen' } } }),
-      pipeline,
-    );
-    probe = await Probe.connect(broker.url);
-    await probe.subscribe('hermes/intent/#', 'hermes/nlu/intentNotRecognized', agent.topics.commandResult);
+    rig = await startRig({ agent: { hermes: { siteId: 'kitchen' } } }, pipeline, (a) => [
+      'hermes/intent/#',
+      'hermes/nlu/intentNotRecognized',
+      a.topics.commandResult,
+    ]);
+    ({ agent, probe } = rig);
   });
 
-  after(async () => {
-    await probe?.close();
-    await agent?.stop();
-    await broker?.stop();
-  });
+  after(() => rig?.close());
 
   it('answers hermes/nlu/query with hermes/intent/<name> in the Rhasspy payload shape, without acting', async () => {
     await probe.client.publishAsync(

@@ -162,7 +162,7 @@ describe('ingress pure logic', () => {
       ]),
       'error',
     );
-    assert.equal(statusOfActions([{ ...a, status: 'dry_run' }]), 'ok');
+    assert.equal(statusOfActions([{ ...a, status: 'planned' }]), 'ok');
     const line = formatResult({
       id: '1',
       text: 'go',
@@ -212,5 +212,44 @@ describe('ingress pure logic', () => {
       () => resolveConfig({ name: 't.yaml', text: 'agent:\n  rateLimit:\n    perSecond: -1\n' }),
       /t\.yaml:3:5: agent\.rateLimit\.perSecond/,
     );
+  });
+});
+
+describe('local console', () => {
+  it('reads typed commands and prints the results', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { startConsole } = await import('../../agent/ingress/console.ts');
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (d: Buffer) => {
+      printed += d.toString();
+    });
+    const seen: { text: string; source: string }[] = [];
+    const rl = startConsole(
+      {
+        command: async (cmd) => {
+          seen.push(cmd);
+          return {
+            id: '1',
+            text: cmd.text,
+            status: 'not_understood',
+            intent: null,
+            confidence: 0.1,
+            slots: [],
+            actions: [],
+            reply: 'Sorry.',
+            timing: { parseMs: 0, totalMs: 0 },
+          };
+        },
+      },
+      input,
+      output,
+    );
+    input.write('\n   \nhello robot\n');
+    for (let i = 0; i < 50 && !printed.includes('Sorry.'); i++) await new Promise((r) => setTimeout(r, 10));
+    rl.close();
+    assert.deepEqual(seen, [{ text: 'hello robot', source: 'console' }], 'blank lines are not commands');
+    assert.match(printed, /\[not_understood\] Sorry\.\n/);
   });
 });

@@ -1,36 +1,32 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { Probe, type Rig, startAgent, startRig, testConfig } from '../helpers/agent.ts';
+import { startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
 describe('agent refuses bad, oversized and unauthorised commands with reasons', () => {
-  let broker: Mosquitto;
   let agent: Agent;
   let probe: Probe;
   const pipeline = testPipeline();
 
+  let rig: Rig;
+
   before(async () => {
-    broker = await startMosquitto();
-    const config = testConfig({
-      mqtt: { url: broker.url },
-      agent: {
-        maxPayloadBytes: 256,
-        rateLimit: { perSecond: 0.1, burst: 3 },
-        allow: { clients: ['alice', 'flooder'] },
+    rig = await startRig(
+      {
+        agent: {
+          maxPayloadBytes: 256,
+          rateLimit: { perSecond: 0.1, burst: 3 },
+          allow: { clients: ['alice', 'flooder'] },
+        },
       },
-    });
-    agent = await startAgent(config, pipeline);
-    probe = await Probe.connect(broker.url);
-    await probe.subscribe(`${agent.topics.base}/#`);
+      pipeline,
+    );
+    ({ agent, probe } = rig);
   });
 
-  after(async () => {
-    await probe?.close();
-    await agent?.stop();
-    await broker?.stop();
-  });
+  after(() => rig?.close());
 
   const send = (payload: string | Buffer) =>
     probe.client.publishAsync(agent.topics.command, payload, { qos: 1 });

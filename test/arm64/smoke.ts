@@ -2,35 +2,46 @@
 // official arm64 Node.js and onnxruntime-node's bundled linux/arm64 binary; the decisions must agree.
 // Usage: npm run test:arm64 [-- --write-result]   (exit 1 on any disagreement or failure)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { projectRoot } from '../../agent/paths.ts';
+import { loadConfig } from '../../agent/config/load.ts';
+import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, printTable, type Row, writeResult } from '../bench/harness.ts';
 import { compareReports, confidenceTolerance, maxConfidenceDelta } from './agree.ts';
 import { type Command, emulatedNode, esbuildWrapperScript, toolchainIn } from './emulator.ts';
 import { reportPrefix, type WorkerReport } from './protocol.ts';
-import { writeTinyModel } from './tiny-model.ts';
 
-// A dozen sentences keeps the emulated part to seconds; they cover every intent plus out-of-scope input.
+// A dozen sentences keeps the emulated part short; robot, home, queries, a compound, out-of-scope, bad input.
 const sentences = [
   'drive forward two meters',
-  'go back half a meter',
+  'back up half a meter',
   'turn left ninety degrees',
-  'turn right',
+  'go to the kitchen',
   'stop',
-  'halt right now',
   'dim the kitchen light to 30 percent',
-  'set the light to 80 percent',
-  'drive forward then turn left',
-  'what is the weather like',
-  'play some music',
-  '',
+  'turn on the lights in the living room',
+  'set the thermostat to 21 degrees',
+  'what is the temperature in the bedroom',
+  'drive forward one meter then turn right',
+  'what is the capital of france',
+  '!!!',
 ];
 
 const started = performance.now();
+const trainEpochs = 3;
 const workerPath = join(projectRoot, 'test/arm64/worker.ts');
 
 function prepare(): string {
@@ -54,6 +65,46 @@ async function ptyPair(dir: string, name: string): Promise<{ a: string; b: strin
     await new Promise((r) => setTimeout(r, 20));
   }
   return { a, b, stop: () => socat.kill() };
+}
+
+/**
+ * The configured model (models/default unless nlu.model / SLING_NLU_MODEL says otherwise). When the checkout
+ * has none built, one is trained natively from the default intent spec into the cache with few epochs: the
+ * test compares machines, not accuracy.
+ */
+function defaultModel(cache: string): string {
+  const configured = fromProjectRoot(loadConfig().config.nlu.model);
+  if (existsSync(join(configured, 'model.onnx'))) return configured;
+  const spec = join(projectRoot, 'config/intents/default.yaml');
+  // Keyed by the spec and the code that trains and reads models, so a format change never meets a stale model.
+  const hash = createHash('sha256').update(readFileSync(spec));
+  for (const dir of ['models/factory', 'agent/nlu']) {
+    for (const file of readdirSync(join(projectRoot, dir)).sort()) {
+      if (file.endsWith('.ts')) hash.update(file).update(readFileSync(join(projectRoot, dir, file)));
+    }
+  }
+  const key = hash.digest('hex').slice(0, 16);
+  const dir = join(cache, `model-${key}`);
+  if (existsSync(join(dir, 'manifest.json'))) return dir;
+  process.stdout.write(`no model at ${configured}: training one from ${spec} (${trainEpochs} epochs)\n`);
+  const trainStarted = performance.now();
+  execFileSync(
+    process.execPath,
+    [
+      join(projectRoot, 'agent/sling.js'),
+      'train',
+      spec,
+      '--out',
+      `${dir}.tmp`,
+      '--epochs',
+      String(trainEpochs),
+      '-q',
+    ],
+    { stdio: 'inherit' },
+  );
+  renameSync(`${dir}.tmp`, dir);
+  process.stdout.write(`trained in ${((performance.now() - trainStarted) / 1000).toFixed(0)} s\n`);
+  return dir;
 }
 
 async function runWorker(label: string, cmd: Command): Promise<WorkerReport> {
@@ -89,8 +140,8 @@ async function main(): Promise<number> {
   const wrapper = join(work, 'esbuild-arm64');
   writeFileSync(wrapper, esbuildWrapperScript(tool));
   chmodSync(wrapper, 0o755);
-  const modelDir = join(work, 'model');
-  writeTinyModel(modelDir);
+  const modelDir = defaultModel(cache);
+  process.stdout.write(`model: ${modelDir}\n`);
   const sentencesFile = join(work, 'sentences.json');
   writeFileSync(sentencesFile, JSON.stringify(sentences));
 
@@ -128,7 +179,8 @@ function report(x64: WorkerReport, arm64: WorkerReport): number {
       ms_x64: Number(ref.parseMs.toFixed(2)),
       ms_arm64: arm ? Number(arm.parseMs.toFixed(2)) : null,
       plan_arm64: arm
-        ? arm.plan.actions.map((a) => `${a.device}.${a.action}`).join(' → ') || `(${arm.plan.reply})`
+        ? arm.plan.actions.map((a) => `${a.device}.${a.action}`).join(' → ') ||
+          `(${arm.plan.refused?.reason ?? arm.plan.reply})`
         : '',
     };
   });

@@ -1,54 +1,16 @@
-// Runs on the machine under test (x64 natively, arm64 under qemu): loads the NLU model in onnxruntime-node,
-// parses the sentences, plans them, exercises the native serial binding, and prints one JSON report line.
+// Runs on the machine under test (x64 natively, arm64 under qemu): loads the NLU model with the agent's
+// loader (manifest check, onnxruntime-node session), runs the agent's decide stage (parse → plan) on each
+// sentence, exercises the native serial binding, and prints one JSON report line.
 // Usage: node --import tsx test/arm64/worker.ts <model-dir> <sentences.json> [<pty-a> <pty-b>]
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Plan } from '../../agent/decide/types.ts';
-import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
+import { loadConfig } from '../../agent/config/load.ts';
+import { decide } from '../../agent/decide/decide.ts';
+import { loadSkills } from '../../agent/decide/load-skills.ts';
+import { loadParser } from '../../agent/nlu/index.ts';
+import { fromProjectRoot } from '../../agent/paths.ts';
+import { StateStore } from '../../agent/state/store.ts';
 import { reportPrefix, type WorkerReport, type WorkerSentence } from './protocol.ts';
-
-/** Interim parser over the tiny keyword model (see tiny-model.ts) until the trained model and loadParser land. */
-async function loadTinyParser(modelDir: string): Promise<Parser> {
-  const ort = await import('onnxruntime-node');
-  const labels = JSON.parse(readFileSync(join(modelDir, 'labels.json'), 'utf8')) as {
-    intents: string[];
-    vocabulary: string[];
-  };
-  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { intraOpNumThreads: 1 });
-  return {
-    async parse(text: string): Promise<ParseResult> {
-      const started = performance.now();
-      const features = new Float32Array(labels.vocabulary.length);
-      for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
-        const index = labels.vocabulary.indexOf(word);
-        if (index >= 0) features[index] = (features[index] ?? 0) + 1;
-      }
-      const out = await session.run({ features: new ort.Tensor('float32', features, [1, features.length]) });
-      const probs = Array.from((out.probs?.data ?? []) as Float32Array);
-      const alternatives = probs
-        .map((confidence, i) => ({ intent: labels.intents[i] as string, confidence }))
-        .sort((a, b) => b.confidence - a.confidence);
-      const top = alternatives[0];
-      const intent = top && top.intent !== 'none' ? top.intent : null;
-      return {
-        text,
-        intent,
-        topIntent: top?.intent ?? null,
-        confidence: top?.confidence ?? 0,
-        slots: [],
-        alternatives,
-        timing: { totalMs: performance.now() - started },
-      };
-    },
-  };
-}
-
-function interimPlan(result: ParseResult): Plan {
-  if (!result.intent) return { actions: [], reply: 'not understood', refused: { reason: 'unknown intent' } };
-  const [device = 'robot', action = result.intent] = result.intent.split('.');
-  return { actions: [{ device, action, params: {} }], reply: `${device}: ${action}` };
-}
 
 /** Opens both ends of a socat pty pair through serialport's native binding and sends a line across. */
 async function serialRoundTrip(ptyA: string, ptyB: string): Promise<string> {
@@ -82,22 +44,30 @@ async function main(): Promise<void> {
   const nativeDeps: Record<string, string> = {};
 
   const loadStarted = performance.now();
-  const parser = await loadTinyParser(modelDir);
+  const parser = await loadParser(modelDir, { threads: 1 });
   const modelLoadMs = performance.now() - loadStarted;
   const ort = await import('onnxruntime-node');
+  // The agent's own decide stage with the default world and skills: parse (clause by clause) → plan.
+  const { config } = loadConfig();
+  const ctx = {
+    world: config.world,
+    skills: loadSkills(fromProjectRoot(config.world.skills)),
+    state: new StateStore(),
+  };
 
   const sentences: WorkerSentence[] = [];
   for (const text of texts) {
     const started = performance.now();
-    const result = await parser.parse(text);
+    const decision = await decide(parser, text, ctx);
     const parseMs = performance.now() - started;
-    const plan = interimPlan(result);
     sentences.push({
       text,
-      intent: result.intent,
-      confidence: result.confidence,
-      slots: result.slots.map(({ name, text: slotText, value }) => ({ name, text: slotText, value })),
-      plan,
+      intent: decision.parses.map((p) => p.intent ?? '-').join(' + '),
+      confidence: Math.min(...decision.parses.map((p) => p.confidence)),
+      slots: decision.parses.flatMap((p) =>
+        p.slots.map(({ name, text: slotText, value }) => ({ name, text: slotText, value })),
+      ),
+      plan: decision.plan,
       parseMs,
     });
   }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { Agent, type PipelineFactory } from '../../agent/agent.ts';
 import { resolveConfig } from '../../agent/config/load.ts';
-import { type ActuationExecutor, createPipeline } from '../../agent/default-pipeline.ts';
+import { type ActuationExecutor, buildPipeline, createPipeline } from '../../agent/default-pipeline.ts';
 import { createLogger } from '../../agent/log.ts';
 import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
@@ -61,22 +61,11 @@ async function main() {
   const driverCalls = new Map<string, number>();
   let currentId = '';
   const factory: PipelineFactory = async (cfg, deps) => {
-    const pipeline = await createPipeline(cfg, deps);
+    let pipeline = await createPipeline(cfg, deps);
     if ((await pipeline.parser.parse(COMMAND_TEXT)).intent !== 'light.on') {
       parserKind = 'replay (no trained model present)';
-      const parser = new ReplayParser();
-      const real = pipeline.decider;
-      pipeline.parser = parser;
-      // Same decide path (compound split, planner, skills, world), fed by the replayed parse.
-      const { decide } = await import('../../agent/decide/decide.ts');
-      const { loadSkills } = await import('../../agent/decide/load-skills.ts');
-      const ctx = {
-        world: cfg.world,
-        skills: loadSkills(fromProjectRoot(cfg.world.skills)),
-        state: deps.state,
-      };
-      pipeline.decider = { decide: (text) => decide(parser, text, ctx) };
-      void real;
+      await pipeline.close?.();
+      pipeline = await buildPipeline(cfg, deps, new ReplayParser());
     }
     // Time stamp the moment an action reaches the device driver.
     const { drivers } = (pipeline.executor as ActuationExecutor).actuation;

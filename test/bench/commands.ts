@@ -33,10 +33,18 @@ for (const f of fixtures) {
   let ok: boolean;
   if (f.expect.kind === 'refused') ok = plan.refused !== undefined && plan.actions.length === 0;
   else if (f.expect.kind === 'query') {
-    ok = !plan.refused && plan.actions.length === 0 && parses.length === 1 && parses[0]!.intent === f.expect.intent;
+    ok =
+      !plan.refused &&
+      plan.actions.length === 0 &&
+      parses.length === 1 &&
+      parses[0]!.intent === f.expect.intent;
   } else ok = !plan.refused && sameActions(plan.actions, f.expect.actions);
   const group =
-    f.expect.kind === 'actions' ? (f.expect.actions.length > 1 && parses.length > 1 ? 'compound' : f.expect.actions[0]!.device.split('.')[0]!) : f.expect.kind;
+    f.expect.kind === 'actions'
+      ? f.expect.actions.length > 1 && parses.length > 1
+        ? 'compound'
+        : f.expect.actions[0]!.device.split('.')[0]!
+      : f.expect.kind;
   const g = byGroup.get(group) ?? { n: 0, ok: 0 };
   g.n++;
   if (ok) {
@@ -55,17 +63,35 @@ const wronglyAccepted: string[] = [];
 for (const text of outOfScope) {
   const { plan, parses } = await decide(parser, text, ctx);
   if (plan.actions.length === 0 && plan.refused) refused++;
-  else wronglyAccepted.push(`"${text}" → ${parses.map((p) => `${p.intent}(${p.confidence.toFixed(2)})`).join(' | ')}`);
+  else
+    wronglyAccepted.push(
+      `"${text}" → ${parses.map((p) => `${p.intent}(${p.confidence.toFixed(2)})`).join(' | ')}`,
+    );
 }
 await parser.release?.();
 
 const pct = (a: number, b: number) => Number(((100 * a) / b).toFixed(2));
 const rows = [
   { measure: 'plans exactly right', value: pct(right, fixtures.length), n: fixtures.length, target: '>= 95' },
-  { measure: 'out-of-scope refused', value: pct(refused, outOfScope.length), n: outOfScope.length, target: '>= 95' },
+  {
+    measure: 'out-of-scope refused',
+    value: pct(refused, outOfScope.length),
+    n: outOfScope.length,
+    target: '>= 95',
+  },
   ...[...byGroup].map(([group, g]) => ({ measure: `  ${group}`, value: pct(g.ok, g.n), n: g.n, target: '' })),
-  { measure: 'decide p50 ms', value: Number(percentile(latencies, 50).toFixed(3)), n: latencies.length, target: '' },
-  { measure: 'decide p99 ms', value: Number(percentile(latencies, 99).toFixed(3)), n: latencies.length, target: '' },
+  {
+    measure: 'decide p50 ms',
+    value: Number(percentile(latencies, 50).toFixed(3)),
+    n: latencies.length,
+    target: '',
+  },
+  {
+    measure: 'decide p99 ms',
+    value: Number(percentile(latencies, 99).toFixed(3)),
+    n: latencies.length,
+    target: '',
+  },
 ];
 if (verbose || failures.length + wronglyAccepted.length <= 40) {
   for (const line of [...failures, ...wronglyAccepted.map((w) => `accepted out-of-scope: ${w}`)]) {

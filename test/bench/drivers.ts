@@ -1,5 +1,6 @@
 // npm run bench:drivers — the reference firmware in simavr behind a real pty, driven through the serial
 // driver: command round trip, e-stop latency to the motor outputs, reconnect after unplug.
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { startActuation } from '../../agent/act/setup.ts';
@@ -41,8 +42,9 @@ async function motorsOffAt(sim: AvrSim, since: number): Promise<number> {
   return (await sim.waitFor((e) => e.name === '0A' && e.value === 0 && e.at >= since, 3000, 'motors off')).at;
 }
 
+const loadBefore = loadavg()[0]!;
 const broker = await startMosquitto();
-const sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7' });
+const sim = await startAvrSim({ firmware: buildFirmware().firmware, pins: 'D4,D7', pullups: 'D2' });
 const state = new StateStore();
 // The agent's side of the broker: its MQTT client hands the act stage a link, and startActuation binds
 // <base>/estop to the safety latch (agent/safety/mqtt.ts), exactly as the agent runtime does.
@@ -137,6 +139,8 @@ try {
   rows.push(row('replug → connected (PING answered)', reconnect, 'p99 <= 2000'));
 
   writeResult('drivers', rows, {
+    // the machine is shared: figures at a load average far above the core count are not comparable
+    loadAverage1m: { before: Number(loadBefore.toFixed(2)), after: Number(loadavg()[0]!.toFixed(2)) },
     notes: [
       'simavr runs the firmware at real time (16 MHz) behind a pty; "motor PWM 0" is when the simulated MCU wrote OCR0A = 0, read by this process from the harness output (so the pipe latency is included)',
       'MQTT e-stop: a QoS 1 publish on <base>/estop through a real mosquitto, bound to the safety latch by startActuation (agent/safety/mqtt.ts) as in the agent; the NLU/ingress pipeline is not involved',

@@ -3,6 +3,7 @@
 // SLING_BENCH_REUSE=1 skips Sling's training and scores the committed models/snips.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
 import { type Row, writeResult } from './harness.ts';
@@ -29,7 +30,7 @@ function run(args: string[], label: string): Record<string, unknown> {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
-let trained: { training: { seconds: number }; peakRssMiB: number } | undefined;
+let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
 let trainWall = Number.NaN;
 if (process.env.SLING_BENCH_REUSE !== '1') {
   const t0 = performance.now();
@@ -41,6 +42,7 @@ if (process.env.SLING_BENCH_REUSE !== '1') {
 }
 const manifest = JSON.parse(readFileSync(resolve(model, 'manifest.json'), 'utf8'));
 const rows: Row[] = [];
+const beamAgreement: Record<string, number> = {};
 for (const precision of ['int8', 'fp32'] as const) {
   const args = [
     sling,
@@ -57,6 +59,7 @@ for (const precision of ['int8', 'fp32'] as const) {
     latencyMs: { p50: number; p99: number };
     peakRssMiB: number;
     modelBytes: number;
+    beamAgreement: number;
   };
   rows.push({
     system: 'sling',
@@ -70,6 +73,7 @@ for (const precision of ['int8', 'fp32'] as const) {
     peak_rss_mib: Math.round(e.peakRssMiB),
     model_bytes: e.modelBytes,
   });
+  beamAgreement[precision] = e.beamAgreement;
 }
 const peer = run(
   ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlpjs-peer.ts'), train, test],
@@ -97,12 +101,15 @@ writeResult('nlu', rows, {
   data: { train: 13084, dev: 700, test: 700, source: 'SNIPS (JointBERT split)' },
   sling: {
     trainPeakRssMiB: trained ? Math.round(trained.peakRssMiB) : null,
+    trainCpuSeconds: trained?.cpuSeconds ?? null,
+    loadAverageAtEnd: loadavg(),
     trainSecondsInTrainer: manifest.training.seconds,
     epochs: manifest.training.epochs,
     bestEpoch: manifest.training.bestEpoch,
     threshold: manifest.threshold,
     config: manifest.config,
     dev: manifest.metrics.dev,
+    beamAgreementWithExactViterbi: beamAgreement,
   },
   notes:
     'latency = one utterance, warm, through the public API (Sling: OnnxParser.parse incl. normalisation, features, onnxruntime, Viterbi; NLP.js: nlp.process). train_s = wall time of the training process.',

@@ -157,6 +157,11 @@ describe('planner: intent + slots → actions', () => {
     assert.equal(plan(parse(null)).reply, NOT_UNDERSTOOD);
     assert.deepEqual(plan(parse(null)).actions, []);
     assert.match(plan(parse('robot.fly')).refused!.reason, /no skill/);
+    assert.deepEqual(plan(parse('out_of_scope')), {
+      actions: [],
+      reply: NOT_UNDERSTOOD,
+      refused: { reason: NOT_UNDERSTOOD },
+    });
     assert.match(
       plan(parse('robot.move', ['distance', 'a smidge'])).refused!.reason,
       /couldn't make sense of "a smidge"/,
@@ -258,7 +263,10 @@ describe('skill files', () => {
       () => parseSkills('robot.move:\n  device: robot\n  actions:\n    - action: 3\n', 'bad.yaml'),
       (e: Error) => e instanceof SkillError && /bad\.yaml:4: robot\.move\.actions\.0\.action/.test(e.message),
     );
-    assert.throws(() => parseSkills('x:\n  device: robot\n', 'empty.yaml'), /needs actions or a query/);
+    assert.throws(
+      () => parseSkills('x:\n  device: robot\n', 'empty.yaml'),
+      /needs actions, a query or refuse/,
+    );
   });
 
   it('every device and action the default skills name exists in the default world', () => {
@@ -277,5 +285,13 @@ describe('skill files', () => {
           assert.ok(world.devices[id]?.actions.includes(step.action), `${intent}: ${id} ${step.action}`);
       }
     }
+  });
+});
+
+describe('slot stand-ins', () => {
+  it('takes a missing slot from the slots the skill names in `from`', () => {
+    assert.deepEqual(plan(parse('robot.goto', ['room', 'kitchen', 'kitchen'])).actions, [
+      { device: 'robot', action: 'goto', params: { place: 'kitchen' } },
+    ]);
   });
 });

@@ -101,11 +101,13 @@ for (const [version, falling, expected] of [
         assert.equal(seen.find((e) => e.type === 'estop')?.source, 'gpio:estop_button');
         assert.equal(state.get('gpio.estop_button')?.value, true);
         assert.ok(driver.health().ok, driver.health().detail);
+
+        // safeStop: the relay back to its safe level (off = high on this active-low board), held again.
+        await driver.safeStop();
+        await until(() => calls().filter((c) => c === expected.hold).length === 2, 'the safe level held');
       } finally {
         await driver.close();
       }
-      // close() made the outputs safe (relay off = high) before releasing the lines.
-      assert.equal(calls().filter((c) => c === expected.hold).length, 2);
     });
   });
 }

@@ -54,8 +54,12 @@ async function startLinkedAgent(options: { failBuildWhen?: (c: SlingConfig) => b
     builds.push(c);
     return {
       parser: { parse: async (text: string) => parse(text, 'robot.move') },
-      planner: {
-        plan: () => ({ actions: [{ device: 'bot', action: 'move', params: {} }], reply: 'moving' }),
+      decider: {
+        decide: async (text: string) => ({
+          text,
+          parses: [parse(text, 'robot.move')],
+          plan: { actions: [{ device: 'bot', action: 'move', params: {} }], reply: 'moving' },
+        }),
       },
       executor: {
         execute: async (plan) => {

@@ -9,7 +9,7 @@ import type { ModelManifest } from '../../agent/fleet/model/manifest.ts';
 import { buildManifest, chunkOf } from '../../agent/fleet/model/manifest.ts';
 import { packDirectory } from '../../agent/fleet/model/pack.ts';
 import type { ModelHooks, ModelReport } from '../../agent/fleet/model/receiver.ts';
-import { publishModel, serveChunkRequests } from '../../agent/fleet/model/sender.ts';
+import { clearModelChunks, publishModel, serveChunkRequests } from '../../agent/fleet/model/sender.ts';
 import { generateSigningKey, loadPrivateKey, signDocument } from '../../agent/fleet/signing.ts';
 import { modelChunkTopic, modelTopicFor } from '../../agent/fleet/topics.ts';
 import { connect, deviceConfig, startDevice, type TestDevice } from '../helpers/fleet.ts';
@@ -117,6 +117,13 @@ describe('model delivery over mosquitto', () => {
       const state = JSON.parse(readFileSync(join(dev.stateDir, 'state.json'), 'utf8'));
       assert.equal(state.model.sha256, manifest.sha256);
       assert.ok(!existsSync(join(dev.stateDir, 'models', 'incoming', manifest.sha256)), 'chunks cleaned up');
+      // The operator removes the chunks from the broker once every device has the model.
+      assert.equal(await clearModelChunks(operator, prefix, manifest.sha256, 300), manifest.chunks.length);
+      assert.equal(
+        await clearModelChunks(operator, prefix, manifest.sha256, 300),
+        0,
+        'nothing retained any more',
+      );
     } finally {
       await stopServing();
       await dev.close();

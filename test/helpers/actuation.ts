@@ -3,13 +3,13 @@ import { configSchema, type SlingConfigInput } from '../../agent/config/schema.t
 import { StateStore } from '../../agent/state/store.ts';
 import type { MqttLink } from '../../drivers/mqtt/link.ts';
 
+type ActuationInput = Pick<SlingConfigInput, 'drivers' | 'safety' | 'device' | 'mqtt' | 'world'>;
+
 /**
  * Tests share two cores with other work, so the deadman timings are relaxed unless a test sets them: a
  * scheduling hiccup must not stop a robot in a test that is about something else.
  */
-function lenient(
-  input: Pick<SlingConfigInput, 'drivers' | 'safety'>,
-): Pick<SlingConfigInput, 'drivers' | 'safety'> {
+function lenient(input: ActuationInput): ActuationInput {
   const drivers = Object.fromEntries(
     Object.entries(input.drivers ?? { world: { kind: 'virtual' as const } }).map(([name, d]) => [
       name,
@@ -17,12 +17,12 @@ function lenient(
     ]),
   );
   const safety = input.safety ?? {};
-  return { drivers, safety: { ...safety, deadman: { stallMs: 2000, ...safety.deadman } } };
+  return { ...input, drivers, safety: { ...safety, deadman: { stallMs: 2000, ...safety.deadman } } };
 }
 
 /** A real actuation stack (drivers from config, safety, executor) on a fresh state store. */
 export async function startTestActuation(
-  input: Pick<SlingConfigInput, 'drivers' | 'safety'> = {},
+  input: ActuationInput = {},
   mqtt?: MqttLink,
   topicBase?: string,
 ): Promise<Actuation & { state: StateStore }> {

@@ -4,6 +4,7 @@ import { resolveConfig } from '../../agent/config/load.ts';
 import type { SlingConfig, SlingConfigInput } from '../../agent/config/schema.ts';
 import { createLogger } from '../../agent/log.ts';
 import type { Pipeline } from '../../agent/pipeline.ts';
+import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 
 let seq = 0;
 
@@ -85,4 +86,36 @@ export class Probe {
   async close(): Promise<void> {
     await this.client.endAsync(true);
   }
+}
+
+export interface Rig {
+  broker: Mosquitto;
+  agent: Agent;
+  probe: Probe;
+  close(): Promise<void>;
+}
+
+/** A private mosquitto, an agent on it (config overrides + the given pipeline) and a probe client. */
+export async function startRig(
+  overrides: SlingConfigInput,
+  pipeline: Pipeline | PipelineFactory,
+  subscribe: (agent: Agent) => string[] = (agent) => [`${agent.topics.base}/#`],
+): Promise<Rig> {
+  const broker = await startMosquitto();
+  const agent = await startAgent(
+    testConfig({ ...overrides, mqtt: { ...overrides.mqtt, url: broker.url } }),
+    pipeline,
+  );
+  const probe = await Probe.connect(broker.url);
+  await probe.subscribe(...subscribe(agent));
+  return {
+    broker,
+    agent,
+    probe,
+    async close() {
+      await probe.close();
+      await agent.stop();
+      await broker.stop();
+    },
+  };
 }

@@ -52,6 +52,8 @@ export interface SimOptions {
   /** Report only these pins, e.g. "D4,D7" (PWM pins toggle thousands of times a second). */
   pins?: string;
   resetOnOpen?: boolean;
+  /** Input pins that idle high, e.g. "D2" (a button to ground with the pull-up on). */
+  pullups?: string;
 }
 
 export async function startAvrSim(options: SimOptions): Promise<AvrSim> {
@@ -78,6 +80,7 @@ export async function startAvrSim(options: SimOptions): Promise<AvrSim> {
     const args = ['-l', path];
     if (options.pins) args.push('-p', options.pins);
     if (options.resetOnOpen === false) args.push('-n');
+    if (options.pullups) args.push('-u', options.pullups);
     args.push(options.firmware);
     const proc = spawn(harness, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     child = proc;

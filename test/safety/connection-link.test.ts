@@ -37,8 +37,10 @@ describe("actuation on the agent's own MQTT connection", () => {
 
   it('binds the e-stop topic, drives MQTT devices, and feeds the deadman from the connection', async () => {
     const link = linkFromConnection(connection);
+    // Topics from the config: <mqtt.prefix>/<device.id>/estop and .../estop/reset.
     const stack = await startTestActuation(
       {
+        device: { id: 't' },
         drivers: {
           world: { kind: 'virtual' },
           plugs: {
@@ -50,7 +52,6 @@ describe("actuation on the agent's own MQTT connection", () => {
         },
       },
       link,
-      'sling/t',
     );
     const unbind = bindDeadmanToConnection(connection, stack.executor);
     try {

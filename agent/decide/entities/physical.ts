@@ -319,7 +319,14 @@ export const speedEntity: BuiltinEntity<Speed> = {
       ['miles per hour', [1, 2]],
     ] as [string, number[]][]);
     const n = pick(rng, values);
-    return `${unit.includes('/') ? String(n) : sayNumber(n, rng, 0.4)} ${n === 1 ? unit.replace('meters', 'meter').replace('miles', 'mile') : unit}`;
+    const singular = unit
+      .replace('meters', 'meter')
+      .replace('miles', 'mile')
+      .replace('kilometers', 'kilometer');
+    // "half a meter per second", never "a half meters per second"
+    if (n === 0.5 && !unit.includes('/') && rng() < 0.5) return `half a ${singular}`;
+    const number = unit.includes('/') || n < 1 ? String(n) : sayNumber(n, rng, 0.4);
+    return `${number} ${n === 1 ? singular : unit}`;
   },
   resolve(text: string): Speed | undefined {
     let t = tokens(text).join(' ');

@@ -113,3 +113,35 @@ export async function serveChunkRequests(
     if (mqtt.connected) await mqtt.unsubscribeAsync(topic);
   };
 }
+
+/**
+ * Removes a model's retained chunks from the broker (they stay until cleared: a device that boots later
+ * still gets them). Clears whatever is retained under the model's address; returns how many.
+ */
+export async function clearModelChunks(
+  mqtt: MqttClient,
+  prefix: string,
+  sha256: string,
+  quietMs = 500,
+): Promise<number> {
+  const pattern = modelChunkTopic(prefix, sha256, '+');
+  const found = new Set<string>();
+  await new Promise<void>((done) => {
+    let timer = setTimeout(finish, quietMs);
+    function finish() {
+      mqtt.off('message', listener);
+      done();
+    }
+    const listener = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
+      if (!topic.startsWith(pattern.slice(0, -1)) || payload.length === 0 || !packet.retain) return;
+      found.add(topic);
+      clearTimeout(timer);
+      timer = setTimeout(finish, quietMs);
+    };
+    mqtt.on('message', listener);
+    void mqtt.subscribeAsync(pattern, { qos: 0 });
+  });
+  await mqtt.unsubscribeAsync(pattern);
+  await Promise.all([...found].map((topic) => mqtt.publishAsync(topic, '', { qos: 1, retain: true })));
+  return found.size;
+}

@@ -2,11 +2,11 @@
  * sling-sim: runs AVR firmware in libsimavr at real time and bridges UART0 to a pseudo-terminal, so a
  * host program talks to it through a real serial port (the packaged simavr binary cannot expose the UART).
  *
- *   sling-sim [-m atmega328p] [-f 16000000] [-l /path/to/symlink] [-n] [-p D4,D7] firmware.{elf,hex}
+ *   sling-sim [-m atmega328p] [-f 16000000] [-l /path/to/symlink] [-n] [-p D4,D7] [-u D2] firmware.{elf,hex}
  *
  * stdout (line by line): "pty <path>" once ready, then "<sim_us> <event>" for everything a test may
  * want to observe: "reset", "host-open", "host-close", "pin D4 1" (digital output changes on ports B, C,
- * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "in D2 1" (drive an input pin), "reset", "pause",
+ * D), "pwm 0A 128" (timer PWM compare values). stdin: "adc <channel> <millivolts>", "in D2 1" (drive an input pin), "state D", "reset", "pause",
  * "resume". The harness exits when stdin closes, so it never outlives the process that started it.
  *
  * Like an Uno's DTR line, opening the pty resets the MCU (-n disables that). Output the MCU sends while
@@ -42,7 +42,9 @@ static int master_fd = -1;
 static int host_connected;
 static int reset_on_open = 1;
 static const char *link_path;
-static const char *pin_filter;        /* "D4,D7": report only these pins (PWM pins chatter) */
+static const char *pin_filter;
+static const char *pullups;           /* "D2": input pins that idle high (pull-up, button not pressed) */
+static void set_external_input(char port, unsigned pin, unsigned level);        /* "D4,D7": report only these pins (PWM pins chatter) */
 static char slave_path[128];
 
 static uint8_t in_buf[4096];          /* host → MCU bytes waiting for room in the UART's FIFO */
@@ -124,11 +126,55 @@ static void on_pwm(struct avr_irq_t *irq, uint32_t value, void *param) {
   report("pwm %c%c %u", (char)(intptr_t)param, irq->irq == TIMER_IRQ_OUT_PWM0 ? 'A' : 'B', value);
 }
 
+/* Levels applied to input pins from outside (a pulled-up button, a sensor output), per port B, C, D.
+ * simavr 1.6 reads an input pin with the internal pull-up on as 0, and avr_reset() forgets these,
+ * so they are kept here and applied again after every reset and direction change. */
+static uint8_t external_mask[3], external_value[3];
+
+/* Makes the PIN register show the external level of every input pin that has one. Pin IRQs drop
+ * repeated values, so when the register disagrees (after a reset, or a pin that was an output) the
+ * IRQ's remembered value is flipped first; the MCU runs no instruction in between. */
+static void apply_external_inputs(void) {
+  for (int i = 0; i < 3; i++) {
+    if (!external_mask[i]) continue;
+    char port = "BCD"[i];
+    avr_ioport_external_t external = {.name = (unsigned)port, .mask = external_mask[i], .value = external_value[i]};
+    avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL(port), &external);
+    avr_ioport_state_t state = {.name = (unsigned)port};
+    if (avr_ioctl(avr, AVR_IOCTL_IOPORT_GETSTATE(port), &state) != 0) continue;
+    for (int pin = 0; pin < 8; pin++) {
+      uint8_t bit = (uint8_t)(1u << pin);
+      if (!(external_mask[i] & bit) || (state.ddr & bit)) continue; /* outputs drive themselves */
+      uint32_t level = (external_value[i] & bit) ? 1 : 0;
+      avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), pin);
+      if (((state.pin & bit) ? 1u : 0u) != level || irq->value != level) {
+        irq->value = !level;
+        avr_raise_irq(irq, level);
+      }
+    }
+  }
+}
+
+/* A port's direction changed: a pin that just became an input must show its external level. */
+static void on_direction(struct avr_irq_t *irq, uint32_t value, void *param) {
+  (void)irq, (void)value, (void)param;
+  apply_external_inputs();
+}
+
+static void set_external_input(char port, unsigned pin, unsigned level) {
+  int i = port == 'B' ? 0 : port == 'C' ? 1 : 2;
+  external_mask[i] |= (uint8_t)(1u << pin);
+  if (level) external_value[i] |= (uint8_t)(1u << pin);
+  else external_value[i] &= (uint8_t)~(1u << pin);
+  apply_external_inputs();
+}
+
 static void reset_mcu(void) {
   in_len = in_pos = 0;
   out_len = 0;
   uart_xon = 1;
   avr_reset(avr);
+  apply_external_inputs();
   wall_origin_ns = mono_ns() - cycles_to_ns(avr->cycle);
   last_service_cycle = avr->cycle;
   report("reset");
@@ -139,9 +185,13 @@ static void handle_command(char *line) {
   char port;
   if (sscanf(line, "in %c%u %u", &port, &bit, &level) == 3 && strchr("BCD", port) && bit < 8) {
     /* drive an input pin from outside (a button, a bump switch, a hardware e-stop) */
-    avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), bit), level ? 1 : 0);
+    set_external_input(port, bit, level);
   } else if (sscanf(line, "adc %u %u", &channel, &millivolts) == 2 && channel < 8) {
     avr_raise_irq(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + channel), millivolts);
+  } else if (sscanf(line, "state %c", &port) == 1 && strchr("BCD", port)) {
+    avr_ioport_state_t state = {.name = (unsigned)port};
+    avr_ioctl(avr, AVR_IOCTL_IOPORT_GETSTATE(port), &state);
+    report("state %c port=%02x ddr=%02x pin=%02x", port, state.port, state.ddr, state.pin);
   } else if (strcmp(line, "pause") == 0) {
     paused = 1;
   } else if (strcmp(line, "resume") == 0) {
@@ -258,15 +308,16 @@ int main(int argc, char **argv) {
   const char *mcu = "atmega328p";
   uint32_t frequency = 16000000;
   int opt;
-  while ((opt = getopt(argc, argv, "m:f:l:np:")) != -1) {
+  while ((opt = getopt(argc, argv, "m:f:l:np:u:")) != -1) {
     switch (opt) {
       case 'm': mcu = optarg; break;
       case 'f': frequency = (uint32_t)strtoul(optarg, NULL, 10); break;
       case 'l': link_path = optarg; break;
       case 'n': reset_on_open = 0; break;
       case 'p': pin_filter = optarg; break;
+      case 'u': pullups = optarg; break;
       default:
-        fprintf(stderr, "usage: %s [-m mcu] [-f hz] [-l symlink] [-n] [-p D4,D7] firmware.{elf,hex}\n", argv[0]);
+        fprintf(stderr, "usage: %s [-m mcu] [-f hz] [-l symlink] [-n] [-p D4,D7] [-u D2] firmware.{elf,hex}\n", argv[0]);
         return 2;
     }
   }
@@ -302,10 +353,18 @@ int main(int argc, char **argv) {
   for (const char *port = "BCD"; *port; port++)
     for (int pin = 0; pin < 8; pin++)
       avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(*port), pin), on_pin, (void *)(intptr_t)*port);
+  for (const char *port = "BCD"; *port; port++)
+    avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(*port), IOPORT_IRQ_DIRECTION_ALL), on_direction, NULL);
   for (const char *timer = "012"; *timer; timer++) {
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ(*timer), TIMER_IRQ_OUT_PWM0), on_pwm, (void *)(intptr_t)*timer);
     avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TIMER_GETIRQ(*timer), TIMER_IRQ_OUT_PWM1), on_pwm, (void *)(intptr_t)*timer);
   }
+
+  for (const char *port = "BCD"; pullups && *port; port++)
+    for (int pin = 0; pin < 8; pin++) {
+      char name[3] = {*port, (char)('0' + pin), '\0'};
+      if (strstr(pullups, name)) set_external_input(*port, pin, 1);
+    }
 
   /* Raw mode from the start, so nothing is echoed or translated before the host configures the port. */
   struct termios raw;
