@@ -158,7 +158,11 @@ describe('fleet client wired into the agent', () => {
       assert.equal(fleetBootConfig(linked.config, linked.stateDir).config.nlu.threads, 2);
       await linked.publish('fleet', 2, { nlu: { threads: 2 } });
       const reverted = await linked.waitReport((r) => r.versions.fleet === 2);
-      assert.deepEqual(reverted.restartRequired, [], 'the id change was withdrawn: no restart needed any more');
+      assert.deepEqual(
+        reverted.restartRequired,
+        [],
+        'the id change was withdrawn: no restart needed any more',
+      );
     } finally {
       await linked.stop();
     }
