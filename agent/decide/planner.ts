@@ -16,7 +16,14 @@ export interface PlanContext {
 
 export const NOT_UNDERSTOOD = "Sorry, I didn't understand that.";
 
-class Refusal extends Error {}
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly notUnderstood = false,
+  ) {
+    super(message);
+  }
+}
 
 interface ClausePlan {
   actions: Action[];
@@ -253,10 +260,10 @@ function answerQuery(skill: Skill, slots: SlotValues, ctx: PlanContext): ClauseP
 }
 
 function planClause(parse: ParseResult, ctx: PlanContext): ClausePlan {
-  if (!parse.intent) throw new Refusal(NOT_UNDERSTOOD);
+  if (!parse.intent) throw new Refusal(NOT_UNDERSTOOD, true);
   const skill = ctx.skills[parse.intent];
   if (!skill) throw new Refusal(`I understood "${parse.intent}" but have no skill for it.`);
-  if (skill.refuse !== undefined) throw new Refusal(skill.refuse);
+  if (skill.refuse !== undefined) throw new Refusal(skill.refuse, skill.notUnderstood);
   const slots: SlotValues = new Map();
   for (const s of parse.slots) slots.set(s.name, [...(slots.get(s.name) ?? []), s]);
   if (skill.query) return answerQuery(skill, slots, ctx);
@@ -319,7 +326,11 @@ export function planCommand(parses: readonly ParseResult[], ctx: PlanContext): P
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       const reason = error.message;
-      return { actions: [], reply: reason, refused: { reason } };
+      return {
+        actions: [],
+        reply: reason,
+        refused: { reason, ...(error.notUnderstood ? { notUnderstood: true } : {}) },
+      };
     }
   }
   const sentence = (r: string, i: number) =>

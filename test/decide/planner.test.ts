@@ -160,7 +160,7 @@ describe('planner: intent + slots → actions', () => {
     assert.deepEqual(plan(parse('out_of_scope')), {
       actions: [],
       reply: NOT_UNDERSTOOD,
-      refused: { reason: NOT_UNDERSTOOD },
+      refused: { reason: NOT_UNDERSTOOD, notUnderstood: true },
     });
     assert.match(
       plan(parse('robot.move', ['distance', 'a smidge'])).refused!.reason,
@@ -253,7 +253,7 @@ describe('compound commands', () => {
     assert.deepEqual(unknown.plan, {
       actions: [],
       reply: NOT_UNDERSTOOD,
-      refused: { reason: NOT_UNDERSTOOD },
+      refused: { reason: NOT_UNDERSTOOD, notUnderstood: true },
     });
   });
 });
