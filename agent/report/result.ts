@@ -23,7 +23,7 @@ export interface CommandResult {
 
 /**
  * The overall status of executed actions: safety or driver refusal → rejected, failure or cancellation →
- * error, else ok (`skipped` steps only follow another step's failure; `planned` (dry run) counts as ok).
+ * error, else ok (`skipped` steps only follow another step's failure; `dry_run` counts as ok).
  */
 export function statusOfActions(actions: readonly ActionReport[]): CommandStatus {
   if (actions.some((a) => a.status === 'refused' || a.status === 'rejected')) return 'rejected';

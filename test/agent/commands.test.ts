@@ -68,7 +68,7 @@ describe('agent commands against a real mosquitto', () => {
     const dry = await probe.result(agent.topics.commandResult, 'dry-1');
     assert.equal(dry.status, 'ok');
     assert.equal(dry.dryRun, true);
-    assert.equal(dry.actions[0]?.status, 'planned');
+    assert.equal(dry.actions[0]?.status, 'dry_run');
     assert.equal(pipeline.executor.countFor('dry-1'), 0, 'a dry run never reaches the executor');
   });
 

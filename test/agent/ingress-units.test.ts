@@ -162,7 +162,7 @@ describe('ingress pure logic', () => {
       ]),
       'error',
     );
-    assert.equal(statusOfActions([{ ...a, status: 'planned' }]), 'ok');
+    assert.equal(statusOfActions([{ ...a, status: 'dry_run' }]), 'ok');
     const line = formatResult({
       id: '1',
       text: 'go',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareReports, maxConfidenceDelta } from './agree.ts';
+import { compareReports, maxConfidenceDelta, referenceProblems } from './agree.ts';
 import type { WorkerReport, WorkerSentence } from './protocol.ts';
 
 function sentence(text: string, overrides: Partial<WorkerSentence> = {}): WorkerSentence {
@@ -10,6 +10,7 @@ function sentence(text: string, overrides: Partial<WorkerSentence> = {}): Worker
     confidence: 0.9,
     slots: [{ name: 'distance', text: 'two meters', value: { meters: 2 } }],
     plan: { actions: [{ device: 'robot', action: 'move', params: { meters: 2 } }], reply: 'moving 2 m' },
+    errors: [],
     parseMs: 1,
     ...overrides,
   };
@@ -57,5 +58,31 @@ test('a NaN confidence on one side is a disagreement, not a pass', () => {
   assert.deepEqual(
     problems.map((p) => p.field),
     ['confidence'],
+  );
+});
+
+test('different parse errors on the two machines are a disagreement', () => {
+  const failed = { intent: null, errors: ['parser failed: Unexpected input data type'] };
+  const problems = compareReports(report('x64', [sentence('a')]), report('arm64', [sentence('a', failed)]));
+  assert.deepEqual(
+    problems.map((p) => p.field),
+    ['intent', 'errors'],
+  );
+});
+
+test('the reference must understand every in-scope sentence: failing alike on both machines is no pass', () => {
+  const broken = { intent: null, errors: ['parser failed: Unexpected input data type'] };
+  const x64 = report('x64', [
+    sentence('ok'),
+    sentence('broken', broken),
+    sentence('compound half', { intent: 'robot.move + -' }),
+    sentence('out of scope', { intent: null }),
+  ]);
+  const arm = report('arm64', x64.sentences);
+  assert.deepEqual(compareReports(x64, arm), []);
+  const problems = referenceProblems(x64, ['ok', 'broken', 'compound half', 'absent']);
+  assert.deepEqual(
+    problems.map((p) => `${p.text}:${p.x64}`),
+    ['broken:parser failed: Unexpected input data type', 'compound half:robot.move + -', 'absent:undefined'],
   );
 });

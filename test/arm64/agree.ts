@@ -9,7 +9,7 @@ export const confidenceTolerance = 0.02;
 
 export interface Disagreement {
   text: string;
-  field: 'intent' | 'slots' | 'plan' | 'confidence' | 'missing';
+  field: 'intent' | 'slots' | 'plan' | 'errors' | 'confidence' | 'missing' | 'not understood';
   x64: unknown;
   arm64: unknown;
 }
@@ -35,6 +35,8 @@ function compareSentence(x64: WorkerSentence, arm64: WorkerSentence): Disagreeme
     problems.push({ text, field: 'intent', x64: x64.intent, arm64: arm64.intent });
   if (!isDeepStrictEqual(x64.slots, arm64.slots))
     problems.push({ text, field: 'slots', x64: x64.slots, arm64: arm64.slots });
+  if (!isDeepStrictEqual(x64.errors, arm64.errors))
+    problems.push({ text, field: 'errors', x64: x64.errors, arm64: arm64.errors });
   if (!isDeepStrictEqual(x64.plan, arm64.plan))
     problems.push({ text, field: 'plan', x64: x64.plan, arm64: arm64.plan });
   if (!(Math.abs(x64.confidence - arm64.confidence) <= confidenceTolerance)) {
@@ -51,4 +53,27 @@ export function maxConfidenceDelta(x64: WorkerReport, arm64: WorkerReport): numb
     if (other) max = Math.max(max, Math.abs(ref.confidence - other.confidence));
   }
   return max;
+}
+
+/**
+ * Agreement proves nothing when both machines fail the same way (a model the parser cannot run answers
+ * "not understood" everywhere), so the reference must understand every in-scope sentence without error.
+ */
+export function referenceProblems(reference: WorkerReport, inScope: readonly string[]): Disagreement[] {
+  const byText = new Map(reference.sentences.map((s) => [s.text, s]));
+  const problems: Disagreement[] = [];
+  for (const text of inScope) {
+    const s = byText.get(text);
+    const understood =
+      s && s.errors.length === 0 && s.intent !== null && !s.intent.split(' + ').includes('-');
+    if (!understood) {
+      problems.push({
+        text,
+        field: 'not understood',
+        x64: s ? (s.errors[0] ?? s.intent) : undefined,
+        arm64: undefined,
+      });
+    }
+  }
+  return problems;
 }

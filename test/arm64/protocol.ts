@@ -7,6 +7,8 @@ export interface WorkerSentence {
   confidence: number;
   slots: { name: string; text: string; value: unknown }[];
   plan: Plan;
+  /** ParseResult.error of each clause that has one (bad input, or a model the parser cannot run). */
+  errors: string[];
   parseMs: number;
 }
 

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
         p.slots.map(({ name, text: slotText, value }) => ({ name, text: slotText, value })),
       ),
       plan: decision.plan,
+      errors: decision.parses.flatMap((p) => (p.error ? [p.error] : [])),
       parseMs,
     });
   }

@@ -131,7 +131,7 @@ export class RecordingExecutor extends EventEmitter implements Executor {
   private pending = 0;
 
   async execute(plan: Plan, options: ExecuteOptions): Promise<ActionReport[]> {
-    if (options.dryRun) return plan.actions.map((a) => ({ ...a, status: 'planned' as const }));
+    if (options.dryRun) return plan.actions.map((a) => ({ ...a, status: 'dry_run' as const }));
     const reports: ActionReport[] = [];
     for (const action of plan.actions) {
       const execution = {
