@@ -33,6 +33,13 @@ intents:
     assert.equal(train.status, 0, train.stderr);
     assert.match(train.stdout, /wrote .*3 intents/);
     const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
+    // same spec, same seed → the same graph, byte for byte
+    const again = sling(['train', spec, '--out', join(dir, 'door2'), '--seed', '2', '--quiet']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'door2', 'manifest.json'), 'utf8')).model.sha256,
+      manifest.model.sha256,
+    );
     assert.equal(manifest.model.precision, 'int8');
     assert.ok(manifest.threshold > 0 && manifest.threshold < 1);
 

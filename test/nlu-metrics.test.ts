@@ -105,7 +105,7 @@ describe('decoding', () => {
     ]);
   });
 
-  test('beam decoding finds the exact path when emissions are peaked', () => {
+  test('the pruned Viterbi equals a plain exhaustive Viterbi', () => {
     const tags = bioTags(Array.from({ length: 20 }, (_, i) => `s${i}`));
     const n = tags.length;
     let seed = 7;
@@ -115,23 +115,43 @@ describe('decoding', () => {
     };
     const crf = {
       tags: n,
-      transitions: Float32Array.from({ length: n * n }, () => rand() - 0.5),
-      start: new Float32Array(n),
-      end: new Float32Array(n),
+      transitions: Float32Array.from({ length: n * n }, () => (rand() - 0.5) * 4),
+      start: Float32Array.from({ length: n }, () => rand() - 0.5),
+      end: Float32Array.from({ length: n }, () => rand() - 0.5),
       allowed: allowedTransitions(tags),
       allowedStart: allowedStarts(tags),
     };
-    for (let r = 0; r < 200; r++) {
-      // a trained model's emissions favour a valid tag sequence: bump one (O, spans of random length)
-      const e = Float32Array.from({ length: 8 * n }, () => rand() * 2);
-      let open = 0;
-      for (let t = 0; t < 8; t++) {
-        const r = rand();
-        const tag = open > 0 && r < 0.5 ? open + 1 : r < 0.8 ? 0 : 1 + 2 * Math.floor(rand() * 20);
-        open = tag === 0 ? 0 : tag % 2 === 1 ? tag : open;
-        e[t * n + tag]! += 3 + rand() * 3;
+    const reference = (e: Float32Array, T: number) => {
+      let score = Array.from({ length: n }, (_, j) =>
+        crf.allowedStart[j] ? crf.start[j]! + e[j]! : -Infinity,
+      );
+      const back: number[][] = [];
+      for (let t = 1; t < T; t++) {
+        const row: number[] = [];
+        score = Array.from({ length: n }, (_, j) => {
+          let best = -Infinity;
+          let arg = 0;
+          for (let i = 0; i < n; i++) {
+            if (!crf.allowed[i * n + j]) continue;
+            const s = score[i]! + crf.transitions[i * n + j]!;
+            if (s > best) [best, arg] = [s, i];
+          }
+          row.push(arg);
+          return best + e[t * n + j]!;
+        });
+        back.push(row);
       }
-      assert.deepEqual(viterbi(e, 8, crf, 4), viterbi(e, 8, crf));
+      let last = 0;
+      for (let j = 1; j < n; j++) if (score[j]! + crf.end[j]! > score[last]! + crf.end[last]!) last = j;
+      const path = [last];
+      for (let t = T - 1; t > 0; t--) path.unshift(back[t - 1]![path[0]!]!);
+      return path;
+    };
+    for (let r = 0; r < 300; r++) {
+      const T = 1 + (r % 12);
+      // flat random emissions (worst case for the pruning) and peaked ones (what a trained model emits)
+      const e = Float32Array.from({ length: T * n }, () => rand() * (r % 2 ? 2 : 12));
+      assert.deepEqual(viterbi(e, T, crf), reference(e, T), `round ${r}`);
     }
   });
 

@@ -22,7 +22,17 @@ if (files.length === 0) {
 const concurrency = process.env.SLING_TEST_CONCURRENCY ?? String(Math.max(2, availableParallelism()));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // A hung test or a leaked handle fails its file instead of stalling CI.
+    `--test-timeout=${process.env.SLING_TEST_TIMEOUT_MS ?? 180000}`,
+    '--test-force-exit',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

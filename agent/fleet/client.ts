@@ -4,6 +4,7 @@ import type { SlingConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { fromProjectRoot } from '../paths.ts';
 import { type ApplyConfig, type ApplyOutcome, ConfigApplier } from './applier.ts';
+import { diffConfigs } from './diff.ts';
 import {
   type AcceptedLayer,
   admitDocument,
@@ -101,7 +102,8 @@ export class FleetClient extends EventEmitter {
   #desired: Layers;
   #appliedAt: string | null = null;
   #appliedVersions: Partial<Record<LayerId, number>> = {};
-  #restartRequired = new Set<string>();
+  /** What the process runs with until it restarts: restart-only settings are measured against it. */
+  #bootConfig: SlingConfig;
   #applier: ConfigApplier;
   #groups: string[] = [];
   #inbox: Inbound[] = [];
@@ -126,6 +128,7 @@ export class FleetClient extends EventEmitter {
     this.#store = boot.store;
     this.#state = boot.state;
     this.#applied = boot.layers;
+    this.#bootConfig = boot.config;
     this.#desired = boot.layers;
     this.#applier = new ConfigApplier({
       current: boot.config,
@@ -322,7 +325,6 @@ export class FleetClient extends EventEmitter {
       this.#applied = layers;
       this.#appliedVersions = versions;
       this.#appliedAt = new Date().toISOString();
-      for (const path of outcome.diff.restartRequired) this.#restartRequired.add(path);
       this.#state.layers = layers;
       this.#state.lastKnownGood = outcome.config;
       // Persisted before it is reported: a device never claims a config it would not boot with.
@@ -364,12 +366,14 @@ export class FleetClient extends EventEmitter {
     const config = this.#applier.current;
     const report: ConfigReport = {
       device: this.deviceId,
-      versions: this.#appliedVersions,
+      status: fields.status,
+      versions: fields.versions ?? this.#appliedVersions,
       hash: configHash(config),
+      error: fields.error,
       appliedAt: this.#appliedAt,
-      restartRequired: [...this.#restartRequired].sort(),
+      restartRequired: diffConfigs(this.#bootConfig, config).restartRequired,
+      ...(fields.document ? { document: fields.document } : {}),
       at: new Date().toISOString(),
-      ...fields,
     };
     this.#last = report;
     this.emit('report', report);

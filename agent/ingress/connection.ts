@@ -170,7 +170,7 @@ export class MqttConnection extends EventEmitter {
     if (this.connected && gone.length > 0) this.client!.unsubscribe(gone);
   }
 
-  /** Publishes now when connected; otherwise queues (bounded, oldest dropped) for the next connection. */
+  /** Publishes now when connected; otherwise queues QoS 1 (bounded, oldest dropped) for the next connection. */
   publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): void {
     if (this.connected) {
       this.stats.published++;
@@ -179,6 +179,9 @@ export class MqttConnection extends EventEmitter {
       });
       return;
     }
+    // QoS 0 (events, state, health) is not kept: it would push results out of the queue, and state is
+    // republished on reconnect anyway.
+    if ((options.qos ?? 0) === 0) return;
     if (this.settings.offlineQueue === 0) {
       this.stats.droppedOffline++;
       return;

@@ -14,8 +14,6 @@ export interface EvalReport {
   modelBytes: number;
   metrics: Metrics;
   latencyMs: { p50: number; p99: number; mean: number };
-  /** Share of sentences where the run-time beam decoder returned the exact Viterbi path. */
-  beamAgreement: number;
   /** Peak resident memory of this process so far (MiB). */
   peakRssMiB: number;
 }
@@ -50,19 +48,6 @@ export async function evaluateModel(
       predSpans: spans(tags),
     });
   }
-  // the beam decoder against the exact search, on the same emissions (outside the timed loop)
-  let agree = 0;
-  for (const example of examples) {
-    const tokens = tokenize(example.text);
-    if (tokens.length === 0) {
-      agree++;
-      continue;
-    }
-    const { tags } = await parser.parseDetailed(example.text);
-    const raw = await parser.run(tokens);
-    const exact = viterbi(raw.emissions, raw.length, parser.crf).map((t) => parser.manifest.tags[t]!);
-    if (exact.join() === tags.join()) agree++;
-  }
   await parser.release();
   const file = options.graph === 'fp32' ? 'model.fp32.onnx' : parser.manifest.model.file;
   return {
@@ -76,7 +61,6 @@ export async function evaluateModel(
       p99: nearestRank(latencies, 99),
       mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     },
-    beamAgreement: agree / Math.max(1, examples.length),
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

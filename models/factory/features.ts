@@ -76,26 +76,34 @@ export function featurize(
   gaz: Gazetteer,
   cache?: Map<string, number[]>,
 ): SentenceFeatures {
-  const perToken = tokens.map((t) => {
-    if (!cache) return tokenFeatureIds(t.norm, s);
-    let ids = cache.get(t.norm);
-    if (!ids) {
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      ids = tokenFeatureIds(t.norm, s);
-      cache.set(t.norm, ids);
-    }
-    return ids;
-  });
-  const width = Math.max(1, ...perToken.map((p) => p.length));
+  // plain loops: this runs on every parse, and closures/spreads were a third of the ONNX run time
   const length = tokens.length;
+  const perToken = new Array<number[]>(length);
+  let width = 1;
+  for (let t = 0; t < length; t++) {
+    const norm = tokens[t]!.norm;
+    let ids = cache?.get(norm);
+    if (!ids) {
+      ids = tokenFeatureIds(norm, s);
+      if (cache) {
+        if (cache.size >= CACHE_LIMIT) cache.clear();
+        cache.set(norm, ids);
+      }
+    }
+    perToken[t] = ids;
+    if (ids.length > width) width = ids.length;
+  }
   const ids = new Int32Array(length * width);
   const weights = new Float32Array(length * width);
-  perToken.forEach((p, t) => {
+  for (let t = 0; t < length; t++) {
+    const p = perToken[t]!;
+    const w = 1 / p.length;
+    const o = t * width;
     for (let k = 0; k < p.length; k++) {
-      ids[t * width + k] = p[k]!;
-      weights[t * width + k] = 1 / p.length;
+      ids[o + k] = p[k]!;
+      weights[o + k] = w;
     }
-  });
+  }
   return { length, width, ids, weights, gaz: gazetteerFlags(tokens, gaz) };
 }
 
@@ -126,10 +134,12 @@ function phraseIndex(gaz: Gazetteer): PhraseIndex {
   return index;
 }
 
+const NO_FLAGS = new Float32Array(0);
+
 export function gazetteerFlags(tokens: readonly Token[], gaz: Gazetteer): Float32Array {
   const dim = gazetteerDim(gaz);
+  if (dim === 0) return NO_FLAGS;
   const flags = new Float32Array(tokens.length * dim);
-  if (dim === 0) return flags;
   const index = phraseIndex(gaz);
   const sets = index.sets;
   gaz.names.forEach((_, g) => {

@@ -1,6 +1,6 @@
 /** Training loop: Adam (lazy on the embedding table), dropout, early stopping on dev, threshold calibration. */
 import { type Example, type TaggedExample, tagExample } from './dataset.ts';
-import { bioSpans, DECODE_BEAM, viterbi } from './decode.ts';
+import { bioSpans, viterbi } from './decode.ts';
 import {
   type FeatureSettings,
   featurize,
@@ -128,7 +128,7 @@ export function predict(
   const crf = crfOf(model);
   return {
     probs: softmax(a.intentLogits),
-    tags: viterbi(a.emissions, a.T, crf, DECODE_BEAM),
+    tags: viterbi(a.emissions, a.T, crf),
     emissions: a.emissions,
     intentLogits: a.intentLogits,
   };
@@ -385,7 +385,7 @@ export function trainModel(input: TrainInput): TrainedModel {
       stale = 0;
     } else stale++;
     input.progress?.(
-      `epoch ${epoch}/${hyper.epochs}  loss ${(lossSum / order.length).toFixed(4)}  dev intent ${(metrics.intentAccuracy * 100).toFixed(2)}%  slot F1 ${(metrics.slotF1 * 100).toFixed(2)}  exact ${(metrics.exactMatch * 100).toFixed(2)}%  ${epochTimes.at(-1)!.toFixed(1)}s${improved ? '  *' : ''}`,
+      `epoch ${epoch}/${hyper.epochs}  loss ${(lossSum / order.length).toFixed(4)}  dev intent ${(metrics.intentAccuracy * 100).toFixed(2)}%  slot F1 ${(metrics.slotF1 * 100).toFixed(2)}  exact ${(metrics.exactMatch * 100).toFixed(2)}%  ${epochTimes.at(-1)!.toFixed(1)}s${improved ? '  *' : ''}  ETA ≤ ${formatSeconds(epochTimes.at(-1)! * (hyper.epochs - epoch))}`,
       true,
     );
     if (stale >= hyper.patience || (metrics.intentAccuracy === 1 && metrics.exactMatch === 1 && epoch >= 8))

@@ -62,3 +62,46 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     });
   });
 }
+
+describe('offline result queue', () => {
+  it('keeps the newest results made while offline (bounded) and sends them on reconnect', async () => {
+    const broker = await startMosquitto('', { persistence: true });
+    const pipeline = testPipeline();
+    const config = testConfig({
+      mqtt: { url: broker.url },
+      agent: { offlineQueue: 3, reconnect: { minMs: 50, maxMs: 300 } },
+    });
+    const agent = await startAgent(config, pipeline);
+    const results = await Probe.connect(broker.url, {
+      clean: false,
+      clientId: `offq-${config.device.id}`,
+      reconnectPeriod: 100,
+    });
+    try {
+      await results.subscribe(agent.topics.commandResult);
+      const offline = new Promise<void>((resolve) => agent.once('offline', () => resolve()));
+      await broker.kill('SIGTERM');
+      await offline;
+      // Commands from a local source (console, voice) still run while the broker is away.
+      for (let i = 0; i < 5; i++) await agent.command({ id: `off-${i}`, text: 'turn on the cellar light' });
+      assert.equal(agent.connection.offlineQueueDepth, 3);
+      assert.equal(agent.connection.stats.droppedOffline, 2);
+      await broker.start();
+      await results.waitFor(
+        () =>
+          ['off-2', 'off-3', 'off-4'].every((id) =>
+            results.json(agent.topics.commandResult).some((r) => r.id === id),
+          ),
+        'the three newest results',
+        20_000,
+      );
+      const ids = results.json(agent.topics.commandResult).map((r) => r.id);
+      assert.ok(!ids.includes('off-0') && !ids.includes('off-1'), 'the oldest were dropped');
+      assert.equal(agent.connection.offlineQueueDepth, 0);
+    } finally {
+      await results.close();
+      await agent.stop();
+      await broker.stop();
+    }
+  });
+});

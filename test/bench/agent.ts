@@ -3,6 +3,7 @@
 // sensor messages/s with bounded RSS, idle RSS <= 120 MB, start-up to "online" <= 1.5 s.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import mqtt from 'mqtt';
 import { Agent, type PipelineFactory } from '../../agent/agent.ts';
 import { resolveConfig } from '../../agent/config/load.ts';
@@ -41,6 +42,8 @@ const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 async function main() {
+  // Other work on the machine moves these figures a lot; the load average is recorded with them.
+  const loadBefore = loadavg()[0]!;
   const broker = await startMosquitto('max_queued_messages 100000');
   const config = resolveConfig({
     name: 'bench',
@@ -62,8 +65,9 @@ async function main() {
   let currentId = '';
   const factory: PipelineFactory = async (cfg, deps) => {
     let pipeline = await createPipeline(cfg, deps);
-    if ((await pipeline.parser.parse(COMMAND_TEXT)).intent !== 'light.on') {
-      parserKind = 'replay (no trained model present)';
+    const probe = await pipeline.parser.parse(COMMAND_TEXT);
+    if (probe.intent !== 'light.on') {
+      parserKind = `replay: the configured model gave ${probe.error ? `an error (${probe.error})` : `intent ${probe.intent}`}`;
       await pipeline.close?.();
       pipeline = await buildPipeline(cfg, deps, new ReplayParser());
     }
@@ -257,6 +261,7 @@ async function main() {
     parser: parserKind,
     model: existsSync(fromProjectRoot(config.nlu.model)) ? config.nlu.model : 'absent',
     command: COMMAND_TEXT,
+    loadAverage1m: { before: loadBefore, after: loadavg()[0] },
     note: 'in-process agent + one MQTT client for latency/throughput/flood; sensor publishers are mosquitto_pub processes',
   });
 }

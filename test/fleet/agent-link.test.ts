@@ -156,6 +156,13 @@ describe('fleet client wired into the agent', () => {
       );
       // After a reboot the agent starts with what the fleet gave it.
       assert.equal(fleetBootConfig(linked.config, linked.stateDir).config.nlu.threads, 2);
+      await linked.publish('fleet', 2, { nlu: { threads: 2 } });
+      const reverted = await linked.waitReport((r) => r.versions.fleet === 2);
+      assert.deepEqual(
+        reverted.restartRequired,
+        [],
+        'the id change was withdrawn: no restart needed any more',
+      );
     } finally {
       await linked.stop();
     }

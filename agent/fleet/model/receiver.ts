@@ -87,7 +87,6 @@ export class ModelReceiver extends EventEmitter {
   constructor(private readonly options: ModelReceiverOptions) {
     super();
     this.#installed = options.installed;
-    mkdirSync(join(options.dir, 'incoming'), { recursive: true });
   }
 
   get installed(): InstalledModel | null {

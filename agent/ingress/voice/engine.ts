@@ -86,6 +86,7 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
     decoder?: 'jsgf' | 'lm';
     calibration?: Partial<Calibration>;
+    decoderArgs?: string[];
   };
   const files = {
     grammar: manifest.decoder === 'jsgf' ? 'grammar.jsgf' : 'grammar.lm',
@@ -103,6 +104,7 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     loopDictionary: join(dir, files.loopDictionary),
     minConfidence,
     calibration: manifest.calibration ?? {},
+    ...(manifest.decoderArgs ? { decoderArgs: manifest.decoderArgs } : {}),
     ...(files.grammar.endsWith('.lm') ? { sentenceGrammar: join(dir, 'grammar.jsgf') } : {}),
   });
 }

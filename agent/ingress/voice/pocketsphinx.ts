@@ -34,6 +34,8 @@ export interface PocketSphinxOptions {
   hmm?: string;
   minConfidence: number;
   calibration?: Partial<Calibration>;
+  /** Extra pocketsphinx options for the command decoder (e.g. `-lw 10`), from the grammar's voice.json. */
+  decoderArgs?: string[];
   /** JSGF whose sentences a trigram decoder's hypothesis must be one of; unset = accept any word string. */
   sentenceGrammar?: string;
   timeoutMs?: number;
@@ -241,6 +243,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       ...['-dict', dictionary, '-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav'],
       // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
       ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
+      ...(grammar === this.options.grammar ? (this.options.decoderArgs ?? []) : []),
     ];
   }
 
