@@ -177,6 +177,7 @@ describe('planner: intent + slots → actions', () => {
       ok.actions.map((a) => a.action),
       ['move', 'turn'],
     );
+    assert.equal(ok.reply, 'Moving forward 2 m, then turning left 90 degrees.');
     const bad = plan(parse('robot.move', ['distance', '2 meters']), parse(null));
     assert.deepEqual(bad.actions, []);
     assert.ok(bad.refused);
