@@ -46,6 +46,11 @@ export interface Manifest {
   limits: { maxChars: number; maxTokens: number };
   training: { epochs: number; bestEpoch: number; seconds: number };
   metrics: { dev: { fp32: Metrics; int8: Metrics }; [k: string]: unknown };
+  /**
+   * Sentences the shipped int8 model understood correctly at build time, one per intent: whoever installs the
+   * model (fleet delivery, doctor) re-parses them to prove the new session behaves as the trainer measured.
+   */
+  selfTest?: { text: string; intent: string }[];
 }
 
 export function sha256(data: Uint8Array | string): string {

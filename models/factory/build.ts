@@ -5,7 +5,7 @@ import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } fr
 import { type Example, readJsonl } from './dataset.ts';
 import { buildOnnx, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
-import { computeMetrics } from './metrics.ts';
+import { computeMetrics, type Judged } from './metrics.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -84,6 +84,20 @@ function loadSource(file: string, seed: number): Source {
   return { train, gazetteer: specGazetteer(spec), slots, lists, hash: sha256(raw) };
 }
 
+/** One sentence per intent that the int8 model got right and understood (at most 40 in all). */
+function selfTestSentences(
+  data: readonly { tagged: { example: { text: string } } }[],
+  judged: readonly Judged[],
+): { text: string; intent: string }[] {
+  const chosen = new Map<string, string>();
+  judged.forEach((j, i) => {
+    if (chosen.size >= 40 || !j.understood || j.goldIntent === null || j.goldIntent === NONE_INTENT) return;
+    if (j.predIntent === j.goldIntent && !chosen.has(j.goldIntent))
+      chosen.set(j.goldIntent, data[i]!.tagged.example.text);
+  });
+  return [...chosen].map(([intent, text]) => ({ text, intent }));
+}
+
 export function buildModel(options: BuildOptions): BuildResult {
   const seed = options.seed ?? 1;
   const source = loadSource(options.source, seed);
@@ -105,7 +119,8 @@ export function buildModel(options: BuildOptions): BuildResult {
   const quantized = quantizeModel(model.config, model.params);
   const devSet = prepare(dev ?? source.train, model.intents, model.tags, input);
   const fp32Metrics = computeMetrics(judge(model, devSet, model.threshold));
-  const int8Metrics = computeMetrics(judge({ ...model, params: quantized.params }, devSet, model.threshold));
+  const int8Judged = judge({ ...model, params: quantized.params }, devSet, model.threshold);
+  const int8Metrics = computeMetrics(int8Judged);
   const onnx = buildOnnx(model.config, model.params, 'int8');
   const fp32Onnx = options.keepFp32 ? buildOnnx(model.config, model.params, 'fp32') : undefined;
   const manifest = writeModelDir({
@@ -141,6 +156,7 @@ export function buildModel(options: BuildOptions): BuildResult {
       limits: defaultLimits,
       training: { epochs: model.epochsRun, bestEpoch: model.bestEpoch, seconds: model.trainSeconds },
       metrics: { dev: { fp32: fp32Metrics, int8: int8Metrics } },
+      selfTest: selfTestSentences(devSet, int8Judged),
     },
   });
   return { manifest, model };
