@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configSchema } from '../../agent/config/schema.ts';
-import { buildPipeline } from '../../agent/default-pipeline.ts';
-import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
+import { buildPipeline, UnavailableParser } from '../../agent/default-pipeline.ts';
 import { startTestActuation } from '../helpers/actuation.ts';
 import { startRig } from '../helpers/agent.ts';
 
@@ -58,19 +57,7 @@ describe('reconfiguring drivers in place', () => {
   });
 
   it('the agent applies a drivers-only change without rebuilding its pipeline', async () => {
-    const parser: Parser = {
-      async parse(text): Promise<ParseResult> {
-        return {
-          text,
-          intent: null,
-          topIntent: null,
-          confidence: 0,
-          slots: [],
-          alternatives: [],
-          timing: { totalMs: 0 },
-        };
-      },
-    };
+    const parser = new UnavailableParser('drivers-only test: no parsing needed');
     let builds = 0;
     const rig = await startRig(
       { drivers: { world: { kind: 'virtual' }, pins: pins(17) } },
