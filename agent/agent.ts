@@ -587,7 +587,8 @@ export class Agent extends EventEmitter {
       this.state.setStaleness(this.sensors.staleness);
       const fresh = this.subscriptions();
       this.connectionRef.unsubscribe(oldPatterns.filter((p) => !(p in fresh)));
-      this.connectionRef.subscribe(fresh);
+      // Applied means listening: resolve once the broker has granted the new subscriptions.
+      await this.connectionRef.subscribe(fresh);
       this.scheduleHealth();
       applied.push(...changed.filter((k) => k === 'agent' || k === 'sensors'));
     }

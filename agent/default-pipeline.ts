@@ -5,6 +5,7 @@ import type { PipelineDeps, PipelineFactory } from './agent.ts';
 import type { SlingConfig } from './config/schema.ts';
 import { decide } from './decide/decide.ts';
 import { loadSkills } from './decide/load-skills.ts';
+import { outOfScopeIntents, scopeParser } from './decide/scope.ts';
 import type { Plan } from './decide/types.ts';
 import { loadParser, ModelLoadError } from './nlu/index.ts';
 import type { ParseResult, Parser } from './nlu/types.ts';
@@ -68,10 +69,7 @@ export class ActuationExecutor extends EventEmitter implements Executor {
   }
 
   queueDepths(): Record<string, number> {
-    const depths: Record<string, number> = {};
-    for (const device of this.actuation.drivers.devices)
-      depths[device] = this.actuation.executor.busy(device) ? 1 : 0;
-    return depths;
+    return this.actuation.executor.queueDepths();
   }
 }
 
@@ -114,9 +112,10 @@ export async function buildPipeline(
     throw error;
   }
   const ctx = { world: config.world, skills, state };
+  const scoped = scopeParser(parser, outOfScopeIntents(skills));
   return {
-    parser,
-    decider: { decide: (text) => decide(parser, text, ctx) },
+    parser: scoped,
+    decider: { decide: (text) => decide(scoped, text, ctx) },
     executor: new ActuationExecutor(actuation),
     close: async () => {
       await actuation.close();

@@ -4,6 +4,8 @@ import { execFile } from 'node:child_process';
  * sd_notify for `Type=notify` units. Node cannot send unix datagrams and the npm `sd-notify` package is a
  * native addon (install scripts are blocked here), so this runs systemd's own `systemd-notify` binary, which
  * every systemd machine has. Messages then come from a child process: the unit needs `NotifyAccess=all`.
+ * No `--no-block`: blocking makes systemd-notify wait until the manager has read the message (a barrier), so
+ * the short-lived child cannot exit before systemd has attributed it to this unit (the documented race).
  */
 export class SystemdNotifier {
   private watchdog: NodeJS.Timeout | undefined;
@@ -31,7 +33,7 @@ export class SystemdNotifier {
     return new Promise((resolve) => {
       execFile(
         this.binary,
-        ['--no-block', ...assignments],
+        assignments,
         { env: { ...process.env, ...this.env }, timeout: 2000 },
         (error) => resolve(!error),
       );

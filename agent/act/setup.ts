@@ -4,6 +4,7 @@ import { createDrivers } from '../../drivers/registry.ts';
 import type { SlingConfig } from '../config/schema.ts';
 import { bindSafetyTopics } from '../safety/mqtt.ts';
 import { Safety } from '../safety/safety.ts';
+import { withWorldLimits } from '../safety/world-limits.ts';
 import type { StateStore } from '../state/store.ts';
 import { createExecutor, type Executor, type ExecutorDeps } from './executor.ts';
 
@@ -43,7 +44,7 @@ export async function startActuation(
     ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
     ...(places ? { places } : {}),
   });
-  const safety = new Safety(config.safety);
+  const safety = new Safety(config.world ? withWorldLimits(config.safety, config.world) : config.safety);
   const executor = createExecutor({
     drivers,
     safety,

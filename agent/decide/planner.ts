@@ -16,7 +16,14 @@ export interface PlanContext {
 
 export const NOT_UNDERSTOOD = "Sorry, I didn't understand that.";
 
-class Refusal extends Error {}
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly notUnderstood = false,
+  ) {
+    super(message);
+  }
+}
 
 interface ClausePlan {
   actions: Action[];
@@ -209,10 +216,12 @@ function enforceLimits(
 
 const rangeText = (min: number, max: number) => `${display(min)} to ${display(max)}`;
 
+/** Fills `{name}` and `{name|abs}` (a magnitude, for replies that say the direction in words). */
 function fill(template: string, lookup: (name: string) => unknown): string {
-  return template.replace(/\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => {
+  return template.replace(/\{([A-Za-z0-9_.]+)(\|abs)?\}/g, (whole, name: string, abs?: string) => {
     const v = lookup(name);
-    return v === undefined ? whole : display(v);
+    if (v === undefined) return whole;
+    return display(abs && typeof v === 'number' ? Math.abs(v) : v);
   });
 }
 
@@ -251,10 +260,10 @@ function answerQuery(skill: Skill, slots: SlotValues, ctx: PlanContext): ClauseP
 }
 
 function planClause(parse: ParseResult, ctx: PlanContext): ClausePlan {
-  if (!parse.intent) throw new Refusal(NOT_UNDERSTOOD);
+  if (!parse.intent) throw new Refusal(NOT_UNDERSTOOD, true);
   const skill = ctx.skills[parse.intent];
   if (!skill) throw new Refusal(`I understood "${parse.intent}" but have no skill for it.`);
-  if (skill.refuse !== undefined) throw new Refusal(skill.refuse);
+  if (skill.refuse !== undefined) throw new Refusal(skill.refuse, skill.notUnderstood);
   const slots: SlotValues = new Map();
   for (const s of parse.slots) slots.set(s.name, [...(slots.get(s.name) ?? []), s]);
   if (skill.query) return answerQuery(skill, slots, ctx);
@@ -285,9 +294,11 @@ function planClause(parse: ParseResult, ctx: PlanContext): ClausePlan {
   const template = skill.reply ?? `${parse.intent}.`;
   let reply = fill(template, (n) => {
     if (n === 'device' || n === 'devices') return joinWords(devices);
-    if (n in params) return params[n];
     const match = slots.get(n)?.[0];
-    return match ? match.text : undefined;
+    // Words the user said read better than a parameter object ("warm white", not {r, g, b}).
+    if (n in params && (typeof params[n] !== 'object' || !match)) return params[n];
+    if (match) return match.text;
+    return skill.slots[n]?.default;
   });
   if (notes.length > 0) reply += ` (${notes.join('; ')})`;
   return { actions, reply };
@@ -315,8 +326,15 @@ export function planCommand(parses: readonly ParseResult[], ctx: PlanContext): P
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       const reason = error.message;
-      return { actions: [], reply: reason, refused: { reason } };
+      return {
+        actions: [],
+        reply: reason,
+        refused: { reason, ...(error.notUnderstood ? { notUnderstood: true } : {}) },
+      };
     }
   }
-  return { actions, reply: replies.join(' Then ') };
+  const sentence = (r: string, i: number) =>
+    i === 0 ? r.replace(/\.$/, '') : `then ${r.charAt(0).toLowerCase()}${r.slice(1).replace(/\.$/, '')}`;
+  const reply = replies.length === 1 ? replies[0]! : `${replies.map(sentence).join(', ')}.`;
+  return { actions, reply };
 }

@@ -75,6 +75,10 @@ export const skillSchema = z
       .describe(
         'always refuse with this reply: for near-miss intents the world cannot do ("turn on the radio")',
       ),
+    notUnderstood: z
+      .boolean()
+      .default(false)
+      .describe('with refuse: report the command as not understood (an out-of-scope intent), not as refused'),
   })
   .refine(
     (s) => s.actions.length > 0 || s.query !== undefined || s.refuse !== undefined,

@@ -10,6 +10,9 @@ export interface Plan {
   actions: Action[];
   /** Short text for the user: what will happen, or why not. */
   reply: string;
-  /** Plan-level refusal (unknown intent, limits, interlocks) — then `actions` is empty. */
-  refused?: { reason: string };
+  /**
+   * Plan-level refusal (limits, interlocks, unknown device) — then `actions` is empty. `notUnderstood`: the
+   * input was not a command of this world (no intent, or an out-of-scope intent), not a refused command.
+   */
+  refused?: { reason: string; notUnderstood?: boolean };
 }

@@ -113,8 +113,9 @@ export const worldSchema = z
       .default('config/skills')
       .describe('directory of skill files (relative to the project root)'),
     rooms: z.record(z.string(), z.array(z.string())).default(DEFAULT_ROOMS).describe('room → spoken names'),
-    devices: z.record(z.string(), worldDeviceSchema).default(DEFAULT_DEVICES as never),
-    places: z.record(z.string(), placeSchema).default(DEFAULT_PLACES as never),
+    // prefault, not default: zod 4 returns a default as is, so its devices would miss their own defaults.
+    devices: z.record(z.string(), worldDeviceSchema).prefault(DEFAULT_DEVICES),
+    places: z.record(z.string(), placeSchema).prefault(DEFAULT_PLACES),
   })
   .prefault({});
 

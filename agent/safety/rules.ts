@@ -87,7 +87,7 @@ export function applyLimits(action: Action, config: SafetyConfig): Verdict {
         reason: `${action.device} ${action.action}: ${path} = ${value} is absurd (allowed ${describeRange(range)})`,
       };
     }
-    if (rule.policy === 'refuse') {
+    if ((range.policy ?? rule.policy) === 'refuse') {
       return {
         ok: false,
         reason: `${action.device} ${action.action}: ${path} = ${value} is out of range ${describeRange(range)}`,

@@ -7,6 +7,7 @@ export const rangeSchema = z
   .strictObject({
     min: z.number().optional(),
     max: z.number().optional(),
+    policy: z.enum(['clamp', 'refuse']).optional().describe('overrides the device policy for this param'),
   })
   .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must be <= max');
 
@@ -55,13 +56,13 @@ export const interlockSchema = z
   })
   .refine((lock) => lock.below !== undefined || lock.above !== undefined, 'needs below or above');
 
+// Per-device ranges of the world's devices (distance, angle, speed, target temperature...) live in
+// `world.devices.<id>.limits`, the one place both the skills and this layer read (see world-limits.ts).
+// What stays here is what the world does not describe: motion flags, time bounds, hardware-level params.
 const defaultDevices = {
   robot: {
     motion: true,
     limits: {
-      distance_m: { min: -5, max: 5 },
-      angle_deg: { min: -720, max: 720 },
-      speed_mps: { min: 0.05, max: 0.5 },
       // `drive` of the serial robot: wheel fractions and a bounded duration.
       left: { min: -1, max: 1 },
       right: { min: -1, max: 1 },
@@ -77,11 +78,6 @@ const defaultDevices = {
       'color.b': { min: 0, max: 255 },
     },
   },
-  thermostat: {
-    policy: 'refuse' as const,
-    limits: { target_c: { min: 10, max: 30 }, delta_c: { min: -10, max: 10 } },
-  },
-  fan: { limits: { speed_pct: { min: 0, max: 100 } } },
 };
 
 const defaultInterlocks = [

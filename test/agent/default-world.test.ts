@@ -14,6 +14,7 @@ const parses: Record<string, Omit<ParseResult, 'text' | 'timing' | 'alternatives
     confidence: 0.98,
     slots: [{ name: 'room', text: 'kitchen', start: 12, end: 19, value: 'kitchen', type: 'room' }],
   },
+  'tell me a joke': { intent: 'out_of_scope', confidence: 0.97, slots: [] },
   'drive forward 4 meters': {
     intent: 'robot.move',
     confidence: 0.97,
@@ -45,6 +46,18 @@ describe('the agent with the default world (skills, safety, virtual drivers)', (
   });
 
   after(() => rig?.close());
+
+  it('reports the out-of-scope intent as not understood, with no intent and no action', async () => {
+    await probe.client.publishAsync(
+      agent.topics.command,
+      JSON.stringify({ id: 'w-oos', text: 'tell me a joke' }),
+      { qos: 1 },
+    );
+    const result = await probe.result(agent.topics.commandResult, 'w-oos');
+    assert.equal(result.status, 'not_understood');
+    assert.equal(result.intent, null);
+    assert.deepEqual(result.actions, []);
+  });
 
   it('turns a light on through the virtual driver and republishes the state', async () => {
     await probe.client.publishAsync(

@@ -160,7 +160,7 @@ describe('planner: intent + slots → actions', () => {
     assert.deepEqual(plan(parse('out_of_scope')), {
       actions: [],
       reply: NOT_UNDERSTOOD,
-      refused: { reason: NOT_UNDERSTOOD },
+      refused: { reason: NOT_UNDERSTOOD, notUnderstood: true },
     });
     assert.match(
       plan(parse('robot.move', ['distance', 'a smidge'])).refused!.reason,
@@ -177,6 +177,7 @@ describe('planner: intent + slots → actions', () => {
       ok.actions.map((a) => a.action),
       ['move', 'turn'],
     );
+    assert.equal(ok.reply, 'Moving forward 2 m, then turning left 90 degrees.');
     const bad = plan(parse('robot.move', ['distance', '2 meters']), parse(null));
     assert.deepEqual(bad.actions, []);
     assert.ok(bad.refused);
@@ -252,7 +253,7 @@ describe('compound commands', () => {
     assert.deepEqual(unknown.plan, {
       actions: [],
       reply: NOT_UNDERSTOOD,
-      refused: { reason: NOT_UNDERSTOOD },
+      refused: { reason: NOT_UNDERSTOOD, notUnderstood: true },
     });
   });
 });

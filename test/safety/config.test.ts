@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../agent/config/errors.ts';
 import { resolveConfig } from '../../agent/config/load.ts';
+import { withWorldLimits } from '../../agent/safety/world-limits.ts';
 import { createDrivers } from '../../drivers/registry.ts';
 
 function issues(text: string) {
@@ -20,7 +21,13 @@ describe('drivers and safety config', () => {
     assert.deepEqual(Object.keys(config.drivers), ['world']);
     assert.equal(config.drivers.world!.kind, 'virtual');
     assert.equal(config.safety.devices.robot!.motion, true);
-    assert.deepEqual(config.safety.devices.robot!.limits.distance_m, { min: -5, max: 5 });
+    assert.equal(config.safety.devices.robot!.limits.distance_m, undefined, 'ranges live in world.devices');
+    const enforced = withWorldLimits(config.safety, config.world);
+    assert.deepEqual(enforced.devices.robot!.limits.distance_m, { min: -5, max: 5, policy: 'clamp' });
+    assert.equal(enforced.devices.robot!.motion, true);
+    assert.deepEqual(enforced.devices.thermostat!.limits.target_c, { min: 10, max: 30, policy: 'refuse' });
+    // A glob rule's own bounds (colour of any light) still apply to the world's lights.
+    assert.deepEqual(enforced.devices['light.kitchen']!.limits['color.r'], { min: 0, max: 255 });
     assert.equal(config.safety.deadman.requireBroker, true);
   });
 
