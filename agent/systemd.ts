@@ -31,11 +31,8 @@ export class SystemdNotifier {
   send(...assignments: string[]): Promise<boolean> {
     if (!this.enabled) return Promise.resolve(false);
     return new Promise((resolve) => {
-      execFile(
-        this.binary,
-        assignments,
-        { env: { ...process.env, ...this.env }, timeout: 2000 },
-        (error) => resolve(!error),
+      execFile(this.binary, assignments, { env: { ...process.env, ...this.env }, timeout: 2000 }, (error) =>
+        resolve(!error),
       );
     });
   }
