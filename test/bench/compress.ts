@@ -158,10 +158,13 @@ async function renderChart(all: Row[]): Promise<void> {
   const ys = pts.flatMap((r) =>
     [r.intent_acc_pct, r.slot_f1].filter((v): v is number => typeof v === 'number'),
   );
-  const y0 = Math.floor(Math.min(...ys) - 1);
+  // below 80 % a configuration has failed; those points sit on the floor with their value written next to them
+  const y0 = Math.max(80, Math.floor(Math.min(...ys) - 1));
   const y1 = Math.ceil(Math.max(...ys) + 0.5);
   const X = (b: number) => m.l + ((Math.log10(b) - x0) / (x1 - x0)) * (W - m.l - m.r);
-  const Y = (v: number) => Hh - m.b - ((v - y0) / (y1 - y0)) * (Hh - m.t - m.b);
+  const Y = (v: number) => Hh - m.b - ((Math.max(v, y0) - y0) / (y1 - y0)) * (Hh - m.t - m.b);
+  const floorLabel = (x: number, v: number) =>
+    v < y0 ? `<text x="${x + 8}" y="${Y(v) - 6}" font-size="10">${v}</text>` : '';
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" font-family="sans-serif" font-size="12">`,
@@ -174,7 +177,7 @@ async function renderChart(all: Row[]): Promise<void> {
     const label = e >= 6 ? `${10 ** (e - 6)} MB` : `${10 ** (e - 3)} KB`;
     parts.push(`<text x="${x}" y="${Hh - m.b + 18}" text-anchor="middle">${label}</text>`);
   }
-  for (let v = y0; v <= y1; v++) {
+  for (let v = y0; v <= y1; v += 2) {
     const y = Y(v);
     parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 8}" y="${y + 4}" text-anchor="end">${v}</text>`);
@@ -210,10 +213,10 @@ async function renderChart(all: Row[]): Promise<void> {
   });
   const ly = m.t + 20 + pts.length * 20;
   parts.push(
-    `<circle cx="${W - m.r + 20}" cy="${ly}" r="5" fill="#555"/><text x="${W - m.r + 30}" y="${ly + 4}">● slot F1</text>`,
+    `<circle cx="${W - m.r + 20}" cy="${ly}" r="5" fill="#555"/><text x="${W - m.r + 30}" y="${ly + 4}">slot F1</text>`,
   );
   parts.push(
-    `<rect x="${W - m.r + 16}" y="${ly + 16}" width="8" height="8" fill="none" stroke="#555" stroke-width="2"/><text x="${W - m.r + 30}" y="${ly + 24}">□ intent accuracy</text>`,
+    `<rect x="${W - m.r + 16}" y="${ly + 16}" width="8" height="8" fill="none" stroke="#555" stroke-width="2"/><text x="${W - m.r + 30}" y="${ly + 24}">intent accuracy</text>`,
   );
   parts.push('</svg>');
   const svg = parts.join('\n');
