@@ -187,6 +187,7 @@ async function renderChart(all: Row[]): Promise<void> {
   );
   parts.push(`<text x="18" y="${Hh / 2}" transform="rotate(-90 18 ${Hh / 2})" text-anchor="middle">%</text>`);
   const colors = [
+    '#393b79',
     '#1f77b4',
     '#d62728',
     '#2ca02c',
@@ -203,9 +204,10 @@ async function renderChart(all: Row[]): Promise<void> {
     const c = colors[i % colors.length]!;
     const x = X(r.model_bytes as number);
     if (typeof r.slot_f1 === 'number')
-      parts.push(`<circle cx="${x}" cy="${Y(r.slot_f1)}" r="5" fill="${c}"/>`);
+      parts.push(`<circle cx="${x}" cy="${Y(r.slot_f1)}" r="5" fill="${c}"/>`, floorLabel(x, r.slot_f1));
     if (typeof r.intent_acc_pct === 'number')
       parts.push(
+        floorLabel(x, r.intent_acc_pct),
         `<rect x="${x - 4}" y="${Y(r.intent_acc_pct) - 4}" width="8" height="8" fill="none" stroke="${c}" stroke-width="2"/>`,
       );
     parts.push(`<circle cx="${W - m.r + 20}" cy="${m.t + 10 + i * 20}" r="5" fill="${c}"/>`);
