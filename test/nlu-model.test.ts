@@ -37,6 +37,13 @@ describe('nlu model: small spec end to end', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('ships self-test sentences, one per intent, that the installed model parses as recorded', async () => {
+    const selfTest = parser.manifest.selfTest ?? [];
+    const intents = parser.manifest.intents.filter((i) => i !== parser.manifest.noneIntent);
+    assert.deepEqual(selfTest.map((s) => s.intent).sort(), [...intents].sort());
+    for (const { text, intent } of selfTest) assert.equal((await parser.parse(text)).intent, intent, text);
+  });
+
   test('held-out paraphrases get the right intent, slot values and offsets', async () => {
     const r = await Promise.all(heldOut.map((t) => parser.parse(t)));
     assert.deepEqual(

@@ -2,9 +2,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readJsonl, tagExample } from '../../models/factory/dataset.ts';
-import { bioSpans, viterbi } from '../../models/factory/decode.ts';
+import { bioSpans } from '../../models/factory/decode.ts';
 import { computeMetrics, type Judged, type Metrics } from '../../models/factory/metrics.ts';
-import { tokenize } from '../../models/factory/text.ts';
 import { loadParser } from './parser.ts';
 
 export interface EvalReport {

@@ -48,6 +48,11 @@ export interface Manifest {
   metrics: { dev: { fp32: Metrics; int8: Metrics }; [k: string]: unknown };
   /** Distillation, pruning and low-bit steps: what each did and its effect on dev (absent: none ran). */
   compression?: Record<string, unknown>;
+  /**
+   * Sentences the shipped int8 model understood correctly at build time, one per intent: whoever installs the
+   * model (fleet delivery, doctor) re-parses them to prove the new session behaves as the trainer measured.
+   */
+  selfTest?: { text: string; intent: string }[];
 }
 
 export function sha256(data: Uint8Array | string): string {

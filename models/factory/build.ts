@@ -13,7 +13,7 @@ import {
 import { type Example, readJsonl } from './dataset.ts';
 import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
-import { computeMetrics, type Metrics } from './metrics.ts';
+import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -116,6 +116,20 @@ function loadSource(file: string, seed: number): Source {
   return { train, gazetteer: specGazetteer(spec), slots, lists, hash: sha256(raw) };
 }
 
+/** One sentence per intent that the int8 model got right and understood (at most 40 in all). */
+function selfTestSentences(
+  data: readonly { tagged: { example: { text: string } } }[],
+  judged: readonly Judged[],
+): { text: string; intent: string }[] {
+  const chosen = new Map<string, string>();
+  judged.forEach((j, i) => {
+    if (chosen.size >= 40 || !j.understood || j.goldIntent === null || j.goldIntent === NONE_INTENT) return;
+    if (j.predIntent === j.goldIntent && !chosen.has(j.goldIntent))
+      chosen.set(j.goldIntent, data[i]!.tagged.example.text);
+  });
+  return [...chosen].map(([intent, text]) => ({ text, intent }));
+}
+
 export function buildModel(options: BuildOptions): BuildResult {
   const seed = options.seed ?? 1;
   const source = loadSource(options.source, seed);
@@ -138,7 +152,8 @@ export function buildModel(options: BuildOptions): BuildResult {
   const quantized = quantizeModel(model.config, model.params, quantizeOptions);
   const devSet = prepare(dev ?? source.train, model.intents, model.tags, input);
   const fp32Metrics = computeMetrics(judge(model, devSet, model.threshold));
-  const int8Metrics = computeMetrics(judge({ ...model, params: quantized.params }, devSet, model.threshold));
+  const int8Judged = judge({ ...model, params: quantized.params }, devSet, model.threshold);
+  const int8Metrics = computeMetrics(int8Judged);
   if (quantizeOptions.embeddingBits === 4) {
     const int8Only = quantizeModel(model.config, model.params).params;
     compression.quantization = {
@@ -186,6 +201,7 @@ export function buildModel(options: BuildOptions): BuildResult {
       limits: defaultLimits,
       training: { epochs: model.epochsRun, bestEpoch: model.bestEpoch, seconds: model.trainSeconds },
       metrics: { dev: { fp32: fp32Metrics, int8: int8Metrics } },
+      selfTest: selfTestSentences(devSet, int8Judged),
       ...(Object.keys(compression).length > 0 ? { compression } : {}),
     },
     opset: graphOpset(quantizeOptions),

@@ -8,8 +8,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Manifest, writeModelDir } from './artifact.ts';
 import { applyMasksCopy, loadTeacher, magnitudeMasks, pruneChannels, sparsityOf } from './compress.ts';
-import { buildOnnx, graphOpset } from './export.ts';
-import type { TrainedModel } from './train.ts';
+import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
+import { featurize } from './features.ts';
+import { forward, softmax } from './model.ts';
+import { tokenize } from './text.ts';
+import { type TrainedModel, topIntent } from './train.ts';
 
 export interface RecompressOptions {
   embeddingBits?: 4 | 8;
@@ -44,6 +47,13 @@ export function recompressModelDir(src: string, out: string, options: Recompress
   const onnx = buildOnnx(config, params, 'int8', quantizeOptions);
   const model = { config, params } as unknown as TrainedModel;
   const { model: _m, extraFiles: _e, crf: _c, format: _f, version: _v, createdAt: _d, ...rest } = manifest;
+  // self-test sentences were checked on the source model: keep those the compressed one still gets right
+  const shipped = quantizeModel(config, params, quantizeOptions).params;
+  const selfTest = manifest.selfTest?.filter(({ text, intent }) => {
+    const f = featurize(tokenize(text), manifest.features, manifest.gazetteer);
+    const top = topIntent(softmax(forward(config, shipped, f).intentLogits), manifest.intents);
+    return manifest.intents[top.index] === intent && top.confidence >= manifest.threshold;
+  });
   return writeModelDir({
     dir: out,
     model,
@@ -52,6 +62,7 @@ export function recompressModelDir(src: string, out: string, options: Recompress
     manifest: {
       ...rest,
       config,
+      ...(selfTest ? { selfTest } : {}),
       compression: {
         ...(manifest.compression ?? {}),
         postTraining: { from: src, steps, embeddingBits: quantizeOptions.embeddingBits },
