@@ -79,34 +79,26 @@ for (const [name, options] of post) {
   score(name, dir, 'post-training, no fine-tuning');
 }
 
-const trained: [string, string[]][] = [
-  ['student 48 ch from scratch', []],
-  ['student 48 ch distilled', ['--teacher', shipped]],
+const trained: [string, string[], string][] = [
+  ['student 48 ch from scratch', ['--hidden', '48'], '48 ch, ≤ 6 epochs'],
+  ['student 48 ch distilled', ['--hidden', '48', '--teacher', shipped], '48 ch, ≤ 6 epochs, T 2, alpha 0.5'],
+  [
+    'tiny distilled (8192 × 32, int4)',
+    ['--hidden', '48', '--buckets', '8192', '--dim', '32', '--embedding-bits', '4', '--teacher', shipped],
+    '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
+  ],
 ];
-for (const [name, extra] of trained) {
+for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
     if (process.env.SLING_BENCH_TRAIN !== '1') continue;
     run(
-      [
-        sling,
-        'train',
-        train,
-        '--dev',
-        dev,
-        '--out',
-        dir,
-        '--hidden',
-        '48',
-        '--epochs',
-        '6',
-        '--json',
-        ...extra,
-      ],
+      [sling, 'train', train, '--dev', dev, '--out', dir, '--epochs', '6', '--json', ...extra],
       `train ${name}`,
     );
   }
-  score(name, dir, `48 ch, ≤ 6 epochs${extra.length ? ', T 2, alpha 0.5' : ''}`);
+  score(name, dir, how);
+  if (extra.includes('--embedding-bits')) continue;
   const int4 = `${dir}-int4`;
   recompressModelDir(dir, int4, { embeddingBits: 4 });
   score(`${name} + int4`, int4, 'int4 embedding');
