@@ -574,7 +574,21 @@ export class Agent extends EventEmitter {
       ? { ...next, device: previous.device, mqtt: { ...next.mqtt, prefix: previous.mqtt.prefix } }
       : next;
     if (identityChanged) restartRequired.push('device');
-    if (pipelineSections.length > 0) {
+    if (
+      pipelineSections.length === 1 &&
+      pipelineSections[0] === 'drivers' &&
+      this.pipeline.reconfigureDrivers
+    ) {
+      // Only the drivers changed: reopen the changed instances, leave the others (and the model) running.
+      const touched = await this.pipeline
+        .reconfigureDrivers(next.drivers, previous.drivers)
+        .catch((error) => {
+          this.config = previous;
+          throw error;
+        });
+      this.log.info({ drivers: touched }, 'drivers reconfigured');
+      applied.push('drivers');
+    } else if (pipelineSections.length > 0) {
       await this.swapPipeline(next, previous);
       applied.push(...pipelineSections);
     }

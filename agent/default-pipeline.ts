@@ -117,6 +117,7 @@ export async function buildPipeline(
     parser: scoped,
     decider: { decide: (text) => decide(scoped, text, ctx) },
     executor: new ActuationExecutor(actuation),
+    reconfigureDrivers: (next, previous) => actuation.reconfigureDrivers(next, previous),
     close: async () => {
       await actuation.close();
       await parser.release?.();

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { ActionStatus as ActStatus } from './act/types.ts';
+import type { SlingConfig } from './config/schema.ts';
 import type { Decision } from './decide/decide.ts';
 import type { Action, Plan } from './decide/types.ts';
 import type { Parser } from './nlu/types.ts';
@@ -54,4 +55,6 @@ export interface Pipeline {
   executor: Executor;
   /** Releases what the stages hold (ONNX session, driver ports); safe-stops first. */
   close?(): Promise<void>;
+  /** Applies a changed `drivers:` section in place, touching only the changed instances. */
+  reconfigureDrivers?(next: SlingConfig['drivers'], previous: SlingConfig['drivers']): Promise<string[]>;
 }

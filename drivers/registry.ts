@@ -17,23 +17,83 @@ export interface DriverEvent {
  * as 'event' (DriverEvent) so the executor can listen in one place (e.g. hardware e-stop inputs).
  */
 export class DriverRegistry extends EventEmitter {
-  private readonly byDevice = new Map<string, Driver>();
+  private byDevice = new Map<string, Driver>();
+  private readonly forwarders = new Map<Driver, (event: Record<string, unknown>) => void>();
+  private current: Map<string, Driver>;
 
-  constructor(readonly drivers: ReadonlyMap<string, Driver>) {
+  constructor(drivers: ReadonlyMap<string, Driver>) {
     super();
-    for (const [name, driver] of drivers) {
-      for (const device of driver.devices) {
-        const other = this.byDevice.get(device);
-        if (other) {
-          const otherName = [...drivers].find(([, d]) => d === other)?.[0];
-          throw new Error(
-            `device ${device} is provided by both drivers ${otherName} and ${name}; rename one`,
-          );
-        }
-        this.byDevice.set(device, driver);
-      }
-      driver.on('event', (event: Record<string, unknown>) => this.emit('event', { ...event, driver: name }));
+    this.current = new Map(drivers);
+    this.byDevice = deviceIndex(this.current);
+    for (const [name, driver] of this.current) this.forward(name, driver);
+  }
+
+  get drivers(): ReadonlyMap<string, Driver> {
+    return this.current;
+  }
+
+  private forward(name: string, driver: Driver): void {
+    const forwarder = (event: Record<string, unknown>) => this.emit('event', { ...event, driver: name });
+    this.forwarders.set(driver, forwarder);
+    driver.on('event', forwarder);
+  }
+
+  private unforward(driver: Driver): void {
+    const forwarder = this.forwarders.get(driver);
+    if (forwarder) driver.off('event', forwarder);
+    this.forwarders.delete(driver);
+  }
+
+  /**
+   * Applies a new `drivers:` section in place: instances whose config did not change keep running
+   * untouched; changed and removed ones are made safe and closed; changed and added ones are built and
+   * opened. Returns the instance names it touched. If a new driver fails to open, the previous set is
+   * restored (the old configs rebuilt) and the error is thrown.
+   */
+  async reconfigure(
+    next: DriversConfig,
+    previous: DriversConfig,
+    shared: Omit<DriverContext, 'name'>,
+    state: StateSink,
+  ): Promise<string[]> {
+    const same = (name: string) => JSON.stringify(next[name]) === JSON.stringify(previous[name]);
+    const touched = [...new Set([...Object.keys(previous), ...Object.keys(next)])].filter((n) => !same(n));
+    if (touched.length === 0) return [];
+    const replaced = touched.flatMap((name) => {
+      const driver = this.current.get(name);
+      return driver ? [[name, driver] as const] : [];
+    });
+    await Promise.allSettled(replaced.map(([, d]) => d.safeStop()));
+    await Promise.allSettled(replaced.map(([, d]) => d.close()));
+    for (const [name, driver] of replaced) {
+      this.unforward(driver);
+      this.current.delete(name);
     }
+    const added = new Map<string, Driver>();
+    try {
+      for (const name of touched) {
+        const config = next[name];
+        if (config) added.set(name, await buildDriver(name, config, shared));
+      }
+      const candidate = new Map(this.current);
+      for (const [name, driver] of added) candidate.set(name, driver);
+      const index = deviceIndex(candidate);
+      await new DriverRegistry(added).open(state);
+      for (const [name, driver] of added) this.forward(name, driver);
+      this.current = candidate;
+      this.byDevice = index;
+    } catch (error) {
+      const restore = Object.fromEntries(replaced.map(([name]) => [name, previous[name]!]));
+      const back = await createDrivers(restore, shared);
+      await back.open(state);
+      for (const [name, driver] of back.current) {
+        this.current.set(name, driver);
+        this.forward(name, driver);
+      }
+      this.byDevice = deviceIndex(this.current);
+      throw error;
+    }
+    return touched;
   }
 
   driverFor(device: string): Driver | undefined {
@@ -76,18 +136,38 @@ export class DriverRegistry extends EventEmitter {
   }
 }
 
+/** device → driver; a device name may belong to one driver only. */
+function deviceIndex(drivers: ReadonlyMap<string, Driver>): Map<string, Driver> {
+  const index = new Map<string, Driver>();
+  for (const [name, driver] of drivers) {
+    for (const device of driver.devices) {
+      const other = index.get(device);
+      if (other) {
+        const otherName = [...drivers].find(([, d]) => d === other)?.[0];
+        throw new Error(`device ${device} is provided by both drivers ${otherName} and ${name}; rename one`);
+      }
+      index.set(device, driver);
+    }
+  }
+  return index;
+}
+
+function buildDriver(
+  name: string,
+  config: DriversConfig[string],
+  shared: Omit<DriverContext, 'name'>,
+): Promise<Driver> {
+  const factory = driverFactories[config.kind] as (c: typeof config, ctx: DriverContext) => Promise<Driver>;
+  return factory(config, { ...shared, name });
+}
+
 /** Builds (but does not open) the drivers of a validated `drivers:` config section. */
 export async function createDrivers(
   config: DriversConfig,
   shared: Omit<DriverContext, 'name'> = {},
 ): Promise<DriverRegistry> {
   const drivers = new Map<string, Driver>();
-  for (const [name, driverConfig] of Object.entries(config)) {
-    const factory = driverFactories[driverConfig.kind] as (
-      c: typeof driverConfig,
-      ctx: DriverContext,
-    ) => Promise<Driver>;
-    drivers.set(name, await factory(driverConfig, { ...shared, name }));
-  }
+  for (const [name, driverConfig] of Object.entries(config))
+    drivers.set(name, await buildDriver(name, driverConfig, shared));
   return new DriverRegistry(drivers);
 }

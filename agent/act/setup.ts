@@ -14,6 +14,8 @@ export interface Actuation {
   drivers: Awaited<ReturnType<typeof createDrivers>>;
   /** Stops everything safely, then closes the drivers. */
   close(): Promise<void>;
+  /** Applies a changed `drivers:` section: only changed, added or removed instances are closed/opened. */
+  reconfigureDrivers(next: SlingConfig['drivers'], previous: SlingConfig['drivers']): Promise<string[]>;
 }
 
 /**
@@ -40,10 +42,8 @@ export async function startActuation(
   const topicBase =
     deps.topicBase ??
     (config.mqtt && config.device ? `${config.mqtt.prefix}/${config.device.id}` : undefined);
-  const drivers = await createDrivers(config.drivers, {
-    ...(deps.mqtt ? { mqtt: deps.mqtt } : {}),
-    ...(places ? { places } : {}),
-  });
+  const shared = { ...(deps.mqtt ? { mqtt: deps.mqtt } : {}), ...(places ? { places } : {}) };
+  const drivers = await createDrivers(config.drivers, shared);
   const safety = new Safety(config.world ? withWorldLimits(config.safety, config.world) : config.safety);
   const executor = createExecutor({
     drivers,
@@ -69,6 +69,7 @@ export async function startActuation(
     executor,
     safety,
     drivers,
+    reconfigureDrivers: (next, previous) => drivers.reconfigure(next, previous, shared, deps.state),
     async close() {
       await unbind?.();
       await drivers.safeStopAll();

@@ -37,11 +37,17 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
         }
         await Promise.all(acked); // every command reached the broker (mqtt.js resends unacknowledged ones)
         const ids = Array.from({ length: COMMANDS }, (_, i) => `r-${i}`);
-        await results.waitFor(
-          () => ids.every((id) => results.json(agent.topics.commandResult).some((r) => r.id === id)),
-          'a result for every command',
-          12_000,
-        );
+        const missing = () => {
+          const seen = new Set(results.json(agent.topics.commandResult).map((r) => r.id));
+          return ids.filter((id) => !seen.has(id));
+        };
+        // Generous: on a loaded 2-core machine the broker restart and 120 redeliveries can take a while;
+        // a lost command never arrives however long we wait, and the message names it.
+        await results
+          .waitFor(() => missing().length === 0, 'a result for every command', 30_000)
+          .catch((error: Error) => {
+            throw new Error(`${error.message}; missing: ${missing().join(', ')}`);
+          });
         for (const id of ids)
           assert.equal(
             pipeline.executor.countFor(id),

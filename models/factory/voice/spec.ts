@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { builtinEntity } from '../../../agent/decide/entities/registry.ts';
+import { mulberry32 } from '../rng.ts';
 import type { VoiceGrammarSpec } from './jsgf.ts';
 
 /**
@@ -17,18 +18,6 @@ interface RawSlot {
 interface RawIntent {
   examples?: unknown[];
   templates?: unknown[];
-}
-
-/** Seeded generator so a grammar build is reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function specFiles(path: string): string[] {
