@@ -10,6 +10,17 @@ interface TrainFlags {
   buckets?: string;
   dilations?: string;
   fp32?: boolean;
+  teacher?: string;
+  distill?: boolean;
+  teacherHidden?: string;
+  teacherSeeds?: string;
+  temperature?: string;
+  alpha?: string;
+  keepChannels?: string;
+  sparsity?: string;
+  pruneSteps?: string;
+  pruneEpochs?: string;
+  embeddingBits?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -31,6 +42,17 @@ export function register(program: Command): void {
     .option('--buckets <n>', 'hashed feature buckets')
     .option('--dilations <list>', 'one encoder layer per dilation, e.g. 1,2,4')
     .option('--fp32', 'also write model.fp32.onnx for comparison')
+    .option('--distill', 'train a wider teacher first and distil the model from it')
+    .option('--teacher <dir>', 'distil from this built model directory (same intents and tags)')
+    .option('--teacher-hidden <n>', 'channels of the teacher trained by --distill (default: 2 × --hidden)')
+    .option('--teacher-seeds <n>', 'ensemble of n differently seeded teachers (logits averaged)')
+    .option('--temperature <t>', 'distillation temperature', '2')
+    .option('--alpha <a>', 'weight of the teacher (soft) loss; gold labels get 1 - a', '0.5')
+    .option('--keep-channels <n>', 'structured pruning: keep n hidden channels, then fine-tune')
+    .option('--sparsity <s>', 'magnitude pruning: zero this fraction of each weight matrix, then fine-tune')
+    .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
+    .option('--prune-epochs <n>', 'fine-tuning epochs after each pruning step', '2')
+    .option('--embedding-bits <4|8>', '4: int4 embedding table (ONNX opset 21), about half the file', '8')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary (metrics, seconds, peak RSS) instead of text')
     .action(async (source: string, flags: TrainFlags) => {
@@ -56,8 +78,39 @@ export function register(program: Command): void {
           dilations,
         }).filter(([, v]) => v !== undefined),
       );
+      const float = (v: string | undefined) => (v === undefined ? undefined : Number.parseFloat(v));
+      const bits = int(flags.embeddingBits) ?? 8;
+      const distilling = flags.distill || flags.teacherHidden || flags.teacherSeeds;
+      const compress = {
+        teacher: flags.teacher,
+        teacherHidden: distilling && !flags.teacher ? int(flags.teacherHidden) : undefined,
+        teacherSeeds: distilling && !flags.teacher ? (int(flags.teacherSeeds) ?? 1) : undefined,
+        temperature: float(flags.temperature),
+        alpha: float(flags.alpha),
+        keepChannels: int(flags.keepChannels),
+        sparsity: float(flags.sparsity),
+        pruneSteps: int(flags.pruneSteps),
+        pruneEpochs: int(flags.pruneEpochs),
+        embeddingBits: bits === 4 ? (4 as const) : (8 as const),
+      };
+      const problem =
+        bits !== 4 && bits !== 8
+          ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
+          : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
+            ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
+            : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
+              ? `--alpha must be in [0, 1], got ${flags.alpha}`
+              : compress.temperature !== undefined && !(compress.temperature > 0)
+                ? `--temperature must be > 0, got ${flags.temperature}`
+                : undefined;
+      if (problem) {
+        process.stderr.write(`sling train: ${problem}\n`);
+        process.exitCode = 1;
+        return;
+      }
       try {
         const { manifest } = buildModel({
+          compress,
           source,
           dev: flags.dev,
           out: flags.out,
@@ -73,7 +126,7 @@ export function register(program: Command): void {
           const peakRssMiB = usage.maxRSS / 1024;
           const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
           process.stdout.write(
-            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, peakRssMiB, cpuSeconds })}\n`,
+            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, compression: manifest.compression, peakRssMiB, cpuSeconds })}\n`,
           );
           return;
         }

@@ -46,6 +46,8 @@ export interface Manifest {
   limits: { maxChars: number; maxTokens: number };
   training: { epochs: number; bestEpoch: number; seconds: number };
   metrics: { dev: { fp32: Metrics; int8: Metrics }; [k: string]: unknown };
+  /** Distillation, pruning and low-bit steps: what each did and its effect on dev (absent: none ran). */
+  compression?: Record<string, unknown>;
   /**
    * Sentences the shipped int8 model understood correctly at build time, one per intent: whoever installs the
    * model (fleet delivery, doctor) re-parses them to prove the new session behaves as the trainer measured.
@@ -63,9 +65,18 @@ export interface WriteModelInput {
   onnx: Uint8Array;
   fp32Onnx?: Uint8Array;
   manifest: Omit<Manifest, 'model' | 'extraFiles' | 'crf' | 'format' | 'version' | 'createdAt'>;
+  /** ONNX opset of `onnx` (13 unless the embedding is int4: 21). */
+  opset?: number;
 }
 
-export function writeModelDir({ dir, model, onnx, fp32Onnx, manifest }: WriteModelInput): Manifest {
+export function writeModelDir({
+  dir,
+  model,
+  onnx,
+  fp32Onnx,
+  manifest,
+  opset = 13,
+}: WriteModelInput): Manifest {
   mkdirSync(dir, { recursive: true });
   writeFileSync(resolve(dir, 'model.onnx'), onnx);
   const extraFiles: Manifest['extraFiles'] = [];
@@ -78,7 +89,7 @@ export function writeModelDir({ dir, model, onnx, fp32Onnx, manifest }: WriteMod
     version: MANIFEST_VERSION,
     createdAt: new Date().toISOString(),
     ...manifest,
-    model: { file: 'model.onnx', sha256: sha256(onnx), bytes: onnx.byteLength, precision: 'int8', opset: 13 },
+    model: { file: 'model.onnx', sha256: sha256(onnx), bytes: onnx.byteLength, precision: 'int8', opset },
     extraFiles,
     crf: {
       transitions: [...model.params['crf.trans']!],

@@ -2,10 +2,18 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } from './artifact.ts';
+import {
+  loadTeacher,
+  magnitudeMasks,
+  pruneChannels,
+  sparsityOf,
+  type Teacher,
+  teacherTargets,
+} from './compress.ts';
 import { type Example, readJsonl } from './dataset.ts';
-import { buildOnnx, quantizeModel } from './export.ts';
+import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
-import { computeMetrics, type Judged } from './metrics.ts';
+import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -15,6 +23,7 @@ import {
   NONE_INTENT,
   prepare,
   type TrainedModel,
+  type TrainInput,
   trainModel,
 } from './train.ts';
 
@@ -28,6 +37,29 @@ export interface BuildOptions {
   /** Also write model.fp32.onnx (for comparisons); the int8 model.onnx is what runs. */
   keepFp32?: boolean;
   progress?: (line: string, final: boolean) => void;
+  compress?: CompressOptions;
+}
+
+/** Compression steps of `sling train`, in the order they run (see models/README.md, "Compression"). */
+export interface CompressOptions {
+  /** Distil from this built model directory (same intents and tags). */
+  teacher?: string;
+  /** Train a teacher in this run with this many encoder channels (default: twice the student's). */
+  teacherHidden?: number;
+  /** Teacher ensemble size: differently seeded teachers, logits averaged (training one implies 1). */
+  teacherSeeds?: number;
+  /** Distillation temperature (default 2) and weight of the soft loss (default 0.5). */
+  temperature?: number;
+  alpha?: number;
+  /** Structured pruning: keep this many hidden channels, then fine-tune. */
+  keepChannels?: number;
+  /** Magnitude pruning of the weight matrices to this sparsity, in `pruneSteps` steps each fine-tuned. */
+  sparsity?: number;
+  pruneSteps?: number;
+  /** Fine-tuning epochs after each pruning step (default 2). */
+  pruneEpochs?: number;
+  /** 4: int4 embedding table (opset 21); default 8. */
+  embeddingBits?: 4 | 8;
 }
 
 export interface BuildResult {
@@ -106,7 +138,7 @@ export function buildModel(options: BuildOptions): BuildResult {
   // a home-sized spec needs less capacity than a benchmark and must train in seconds
   const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
   const hyper = { ...defaultHyper, ...small, ...options.hyper };
-  const input = {
+  const input: TrainInput = {
     train: source.train,
     dev,
     gazetteer: source.gazetteer,
@@ -115,13 +147,24 @@ export function buildModel(options: BuildOptions): BuildResult {
     seed,
     progress: options.progress,
   };
-  const model = trainModel(input);
-  const quantized = quantizeModel(model.config, model.params);
+  const { model, compression } = trainCompressed(input, options.compress ?? {}, dev, source.train);
+  const quantizeOptions = { embeddingBits: options.compress?.embeddingBits ?? 8 } as const;
+  const quantized = quantizeModel(model.config, model.params, quantizeOptions);
   const devSet = prepare(dev ?? source.train, model.intents, model.tags, input);
   const fp32Metrics = computeMetrics(judge(model, devSet, model.threshold));
   const int8Judged = judge({ ...model, params: quantized.params }, devSet, model.threshold);
   const int8Metrics = computeMetrics(int8Judged);
-  const onnx = buildOnnx(model.config, model.params, 'int8');
+  if (quantizeOptions.embeddingBits === 4) {
+    const int8Only = quantizeModel(model.config, model.params).params;
+    compression.quantization = {
+      embeddingBits: 4,
+      scheme: 'embedding table signed int4 (-7..7), one scale per row, DequantizeLinear at opset 21',
+      devInt8: computeMetrics(judge({ ...model, params: int8Only }, devSet, model.threshold)),
+      devInt4Embedding: int8Metrics,
+      bytesInt8: buildOnnx(model.config, model.params, 'int8').byteLength,
+    };
+  }
+  const onnx = buildOnnx(model.config, model.params, 'int8', quantizeOptions);
   const fp32Onnx = options.keepFp32 ? buildOnnx(model.config, model.params, 'fp32') : undefined;
   const manifest = writeModelDir({
     dir: options.out,
@@ -143,7 +186,9 @@ export function buildModel(options: BuildOptions): BuildResult {
       threshold: model.threshold,
       quantization: {
         scheme:
-          'int8 symmetric, per output channel (DequantizeLinear axis); embedding per row (gathered, then scaled)',
+          quantizeOptions.embeddingBits === 4
+            ? 'int8 symmetric, per output channel (DequantizeLinear axis); embedding int4 per row (opset 21)'
+            : 'int8 symmetric, per output channel (DequantizeLinear axis); embedding per row (gathered, then scaled)',
         weights: Object.fromEntries(
           Object.entries(quantized.tensors).map(([name, q]) => [
             name,
@@ -157,7 +202,145 @@ export function buildModel(options: BuildOptions): BuildResult {
       training: { epochs: model.epochsRun, bestEpoch: model.bestEpoch, seconds: model.trainSeconds },
       metrics: { dev: { fp32: fp32Metrics, int8: int8Metrics } },
       selfTest: selfTestSentences(devSet, int8Judged),
+      ...(Object.keys(compression).length > 0 ? { compression } : {}),
     },
+    opset: graphOpset(quantizeOptions),
   });
   return { manifest, model };
+}
+
+/** What each compression step did and its measured effect on dev (recorded in the manifest). */
+export type CompressionRecord = Record<string, unknown>;
+
+function devMetrics(
+  model: TrainedModel,
+  input: TrainInput,
+  dev: Example[] | undefined,
+  train: Example[],
+): Metrics {
+  const devSet = prepare(dev ?? train, model.intents, model.tags, input);
+  return computeMetrics(judge(model, devSet, model.threshold));
+}
+
+/** Teacher → (distilled) student → structured pruning → magnitude pruning, each step fine-tuned and measured. */
+export function trainCompressed(
+  input: TrainInput,
+  options: CompressOptions,
+  dev: Example[] | undefined,
+  train: Example[],
+): { model: TrainedModel; compression: CompressionRecord } {
+  const compression: CompressionRecord = {};
+  const say = (line: string) => input.progress?.(line, true);
+  const distilling =
+    options.teacher !== undefined ||
+    options.teacherHidden !== undefined ||
+    options.teacherSeeds !== undefined;
+  if (distilling) {
+    const teachers: Teacher[] = [];
+    let teacherInfo: Record<string, unknown>;
+    if (options.teacher) {
+      teachers.push(loadTeacher(options.teacher));
+      teacherInfo = { source: options.teacher, hidden: teachers[0]!.config.hidden };
+    } else {
+      const hidden = options.teacherHidden ?? input.hyper.hidden * 2;
+      const seeds = options.teacherSeeds ?? 1;
+      const devs: Metrics[] = [];
+      for (let k = 0; k < seeds; k++) {
+        say(`distillation: training teacher ${k + 1}/${seeds} (${hidden} channels)`);
+        const t = trainModel({
+          ...input,
+          seed: input.seed + 1000 * (k + 1),
+          hyper: { ...input.hyper, hidden },
+        });
+        teachers.push({ ...t, features: input.features, gazetteer: input.gazetteer });
+        devs.push(devMetrics(t, input, dev, train));
+      }
+      teacherInfo = { source: 'trained in this run', hidden, seeds, dev: devs };
+    }
+    const temperature = options.temperature ?? 2;
+    const alpha = options.alpha ?? 0.5;
+    say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
+    const student = trainModel({
+      ...input,
+      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
+    });
+    compression.distillation = {
+      teacher: teacherInfo,
+      temperature,
+      alpha,
+      studentDev: devMetrics(student, input, dev, train),
+    };
+    input = {
+      ...input,
+      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
+    };
+    return prune(student, input, options, dev, train, compression);
+  }
+  return prune(trainModel(input), input, options, dev, train, compression);
+}
+
+function prune(
+  model: TrainedModel,
+  input: TrainInput,
+  options: CompressOptions,
+  dev: Example[] | undefined,
+  train: Example[],
+  compression: CompressionRecord,
+): { model: TrainedModel; compression: CompressionRecord } {
+  const say = (line: string) => input.progress?.(line, true);
+  const epochs = options.pruneEpochs ?? 2;
+  const fineTune = (start: TrainedModel, masks?: Record<string, Float32Array>) =>
+    trainModel({
+      ...input,
+      hyper: {
+        ...input.hyper,
+        hidden: start.config.hidden,
+        epochs,
+        patience: epochs,
+        lr: input.hyper.lr / 2,
+      },
+      init: { config: start.config, params: start.params },
+      masks,
+    });
+  const steps: Record<string, unknown>[] = [];
+  if (options.keepChannels !== undefined && options.keepChannels < model.config.hidden) {
+    const before = devMetrics(model, input, dev, train);
+    const from = model.config.hidden;
+    const narrowed = pruneChannels(model.config, model.params, options.keepChannels);
+    say(
+      `pruning: ${model.config.hidden} → ${options.keepChannels} hidden channels, fine-tuning ${epochs} epochs`,
+    );
+    const pruned = { ...model, config: narrowed.config, params: narrowed.params };
+    const beforeFineTune = devMetrics(pruned, input, dev, train);
+    model = fineTune(pruned);
+    steps.push({
+      kind: 'structured: hidden channels (lowest weight norm)',
+      hidden: { from, to: model.config.hidden },
+      before,
+      beforeFineTune,
+      after: devMetrics(model, input, dev, train),
+    });
+  }
+  if (options.sparsity !== undefined && options.sparsity > 0) {
+    const stepsWanted = Math.max(1, options.pruneSteps ?? 1);
+    for (let k = 1; k <= stepsWanted; k++) {
+      const target = (options.sparsity * k) / stepsWanted;
+      const before = devMetrics(model, input, dev, train);
+      const masks = magnitudeMasks(model.params, target);
+      say(`pruning: magnitude, sparsity ${(target * 100).toFixed(0)}%, fine-tuning ${epochs} epochs`);
+      model = fineTune(model, masks);
+      steps.push({
+        kind: 'magnitude (per tensor, weight matrices and embedding)',
+        sparsity: target,
+        measuredSparsity: sparsityOf(model.params),
+        before,
+        after: devMetrics(model, input, dev, train),
+        // ONNX initializers are dense: zeros cost as many bytes as any int8, and a sparse_initializer stores
+        // an int64 index per kept value (9 bytes vs 1), so it would only shrink the file above ~89% sparsity
+        stored: 'dense int8 (a sparse initializer is larger below ~89% sparsity)',
+      });
+    }
+  }
+  if (steps.length > 0) compression.pruning = steps;
+  return { model, compression };
 }

@@ -2,11 +2,12 @@
  * ONNX twin of `model.ts` forward(): the graph computes intent logits and CRF emissions for one sentence;
  * Viterbi runs in TypeScript with the transitions from the manifest. In the int8 graph every weight matrix
  * is stored as int8 with per-output-channel scales and the embedding table as int8 with one scale per row,
- * all through DequantizeLinear (axis), opset 13.
+ * all through DequantizeLinear (axis), opset 13. With `embeddingBits: 4` the table is signed int4 (one scale
+ * per row) through DequantizeLinear at opset 21, which onnxruntime-node 1.30 runs (checked: models/README.md).
  */
 import { type ModelConfig, type Params, paramShapes } from './model.ts';
 import { AttrType, DataType, onnxModelType } from './onnx-proto.ts';
-import { dequantize, type Quantized, quantizePerChannel } from './quantize.ts';
+import { dequantize, packInt4, type Quantized, quantizePerChannel } from './quantize.ts';
 
 export type Precision = 'fp32' | 'int8';
 
@@ -24,7 +25,16 @@ function quantizedAxis(name: string): number | undefined {
   return QUANTIZED_AXIS[name];
 }
 
-export function quantizeModel(config: ModelConfig, params: Params): QuantizedModel {
+export interface QuantizeOptions {
+  /** 8 (default) or 4: bits of the embedding table, the largest tensor; other weights stay int8. */
+  embeddingBits?: 4 | 8;
+}
+
+export function quantizeModel(
+  config: ModelConfig,
+  params: Params,
+  options: QuantizeOptions = {},
+): QuantizedModel {
   const shapes = paramShapes(config);
   const tensors: Record<string, Quantized> = {};
   const out: Params = {};
@@ -34,7 +44,8 @@ export function quantizeModel(config: ModelConfig, params: Params): QuantizedMod
       out[name] = p;
       continue;
     }
-    const qt = quantizePerChannel(p, shapes[name]!, axis);
+    const bits = name === 'emb' ? (options.embeddingBits ?? 8) : 8;
+    const qt = quantizePerChannel(p, shapes[name]!, axis, bits);
     tensors[name] = qt;
     out[name] = dequantize(qt, shapes[name]!);
   }
@@ -78,9 +89,21 @@ function convLayout<T extends Float32Array | Int8Array>(w: T, kernel: number, ci
   return out;
 }
 
-export function buildOnnx(config: ModelConfig, params: Params, precision: Precision): Uint8Array {
+/** Opset of a graph: 13, or 21 when the embedding is int4 (INT4 DequantizeLinear needs opset 21). */
+export function graphOpset(options: QuantizeOptions = {}): number {
+  return options.embeddingBits === 4 ? 21 : 13;
+}
+
+export function buildOnnx(
+  config: ModelConfig,
+  params: Params,
+  precision: Precision,
+  options: QuantizeOptions = {},
+): Uint8Array {
   const shapes = paramShapes(config);
-  const quant = precision === 'int8' ? quantizeModel(config, params).tensors : {};
+  const quant = precision === 'int8' ? quantizeModel(config, params, options).tensors : {};
+  const opset = precision === 'int8' ? graphOpset(options) : 13;
+  const int4Emb = precision === 'int8' && options.embeddingBits === 4;
   const nodes: object[] = [];
   const initializers: Tensor[] = [];
   const attr = {
@@ -108,8 +131,13 @@ export function buildOnnx(config: ModelConfig, params: Params, precision: Precis
     const q = layout ? (layout(qt.q) as Int8Array) : qt.q;
     // after the conv layout change the output channel is axis 0
     const axis = /^conv/.test(name) ? 0 : qt.axis;
-    initializers.push(i8(`${name}.q`, dims, q));
     initializers.push(f32(`${name}.scale`, [qt.scales.length], qt.scales));
+    if (int4Emb && name === 'emb') {
+      // no zero point: symmetric, and an INT4 zero tensor would need its own packing
+      initializers.push({ name: `${name}.q`, dims, data_type: DataType.INT4, raw_data: packInt4(q) });
+      return node('DequantizeLinear', [`${name}.q`, `${name}.scale`], [attr.int('axis', axis)]);
+    }
+    initializers.push(i8(`${name}.q`, dims, q));
     initializers.push(i8(`${name}.zero`, [qt.scales.length], new Int8Array(qt.scales.length)));
     return node('DequantizeLinear', [`${name}.q`, `${name}.scale`, `${name}.zero`], [attr.int('axis', axis)]);
   };
@@ -147,8 +175,14 @@ export function buildOnnx(config: ModelConfig, params: Params, precision: Precis
     const r = node('Relu', [z]);
     h = l === 0 ? r : node('Add', [r, h]);
   });
-  const mx = node('ReduceMax', [h], [attr.ints('axes', [2]), attr.int('keepdims', 0)]);
-  const mean = node('ReduceMean', [h], [attr.ints('axes', [2]), attr.int('keepdims', 0)]);
+  // from opset 18 the reduction axes are an input, not an attribute
+  const reduce = (op: string) =>
+    opset >= 18
+      ? node(op, [h, 'axes2'], [attr.int('keepdims', 0)])
+      : node(op, [h], [attr.ints('axes', [2]), attr.int('keepdims', 0)]);
+  if (opset >= 18) initializers.push(i64('axes2', [2]));
+  const mx = reduce('ReduceMax');
+  const mean = reduce('ReduceMean');
   const pooled = node('Concat', [mx, mean], [attr.int('axis', 1)]);
   node('Gemm', [pooled, weight('intent.w', [2 * H, config.intents]), bias('intent.b')], [], 'intent_logits');
   const shared = node('Gemm', [pooled, weight('slot.pw', [2 * H, config.tags]), bias('slot.b')]);
@@ -169,10 +203,10 @@ export function buildOnnx(config: ModelConfig, params: Params, precision: Precis
   if (config.gazDim > 0) inputs.push({ name: 'gaz', type: tensorType(DataType.FLOAT, ['T', config.gazDim]) });
   const Model = onnxModelType();
   const message = Model.fromObject({
-    ir_version: 8,
+    ir_version: opset >= 21 ? 10 : 8,
     producer_name: 'sling',
     producer_version: '1',
-    opset_import: [{ domain: '', version: 13 }],
+    opset_import: [{ domain: '', version: opset }],
     graph: {
       name: 'sling_nlu',
       node: nodes,

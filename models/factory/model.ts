@@ -270,6 +270,8 @@ export function crfLoss(
   cache: CrfCache,
   dE: Float32Array,
   g: Params,
+  /** Scales every gradient written (distillation mixes this hard loss with a soft one). */
+  weight = 1,
 ): number {
   const { expTrans, expStart, expEnd } = cache;
   const E = new Float64Array(T * n);
@@ -327,12 +329,13 @@ export function crfLoss(
         for (let j = 0; j < n; j++) {
           const m = expTrans[i * n + j]!;
           if (m === 0) continue;
-          gTrans[i * n + j]! += (a * m * E[t * n + j]! * beta[t * n + j]!) / s;
+          gTrans[i * n + j]! += (weight * a * m * E[t * n + j]! * beta[t * n + j]!) / s;
         }
       }
-      gTrans[gold[t - 1]! * n + gold[t]!]! -= 1;
+      gTrans[gold[t - 1]! * n + gold[t]!]! -= weight;
     }
   }
+  if (weight !== 1) for (let i = 0; i < T * n; i++) dE[i]! *= weight;
   for (let j = 0; j < n; j++) {
     gStart[j]! += dE[j]!;
     gEnd[j]! += dE[(T - 1) * n + j]!;

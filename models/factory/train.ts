@@ -71,6 +71,68 @@ export interface TrainInput {
   hyper: Hyper;
   seed: number;
   progress?: (line: string, final: boolean) => void;
+  /** Start from these weights (fine-tuning after pruning) instead of a fresh initialisation. */
+  init?: { config: ModelConfig; params: Params };
+  /** 0/1 per weight: pruned weights stay zero through every update. */
+  masks?: Params;
+  /** Knowledge distillation: also fit the teacher's soft intent and per-token tag distributions. */
+  distill?: Distillation;
+}
+
+/** Teacher outputs for one prepared sentence, indexed like the student's intents and tags. */
+export interface SoftTargets {
+  intentLogits: Float32Array;
+  emissions: Float32Array;
+}
+
+export interface Distillation {
+  /** Given the student's intents and tags, the teacher's outputs for a sentence indexed like them. */
+  teacher: (intents: readonly string[], tags: readonly string[]) => (d: Prepared) => SoftTargets;
+  /** Softmax temperature of both distributions (Hinton et al.: gradients scaled by T). */
+  temperature: number;
+  /** Weight of the soft loss; the hard (gold) loss gets 1 - alpha. */
+  alpha: number;
+}
+
+function softmaxT(logits: Float32Array, from: number, n: number, temperature: number): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, logits[from + i]! / temperature);
+  const out = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += out[i] = Math.exp(logits[from + i]! / temperature - max);
+  for (let i = 0; i < n; i++) out[i]! /= sum;
+  return out;
+}
+
+/**
+ * Soft loss of student outputs against teacher outputs at `temperature`: KL(teacher || student) of the intent
+ * distribution plus the mean per-token KL of the tag distributions (softmax of the emissions). With `dLogits`
+ * and `dEm` it adds `weight` × its gradient (T² scaling, so the gradient is T·(q_student − q_teacher)).
+ */
+export function softLoss(
+  student: SoftTargets,
+  teacher: SoftTargets,
+  T: number,
+  tags: number,
+  temperature: number,
+  grad?: { dLogits: Float32Array; dEm: Float32Array; weight: number },
+): number {
+  const kl = (from: number, n: number, s: Float32Array, t: Float32Array, d?: Float32Array, w = 1) => {
+    const qs = softmaxT(s, from, n, temperature);
+    const qt = softmaxT(t, from, n, temperature);
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      if (qt[i]! > 0) loss += qt[i]! * (Math.log(qt[i]!) - Math.log(Math.max(qs[i]!, 1e-30)));
+      if (d) d[from + i]! += w * temperature * (qs[i]! - qt[i]!);
+    }
+    return loss * temperature * temperature;
+  };
+  const NI = student.intentLogits.length;
+  let loss = kl(0, NI, student.intentLogits, teacher.intentLogits, grad?.dLogits, grad?.weight);
+  for (let t = 0; t < T; t++) {
+    loss += kl(t * tags, tags, student.emissions, teacher.emissions, grad?.dEm, (grad?.weight ?? 1) / T) / T;
+  }
+  return loss;
 }
 
 export interface Prepared {
@@ -249,7 +311,15 @@ export function trainModel(input: TrainInput): TrainedModel {
   const data = prepare([...balance(train), ...trainNegatives], intents, tags, input);
   const devData = prepare(dev, intents, tags, input);
   const calibration = prepare([...dev, ...devNegatives], intents, tags, input);
-  const params = initParams(config, rng);
+  if (input.init) config.hidden = input.init.config.hidden; // structured pruning may have narrowed it
+  if (input.init) {
+    const same = JSON.stringify({ ...input.init.config }) === JSON.stringify(config);
+    if (!same)
+      throw new Error('fine-tuning: the initial weights were trained on other intents, tags or sizes');
+  }
+  const params = input.init ? cloneParams(input.init.params) : initParams(config, rng);
+  const masks = input.masks;
+  if (masks) applyMasks(params, masks);
   const grads: Params = {};
   const m: Params = {};
   const v: Params = {};
@@ -280,6 +350,10 @@ export function trainModel(input: TrainInput): TrainedModel {
     hiddenDropout: hyper.hiddenDropout,
     wordDropout: hyper.wordDropout,
   };
+  const distill = input.distill;
+  const hard = distill ? 1 - distill.alpha : 1;
+  const teacherCache = new Map<Prepared, SoftTargets>();
+  const teacherOf = distill?.teacher(intents, tags);
   const b1 = 0.9;
   const b2 = 0.999;
   const eps = 1e-8;
@@ -302,11 +376,27 @@ export function trainModel(input: TrainInput): TrainedModel {
         const d = data[i]!;
         const a = forward(config, params, d.f, noise);
         const probs = softmax(a.intentLogits);
-        lossSum -= Math.log(Math.max(probs[d.intent]!, 1e-12));
+        lossSum -= hard * Math.log(Math.max(probs[d.intent]!, 1e-12));
         probs[d.intent]! -= 1;
+        if (hard !== 1) for (let o = 0; o < probs.length; o++) probs[o]! *= hard;
         const dEm = new Float32Array(a.emissions.length);
         if (d.tagged.example.intent !== null) {
-          lossSum += crfLoss(a.emissions, a.T, tags.length, d.tags, params, cache, dEm, grads);
+          const nll = crfLoss(a.emissions, a.T, tags.length, d.tags, params, cache, dEm, grads, hard);
+          lossSum += hard * nll;
+        }
+        if (distill) {
+          let target = teacherCache.get(d);
+          if (!target) {
+            target = teacherOf!(d);
+            teacherCache.set(d, target);
+          }
+          lossSum +=
+            distill.alpha *
+            softLoss(a, target, a.T, tags.length, distill.temperature, {
+              dLogits: probs,
+              dEm,
+              weight: distill.alpha,
+            });
         }
         backward(config, params, d.f, a, probs, dEm, grads, touched);
       }
@@ -348,6 +438,7 @@ export function trainModel(input: TrainInput): TrainedModel {
           for (let i = 0; i < params[name]!.length; i++) update(name, i);
         }
       }
+      if (masks) applyMasks(params, masks);
       if (ema !== params) {
         // horizon at most one epoch, so small specs (few steps) are not averaged towards their first epochs
         const d = Math.min(hyper.ema, 1 - hyper.batch / order.length, (1 + step) / (10 + step));
@@ -415,6 +506,14 @@ export function balance(examples: readonly Example[]): Example[] {
     for (let i = list.length; i < floor; i++) out.push(list[i % list.length]!);
   }
   return out;
+}
+
+/** Zeroes every weight whose mask is 0 (tensors without a mask are left alone). */
+export function applyMasks(params: Params, masks: Params): void {
+  for (const [name, mask] of Object.entries(masks)) {
+    const p = params[name]!;
+    for (let i = 0; i < p.length; i++) if (mask[i] === 0) p[i] = 0;
+  }
 }
 
 export function cloneParams(p: Params): Params {

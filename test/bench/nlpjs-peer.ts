@@ -12,6 +12,7 @@ interface NlpLike {
   addDocument(l: string, text: string, intent: string): void;
   train(): Promise<void>;
   process(l: string, text: string): Promise<{ intent: string; score: number }>;
+  export(minified?: boolean): string;
 }
 const dock = await dockStart({
   settings: { nlp: { autoSave: false, autoLoad: false, log: false, nlu: { log: false } } },
@@ -37,5 +38,5 @@ latencies.sort((a, b) => a - b);
 const at = (p: number) =>
   latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
 process.stdout.write(
-  `${JSON.stringify({ intentAccuracy: right / test.length, trainSeconds, p50: at(50), p99: at(99), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  `${JSON.stringify({ intentAccuracy: right / test.length, trainSeconds, p50: at(50), p99: at(99), peakRssMiB: process.resourceUsage().maxRSS / 1024, modelBytes: Buffer.byteLength(nlp.export(true)) })}\n`,
 );

@@ -1,0 +1,226 @@
+// bench:compress — the size/accuracy frontier on SNIPS (scored on test; train/dev fit and select).
+// Post-training configurations (int4 embedding, magnitude and channel pruning without fine-tuning) are derived
+// from the committed models/snips (trained by bench:nlu) in seconds. Trained configurations (a 48-channel
+// student from scratch and distilled from models/snips) take ~10 CPU-minutes each: they are trained only when
+// SLING_BENCH_TRAIN=1, and reused from SLING_BENCH_DIR when already there. Each model is scored by
+// `sling eval` in its own process (its own peak RSS); NLP.js runs in the same bench; DistilBERT is a published
+// reference point. Writes test/bench/results/compress.json and compress.svg/.png (sharp).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../../agent/paths.ts';
+import { type RecompressOptions, recompressModelDir } from '../../models/factory/recompress.ts';
+import { type Row, writeResult } from './harness.ts';
+
+const data = existsSync(resolve(projectRoot, '../shared/data/snips/train.jsonl'))
+  ? resolve(projectRoot, '../shared/data/snips')
+  : '/work/shared/data/snips';
+const [train, dev, test] = ['train', 'dev', 'test'].map((s) => resolve(data, `${s}.jsonl`)) as [
+  string,
+  string,
+  string,
+];
+const shipped = resolve(projectRoot, 'models/snips');
+const sling = resolve(projectRoot, 'agent/sling.js');
+const work = process.env.SLING_BENCH_DIR ?? join(tmpdir(), 'sling-bench-compress');
+mkdirSync(work, { recursive: true });
+
+function run(args: string[], label: string): Record<string, unknown> {
+  process.stderr.write(`== ${label}\n`);
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: projectRoot,
+  });
+  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
+  const out = r.stdout.trim();
+  return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
+}
+
+interface Eval {
+  metrics: { intentAccuracy: number; slotF1: number; exactMatch: number };
+  latencyMs: { p50: number; p99: number };
+  peakRssMiB: number;
+  modelBytes: number;
+}
+
+const rows: Row[] = [];
+const score = (config: string, dir: string, how: string, fp32 = false) => {
+  const e = run(
+    [sling, 'eval', '--model', dir, '--data', test, '--json', ...(fp32 ? ['--fp32'] : [])],
+    config,
+  ) as unknown as Eval;
+  rows.push({
+    config,
+    how,
+    model_bytes: e.modelBytes,
+    intent_acc_pct: +(e.metrics.intentAccuracy * 100).toFixed(2),
+    slot_f1: +(e.metrics.slotF1 * 100).toFixed(2),
+    exact_match_pct: +(e.metrics.exactMatch * 100).toFixed(2),
+    p50_ms: +e.latencyMs.p50.toFixed(4),
+    p99_ms: +e.latencyMs.p99.toFixed(4),
+    peak_rss_mib: Math.round(e.peakRssMiB),
+  });
+};
+
+score('teacher fp32 (models/snips twin)', shipped, '96 ch, 3 layers, bench:nlu', true);
+score('teacher int8 (models/snips)', shipped, 'int8 per channel');
+const post: [string, RecompressOptions][] = [
+  ['int4 embedding', { embeddingBits: 4 }],
+  ['magnitude 50%', { sparsity: 0.5 }],
+  ['magnitude 80%', { sparsity: 0.8 }],
+  ['channels 96→64', { keepChannels: 64 }],
+  ['magnitude 50% + int4', { sparsity: 0.5, embeddingBits: 4 }],
+];
+for (const [name, options] of post) {
+  const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
+  recompressModelDir(shipped, dir, options);
+  score(name, dir, 'post-training, no fine-tuning');
+}
+
+const trained: [string, string[], string][] = [
+  ['student 48 ch from scratch', ['--hidden', '48'], '48 ch, ≤ 6 epochs'],
+  ['student 48 ch distilled', ['--hidden', '48', '--teacher', shipped], '48 ch, ≤ 6 epochs, T 2, alpha 0.5'],
+  [
+    'tiny distilled (8192 × 32, int4)',
+    ['--hidden', '48', '--buckets', '8192', '--dim', '32', '--embedding-bits', '4', '--teacher', shipped],
+    '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
+  ],
+];
+for (const [name, extra, how] of trained) {
+  const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    if (process.env.SLING_BENCH_TRAIN !== '1') continue;
+    run(
+      [sling, 'train', train, '--dev', dev, '--out', dir, '--epochs', '6', '--json', ...extra],
+      `train ${name}`,
+    );
+  }
+  score(name, dir, how);
+  if (extra.includes('--embedding-bits')) continue;
+  const int4 = `${dir}-int4`;
+  recompressModelDir(dir, int4, { embeddingBits: 4 });
+  score(`${name} + int4`, int4, 'int4 embedding');
+}
+
+const peer = run(
+  ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlpjs-peer.ts'), train, test],
+  'nlp.js',
+) as { intentAccuracy: number; p50: number; p99: number; peakRssMiB: number; modelBytes?: number };
+rows.push({
+  config: 'nlp.js (@nlpjs/basic)',
+  how: 'measured in this run, intent only',
+  model_bytes: peer.modelBytes ?? null,
+  intent_acc_pct: +(peer.intentAccuracy * 100).toFixed(2),
+  slot_f1: null,
+  exact_match_pct: null,
+  p50_ms: +peer.p50.toFixed(4),
+  p99_ms: +peer.p99.toFixed(4),
+  peak_rss_mib: Math.round(peer.peakRssMiB),
+});
+// published: DistilBERT (66M parameters, fp32) fine-tuned on SNIPS, as cited in issue 9
+rows.push({
+  config: 'DistilBERT (published)',
+  how: 'reference point, not run here',
+  model_bytes: 66e6 * 4,
+  intent_acc_pct: 98.0,
+  slot_f1: 96.1,
+  exact_match_pct: 91.0,
+  p50_ms: null,
+  p99_ms: null,
+  peak_rss_mib: null,
+});
+
+writeResult('compress', rows, {
+  data: { source: 'SNIPS (JointBERT split)', scoredOn: 'test (700)' },
+  note: 'post-training rows have no fine-tuning; sling train --sparsity/--keep-channels fine-tune after pruning',
+});
+await renderChart(rows);
+
+/** Accuracy against model size (log x): slot F1 and intent accuracy per configuration. */
+async function renderChart(all: Row[]): Promise<void> {
+  const W = 900;
+  const Hh = 520;
+  const m = { l: 70, r: 260, t: 40, b: 60 };
+  const pts = all.filter((r) => typeof r.model_bytes === 'number');
+  const xs = pts.map((r) => Math.log10(r.model_bytes as number));
+  const x0 = Math.floor(Math.min(...xs));
+  const x1 = Math.ceil(Math.max(...xs));
+  const ys = pts.flatMap((r) =>
+    [r.intent_acc_pct, r.slot_f1].filter((v): v is number => typeof v === 'number'),
+  );
+  // below 80 % a configuration has failed; those points sit on the floor with their value written next to them
+  const y0 = Math.max(80, Math.floor(Math.min(...ys) - 1));
+  const y1 = Math.ceil(Math.max(...ys) + 0.5);
+  const X = (b: number) => m.l + ((Math.log10(b) - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const Y = (v: number) => Hh - m.b - ((Math.max(v, y0) - y0) / (y1 - y0)) * (Hh - m.t - m.b);
+  const floorLabel = (x: number, v: number) =>
+    v < y0 ? `<text x="${x + 8}" y="${Y(v) - 6}" font-size="10">${v}</text>` : '';
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${Hh}" fill="white"/>`,
+    `<text x="${m.l}" y="22" font-size="15">SNIPS test: accuracy against model size (bench:compress)</text>`,
+  ];
+  for (let e = x0; e <= x1; e++) {
+    const x = X(10 ** e);
+    parts.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${Hh - m.b}" stroke="#ddd"/>`);
+    const label = e >= 6 ? `${10 ** (e - 6)} MB` : `${10 ** (e - 3)} KB`;
+    parts.push(`<text x="${x}" y="${Hh - m.b + 18}" text-anchor="middle">${label}</text>`);
+  }
+  for (let v = y0; v <= y1; v += 2) {
+    const y = Y(v);
+    parts.push(`<line x1="${m.l}" y1="${y}" x2="${W - m.r}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.l - 8}" y="${y + 4}" text-anchor="end">${v}</text>`);
+  }
+  parts.push(
+    `<text x="${(W - m.r + m.l) / 2}" y="${Hh - 15}" text-anchor="middle">model file (log scale)</text>`,
+  );
+  parts.push(`<text x="18" y="${Hh / 2}" transform="rotate(-90 18 ${Hh / 2})" text-anchor="middle">%</text>`);
+  const colors = [
+    '#393b79',
+    '#1f77b4',
+    '#d62728',
+    '#2ca02c',
+    '#9467bd',
+    '#ff7f0e',
+    '#8c564b',
+    '#e377c2',
+    '#7f7f7f',
+    '#bcbd22',
+    '#17becf',
+    '#000',
+  ];
+  pts.forEach((r, i) => {
+    const c = colors[i % colors.length]!;
+    const x = X(r.model_bytes as number);
+    if (typeof r.slot_f1 === 'number')
+      parts.push(`<circle cx="${x}" cy="${Y(r.slot_f1)}" r="5" fill="${c}"/>`, floorLabel(x, r.slot_f1));
+    if (typeof r.intent_acc_pct === 'number')
+      parts.push(
+        floorLabel(x, r.intent_acc_pct),
+        `<rect x="${x - 4}" y="${Y(r.intent_acc_pct) - 4}" width="8" height="8" fill="none" stroke="${c}" stroke-width="2"/>`,
+      );
+    parts.push(`<circle cx="${W - m.r + 20}" cy="${m.t + 10 + i * 20}" r="5" fill="${c}"/>`);
+    parts.push(`<text x="${W - m.r + 30}" y="${m.t + 14 + i * 20}">${esc(String(r.config))}</text>`);
+  });
+  const ly = m.t + 20 + pts.length * 20;
+  parts.push(
+    `<circle cx="${W - m.r + 20}" cy="${ly}" r="5" fill="#555"/><text x="${W - m.r + 30}" y="${ly + 4}">slot F1</text>`,
+  );
+  parts.push(
+    `<rect x="${W - m.r + 16}" y="${ly + 16}" width="8" height="8" fill="none" stroke="#555" stroke-width="2"/><text x="${W - m.r + 30}" y="${ly + 24}">intent accuracy</text>`,
+  );
+  parts.push('</svg>');
+  const svg = parts.join('\n');
+  const base = resolve(projectRoot, 'test/bench/results/compress');
+  writeFileSync(`${base}.svg`, svg);
+  try {
+    const sharp = (await import('sharp')).default;
+    await sharp(Buffer.from(svg)).png().toFile(`${base}.png`);
+    process.stderr.write(`wrote ${base}.svg and .png\n`);
+  } catch (error) {
+    process.stderr.write(`wrote ${base}.svg; PNG skipped (${(error as Error).message})\n`);
+  }
+}
