@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -30,6 +29,7 @@ import { projectRoot } from '../agent/paths.ts';
 import { buildModel } from '../models/factory/build.ts';
 import { type Mosquitto, startMosquitto } from './helpers/mosquitto.ts';
 import { freePort } from './helpers/ports.ts';
+import { runProcess } from './helpers/process.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sling-doctor-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -217,17 +217,7 @@ describe('broker reachability against a real mosquitto', () => {
 });
 
 async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'agent/sling.js'), ...args], { cwd: work });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, stdout, stderr };
+  return runProcess(process.execPath, [join(projectRoot, 'agent/sling.js'), ...args], { cwd: work });
 }
 
 describe('sling doctor (CLI)', () => {

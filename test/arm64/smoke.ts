@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../agent/config/load.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, printTable, type Row, writeResult } from '../bench/harness.ts';
+import { runProcess } from '../helpers/process.ts';
 import { compareReports, confidenceTolerance, maxConfidenceDelta, referenceProblems } from './agree.ts';
 import { type Command, emulatedNode, esbuildWrapperScript, toolchainIn } from './emulator.ts';
 import { reportPrefix, type WorkerReport } from './protocol.ts';
@@ -113,16 +114,10 @@ function defaultModel(cache: string): string {
 
 async function runWorker(label: string, cmd: Command): Promise<WorkerReport> {
   const wallStarted = performance.now();
-  const child = spawn(cmd.command, cmd.args, { cwd: projectRoot, env: { ...process.env, ...cmd.env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
+  const { code, stdout, stderr } = await runProcess(cmd.command, cmd.args, {
+    cwd: projectRoot,
+    env: { ...process.env, ...cmd.env },
   });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   const line = stdout.split('\n').find((l) => l.startsWith(reportPrefix));
   if (code !== 0 || !line) {
     throw new Error(`${label} worker failed (exit ${code})\n${stdout}\n${stderr}`);

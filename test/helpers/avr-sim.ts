@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fromProjectRoot } from '../../agent/paths.ts';
+import { stopChild } from './process.ts';
 
 const firmwareDir = fromProjectRoot('drivers/firmware');
 
@@ -98,14 +99,7 @@ export async function startAvrSim(options: SimOptions): Promise<AvrSim> {
     });
   };
 
-  const kill = async (signal: NodeJS.Signals) => {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      proc.once('exit', () => done());
-      proc.kill(signal);
-    });
-  };
+  const kill = (signal: NodeJS.Signals) => stopChild(child, signal);
 
   await start();
   return {

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
+import { stopChild } from './process.ts';
 
 /** A real mosquitto broker on a private loopback port, for integration tests. */
 export interface Mosquitto {
@@ -77,14 +78,7 @@ export async function startMosquitto(
     exited.catch(() => {});
     await Promise.race([waitForPort(port, 5000), exited]);
   };
-  const kill = async (signal: NodeJS.Signals) => {
-    const proc = child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      proc.once('exit', () => done());
-      proc.kill(signal);
-    });
-  };
+  const kill = (signal: NodeJS.Signals) => stopChild(child, signal);
   await start();
   return {
     port,
