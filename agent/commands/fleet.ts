@@ -58,6 +58,27 @@ function fail(error: unknown): void {
   process.exitCode = 1;
 }
 
+type Broker = Awaited<ReturnType<typeof connectFromConfig>>;
+
+/** Runs `work` on a connection to the fleet's broker, always disconnects, reports a failure (→ false). */
+async function withBroker(
+  options: ConnectionOptions,
+  work: (broker: Broker) => Promise<void>,
+): Promise<boolean> {
+  try {
+    const broker = await connectFromConfig(options);
+    try {
+      await work(broker);
+    } finally {
+      await broker.client.endAsync();
+    }
+    return true;
+  } catch (error) {
+    fail(error);
+    return false;
+  }
+}
+
 const parseVersion = (raw: string) => {
   const version = Number(raw);
   if (!Number.isSafeInteger(version) || version <= 0) throw new UsageError(`bad version "${raw}"`);
@@ -186,8 +207,7 @@ export function register(program: Command): void {
         // Check before publishing what every device will check: allowed keys, and validity over the defaults.
         const issues = checkLayer(body as Record<string, unknown>, file);
         if (issues.length > 0) throw new Error(issues.map(formatIssue).join('\n'));
-        const { client, config, url } = await connectFromConfig(options);
-        try {
+        await withBroker(options, async ({ client, config, url }) => {
           const signer = options.unsigned
             ? undefined
             : await signerFrom((options.key as string | undefined) ?? config.fleet.signingKey);
@@ -229,9 +249,7 @@ export function register(program: Command): void {
             );
           }
           if (waitMs > 0) process.stdout.write(`${seen.size} device(s) reported on v${doc.version}\n`);
-        } finally {
-          await client.endAsync();
-        }
+        });
       } catch (error) {
         fail(error);
       }
@@ -257,8 +275,7 @@ export function register(program: Command): void {
       try {
         const { publishModel, serveChunkRequests } = await import('../fleet/model/sender.ts');
         const target = await targetOf(options);
-        const { client, config } = await connectFromConfig(options);
-        try {
+        await withBroker(options, async ({ client, config }) => {
           const signer = await signerFrom(options.key ?? config.fleet.signingKey);
           const published = await publishModel({
             mqtt: client,
@@ -291,9 +308,7 @@ export function register(program: Command): void {
             Number(options.serve) * 1000,
           );
           await stop();
-        } finally {
-          await client.endAsync();
-        }
+        });
       } catch (error) {
         fail(error);
       }
@@ -306,19 +321,15 @@ export function register(program: Command): void {
       .argument('<sha256>', 'the model to remove from the broker (as shown by push-model and status)')
       .description("delete a model's retained chunks from the broker once no device needs them"),
   ).action(async (sha256: string, options: ConnectionOptions) => {
-    try {
-      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('expected the full sha256 (64 hex digits)');
-      const { clearModelChunks } = await import('../fleet/model/sender.ts');
-      const { client, config } = await connectFromConfig(options);
-      try {
-        const cleared = await clearModelChunks(client, config.mqtt.prefix, sha256);
-        process.stdout.write(`cleared ${cleared} retained chunk(s) of ${sha256.slice(0, 16)}…\n`);
-      } finally {
-        await client.endAsync();
-      }
-    } catch (error) {
-      fail(error);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      fail(new UsageError('expected the full sha256 (64 hex digits)'));
+      return;
     }
+    const { clearModelChunks } = await import('../fleet/model/sender.ts');
+    await withBroker(options, async ({ client, config }) => {
+      const cleared = await clearModelChunks(client, config.mqtt.prefix, sha256);
+      process.stdout.write(`cleared ${cleared} retained chunk(s) of ${sha256.slice(0, 16)}…\n`);
+    });
   });
 
   connection(
@@ -328,59 +339,53 @@ export function register(program: Command): void {
       .option('--json', 'print the reports as JSON')
       .option('--quiet-ms <ms>', 'stop listening after this long without a new report', '700'),
   ).action(async (options: ConnectionOptions & { json?: boolean; quietMs: string }) => {
-    try {
-      const { client, config } = await connectFromConfig(options);
-      const configs = new Map<string, Record<string, unknown>>();
-      const models = new Map<string, Record<string, unknown>>();
-      try {
-        const p = config.mqtt.prefix;
-        await collectReports(
-          client,
-          [`${p}/+/config/reported`, `${p}/+/model/reported`],
-          Number(options.quietMs),
-          (topic, r) => {
-            (topic.endsWith('/model/reported') ? models : configs).set(String(r.device), r);
-            return 'more';
-          },
-        );
-      } finally {
-        await client.endAsync();
-      }
-      const devices = [...new Set([...configs.keys(), ...models.keys()])].sort();
-      if (options.json) {
-        const out = devices.map((d) => ({
-          device: d,
-          config: configs.get(d) ?? null,
-          model: models.get(d) ?? null,
-        }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-        return;
-      }
-      if (devices.length === 0) {
-        process.stdout.write('no device has reported yet\n');
-        return;
-      }
-      for (const d of devices) {
-        const c = configs.get(d);
-        const m = models.get(d);
-        const versions = Object.entries((c?.versions as Record<string, number>) ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ');
-        const restart = (c?.restartRequired as string[] | undefined)?.length
-          ? ` restart_required: ${(c!.restartRequired as string[]).join(',')}`
-          : '';
+    const configs = new Map<string, Record<string, unknown>>();
+    const models = new Map<string, Record<string, unknown>>();
+    const collected = await withBroker(options, async ({ client, config }) => {
+      const p = config.mqtt.prefix;
+      await collectReports(
+        client,
+        [`${p}/+/config/reported`, `${p}/+/model/reported`],
+        Number(options.quietMs),
+        (topic, r) => {
+          (topic.endsWith('/model/reported') ? models : configs).set(String(r.device), r);
+          return 'more';
+        },
+      );
+    });
+    if (!collected) return;
+    const devices = [...new Set([...configs.keys(), ...models.keys()])].sort();
+    if (options.json) {
+      const out = devices.map((d) => ({
+        device: d,
+        config: configs.get(d) ?? null,
+        model: models.get(d) ?? null,
+      }));
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      return;
+    }
+    if (devices.length === 0) {
+      process.stdout.write('no device has reported yet\n');
+      return;
+    }
+    for (const d of devices) {
+      const c = configs.get(d);
+      const m = models.get(d);
+      const versions = Object.entries((c?.versions as Record<string, number>) ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      const restart = (c?.restartRequired as string[] | undefined)?.length
+        ? ` restart_required: ${(c!.restartRequired as string[]).join(',')}`
+        : '';
+      process.stdout.write(
+        `${d.padEnd(24)} ${String(c?.status ?? '-').padEnd(12)} ${versions || '(file only)'} hash=${c?.hash ?? '-'}${restart}\n`,
+      );
+      if (c?.error) process.stdout.write(`${''.padEnd(24)} error: ${c.error}\n`);
+      if (m) {
         process.stdout.write(
-          `${d.padEnd(24)} ${String(c?.status ?? '-').padEnd(12)} ${versions || '(file only)'} hash=${c?.hash ?? '-'}${restart}\n`,
+          `${''.padEnd(24)} model: ${m.status} ${m.name ?? ''} v${m.version ?? '-'}${m.error ? ` error: ${m.error}` : ''}\n`,
         );
-        if (c?.error) process.stdout.write(`${''.padEnd(24)} error: ${c.error}\n`);
-        if (m) {
-          process.stdout.write(
-            `${''.padEnd(24)} model: ${m.status} ${m.name ?? ''} v${m.version ?? '-'}${m.error ? ` error: ${m.error}` : ''}\n`,
-          );
-        }
       }
-    } catch (error) {
-      fail(error);
     }
   });
 
@@ -391,37 +396,30 @@ export function register(program: Command): void {
       .description("print a device's effective config (secrets redacted), asked over MQTT request/response")
       .option('--timeout <ms>', 'how long to wait for the answer', '5000'),
   ).action(async (device: string, options: ConnectionOptions & { timeout: string }) => {
-    try {
-      const { randomUUID } = await import('node:crypto');
-      const { fleetTopics } = await import('../fleet/topics.ts');
-      const { client, config } = await connectFromConfig(options);
-      try {
-        const topics = fleetTopics(config.mqtt.prefix, device);
-        const responseTopic = `${config.mqtt.prefix}/_ops/${randomUUID()}`;
-        const correlation = randomUUID();
-        const answer = new Promise<string>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`${device} did not answer within ${options.timeout} ms`)),
-            Number(options.timeout),
-          );
-          client.on('message', (topic, payload, packet) => {
-            if (topic !== responseTopic || packet.properties?.correlationData?.toString() !== correlation)
-              return;
-            clearTimeout(timer);
-            resolve(payload.toString());
-          });
+    const { randomUUID } = await import('node:crypto');
+    const { fleetTopics } = await import('../fleet/topics.ts');
+    await withBroker(options, async ({ client, config }) => {
+      const topics = fleetTopics(config.mqtt.prefix, device);
+      const responseTopic = `${config.mqtt.prefix}/_ops/${randomUUID()}`;
+      const correlation = randomUUID();
+      const answer = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${device} did not answer within ${options.timeout} ms`)),
+          Number(options.timeout),
+        );
+        client.on('message', (topic, payload, packet) => {
+          if (topic !== responseTopic || packet.properties?.correlationData?.toString() !== correlation)
+            return;
+          clearTimeout(timer);
+          resolve(payload.toString());
         });
-        await client.subscribeAsync(responseTopic, { qos: 1 });
-        await client.publishAsync(topics.get, '', {
-          qos: 1,
-          properties: { responseTopic, correlationData: Buffer.from(correlation) },
-        });
-        process.stdout.write(`${JSON.stringify(JSON.parse(await answer), null, 2)}\n`);
-      } finally {
-        await client.endAsync();
-      }
-    } catch (error) {
-      fail(error);
-    }
+      });
+      await client.subscribeAsync(responseTopic, { qos: 1 });
+      await client.publishAsync(topics.get, '', {
+        qos: 1,
+        properties: { responseTopic, correlationData: Buffer.from(correlation) },
+      });
+      process.stdout.write(`${JSON.stringify(JSON.parse(await answer), null, 2)}\n`);
+    });
   });
 }
