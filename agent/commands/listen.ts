@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
+import type { ListenFileOptions } from '../ingress/voice/listen.ts';
 
-interface ListenOptions {
-  json?: boolean;
-  grammar?: string;
-  config?: string;
-  minConfidence?: string;
-  parse?: boolean;
-  model?: string;
-}
+type ListenOptions = Omit<ListenFileOptions, 'commandPath'>;
 
 export function register(program: Command): void {
   program

@@ -1,13 +1,5 @@
 import type { Command } from 'commander';
-
-interface SayOptions {
-  url?: string;
-  device?: string;
-  config?: string;
-  timeout: string;
-  dryRun?: boolean;
-  json?: boolean;
-}
+import type { SayOptions } from '../ingress/say.ts';
 
 export function register(program: Command): void {
   program

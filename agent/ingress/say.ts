@@ -7,17 +7,16 @@ import { formatResult } from './console.ts';
 import { agentTopics } from './topics.ts';
 
 /** `sling say`: publish one command, wait for its result by id. Exit code 0 ok, 1 not ok, 3 no answer. */
-export async function say(
-  text: string,
-  options: {
-    url?: string;
-    device?: string;
-    config?: string;
-    timeout: string;
-    dryRun?: boolean;
-    json?: boolean;
-  },
-): Promise<number> {
+export interface SayOptions {
+  url?: string;
+  device?: string;
+  config?: string;
+  timeout: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export async function say(text: string, options: SayOptions): Promise<number> {
   let config: ReturnType<typeof loadConfig>['config'];
   try {
     config = loadConfig(options.config).config;

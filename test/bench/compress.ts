@@ -1,17 +1,9 @@
-// bench:compress — the size/accuracy frontier on SNIPS (scored on test; train/dev fit and select).
-// Post-training configurations (int4 embedding, magnitude and channel pruning without fine-tuning) are derived
-// from the committed models/snips (trained by bench:nlu) in seconds. Trained configurations (a 48-channel
-// student from scratch and distilled from models/snips) take ~10 CPU-minutes each: they are trained only when
-// SLING_BENCH_TRAIN=1, and reused from SLING_BENCH_DIR when already there. Each model is scored by
-// `sling eval` in its own process (its own peak RSS); NLP.js runs in the same bench; DistilBERT is a published
-// reference point. Writes test/bench/results/compress.json and compress.svg/.png (sharp).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
 import { type RecompressOptions, recompressModelDir } from '../../models/factory/recompress.ts';
-import { type Row, writeResult } from './harness.ts';
+import { type Row, runJsonStep, writeResult } from './harness.ts';
 
 const data = existsSync(resolve(projectRoot, '../shared/data/snips/train.jsonl'))
   ? resolve(projectRoot, '../shared/data/snips')
@@ -26,17 +18,7 @@ const sling = resolve(projectRoot, 'agent/sling.js');
 const work = process.env.SLING_BENCH_DIR ?? join(tmpdir(), 'sling-bench-compress');
 mkdirSync(work, { recursive: true });
 
-function run(args: string[], label: string): Record<string, unknown> {
-  process.stderr.write(`== ${label}\n`);
-  const r = spawnSync(process.execPath, args, {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: projectRoot,
-  });
-  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
-  const out = r.stdout.trim();
-  return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
-}
+const run = runJsonStep;
 
 interface Eval {
   metrics: { intentAccuracy: number; slotF1: number; exactMatch: number };

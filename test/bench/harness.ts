@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -57,4 +57,20 @@ export function writeResult(name: string, rows: readonly Row[], extra: Record<st
   );
   process.stdout.write(`\nwrote ${file}\n`);
   return file;
+}
+
+/**
+ * Runs a `sling` CLI step (`node agent/sling.js ...`) for a benchmark and parses its JSON output: either
+ * one (pretty) object, or one JSON line after human-readable text. Progress goes to stderr as it comes.
+ */
+export function runJsonStep(args: string[], label: string): Record<string, unknown> {
+  process.stderr.write(`\n== ${label}\n`);
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: projectRoot,
+  });
+  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
+  const out = r.stdout.trim();
+  return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
 }

@@ -1,12 +1,8 @@
-// bench:nlu — Sling (int8 and fp32) vs NLP.js on SNIPS: train on train (dev for early stopping and the
-// threshold), score on test. Each system trains and runs in its own process so time and peak RSS are its own.
-// SLING_BENCH_REUSE=1 skips Sling's training and scores the committed models/snips.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
-import { type Row, writeResult } from './harness.ts';
+import { type Row, runJsonStep, writeResult } from './harness.ts';
 
 const data = resolve(projectRoot, '../shared/data/snips');
 const fallback = '/work/shared/data/snips';
@@ -19,18 +15,7 @@ const [train, dev, test] = ['train', 'dev', 'test'].map((s) => resolve(dir, `${s
 const model = resolve(projectRoot, 'models/snips');
 const sling = resolve(projectRoot, 'agent/sling.js');
 
-function run(args: string[], label: string): Record<string, unknown> {
-  process.stderr.write(`\n== ${label}\n`);
-  const r = spawnSync(process.execPath, args, {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    cwd: projectRoot,
-  });
-  if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
-  const out = r.stdout.trim();
-  // eval --json prints one pretty object; train --json one line after its text
-  return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
-}
+const run = runJsonStep;
 
 let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
 let trainWall = Number.NaN;
