@@ -115,7 +115,7 @@ export async function buildPipeline(
   const scoped = scopeParser(parser, outOfScopeIntents(skills));
   return {
     parser: scoped,
-    decider: { decide: (text) => decide(scoped, text, ctx) },
+    decider: { decide: (text) => decide(parser, text, ctx) },
     executor: new ActuationExecutor(actuation),
     reconfigureDrivers: (next, previous) => actuation.reconfigureDrivers(next, previous),
     close: async () => {

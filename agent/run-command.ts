@@ -71,8 +71,8 @@ export async function runCommand(
   const parseError = parses.find((p) => p.error !== undefined)?.error;
   if (parseError !== undefined)
     return finish({ status: 'error', actions: [], reply: parseError, error: parseError });
-  if (parses.some((p) => p.intent === null) || plan.refused?.notUnderstood) {
-    return { ...finish({ status: 'not_understood', actions: [], reply: plan.reply }), intent: null };
+  if (parses.some((p) => p.intent === null)) {
+    return finish({ status: 'not_understood', actions: [], reply: plan.reply });
   }
   if (plan.refused) {
     return finish({ status: 'rejected', actions: [], reply: plan.reply, error: plan.refused.reason });

@@ -1,6 +1,7 @@
 import type { ParseResult, Parser } from '../nlu/types.ts';
 import { splitCompound } from './compound.ts';
 import { type PlanContext, planCommand } from './planner.ts';
+import { outOfScopeIntents, scopeParser } from './scope.ts';
 import type { Plan } from './types.ts';
 
 export interface Decision {
@@ -15,7 +16,10 @@ export interface Decision {
  * clause by clause; when a clause is not understood but the whole sentence is (the split was wrong, e.g.
  * "okay, stop"), the whole sentence wins. The parser never throws, so neither does this.
  */
-export async function decide(parser: Parser, text: string, ctx: PlanContext): Promise<Decision> {
+export async function decide(model: Parser, text: string, ctx: PlanContext): Promise<Decision> {
+  // Out-of-scope intents read as "not understood" here, so a clause the model put there makes the whole
+  // sentence be tried, and every caller (agent, voice, `sling parse`) reports them alike.
+  const parser = scopeParser(model, outOfScopeIntents(ctx.skills));
   const clauses = splitCompound(text);
   if (clauses.length > 1) {
     const parses = await Promise.all(clauses.map((clause) => parser.parse(clause)));

@@ -1,13 +1,20 @@
 import type { Parser } from '../nlu/types.ts';
 import type { Skills } from './skills.ts';
 
+const cache = new WeakMap<Skills, ReadonlySet<string>>();
+
 /** Intents whose skill says the input is not a command of this world (`notUnderstood: true`). */
-export function outOfScopeIntents(skills: Skills): Set<string> {
-  return new Set(
-    Object.entries(skills)
-      .filter(([, skill]) => skill.notUnderstood)
-      .map(([intent]) => intent),
-  );
+export function outOfScopeIntents(skills: Skills): ReadonlySet<string> {
+  let intents = cache.get(skills);
+  if (!intents) {
+    intents = new Set(
+      Object.entries(skills)
+        .filter(([, skill]) => skill.notUnderstood)
+        .map(([intent]) => intent),
+    );
+    cache.set(skills, intents);
+  }
+  return intents;
 }
 
 /**
