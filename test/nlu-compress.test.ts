@@ -359,6 +359,35 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
     };
     assert.ok(c.augmentation.kept > 0);
     assert.equal(c.augmentation.kept + c.augmentation.droppedOutOfScope, c.augmentation.variants);
+
+    // --init: prune and fine-tune the built teacher itself instead of training a new model
+    const tuned = buildModel({
+      source: specFile,
+      out: join(dir, 'pruned'),
+      seed: 3,
+      hyper,
+      features,
+      compress: { init: teacherDir, keepChannels: 16, pruneEpochs: 1 },
+    }).manifest;
+    assert.equal(tuned.config.hidden, 16);
+    const t = tuned.compression as {
+      init: { from: string; dev: { intentAccuracy: number } };
+      pruning: { hidden: { from: number; to: number } }[];
+    };
+    assert.equal(t.init.from, teacherDir);
+    assert.deepEqual(t.pruning[0]!.hidden, { from: 32, to: 16 });
+    assert.ok(tuned.training.epochs <= 1, `fine-tuning only: ${tuned.training.epochs} epochs`);
+    assert.throws(
+      () =>
+        buildModel({
+          source: specFile,
+          out: join(dir, 'x'),
+          hyper,
+          features: { buckets: 2048 },
+          compress: { init: teacherDir },
+        }),
+      /other features \(buckets 4096\)/,
+    );
     assert.equal(c.distillation.teacher.source, teacherDir);
     assert.equal(c.pruning.length, 2);
     assert.ok(c.pruning[1]!.measuredSparsity! >= 0.5);

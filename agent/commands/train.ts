@@ -22,6 +22,7 @@ interface TrainFlags {
   pruneEpochs?: string;
   embeddingBits?: string;
   augment?: string;
+  init?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -52,6 +53,10 @@ export function register(program: Command): void {
     .option(
       '--augment <n>',
       'distillation: n variants per sentence (paraphrase frames, fillers, typos, ASR-like errors) labelled by the teacher',
+    )
+    .option(
+      '--init <dir>',
+      'start from this built model (same data) instead of training: prune and fine-tune it',
     )
     .option('--keep-channels <n>', 'structured pruning: keep n hidden channels, then fine-tune')
     .option('--sparsity <s>', 'magnitude pruning: zero this fraction of each weight matrix, then fine-tune')
@@ -98,6 +103,7 @@ export function register(program: Command): void {
         pruneEpochs: int(flags.pruneEpochs),
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
         augment: int(flags.augment),
+        init: flags.init,
       };
       const problem =
         bits !== 4 && bits !== 8

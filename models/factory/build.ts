@@ -6,6 +6,7 @@ import { augmentTexts } from './augment.ts';
 import {
   labelByTeachers,
   loadTeacher,
+  loadTrainedModel,
   magnitudeMasks,
   pruneChannels,
   sparsityOf,
@@ -62,6 +63,8 @@ export interface CompressOptions {
   pruneEpochs?: number;
   /** 4: int4 embedding table (opset 21); default 8. */
   embeddingBits?: 4 | 8;
+  /** Start from this built model directory's weights (same data and sizes) instead of training: prune it. */
+  init?: string;
   /** Distillation only: this many augmented variants per training sentence, labelled by the teacher(s). */
   augment?: number;
 }
@@ -236,6 +239,9 @@ export function trainCompressed(
 ): { model: TrainedModel; compression: CompressionRecord } {
   const compression: CompressionRecord = {};
   const say = (line: string) => input.progress?.(line, true);
+  // --init: the compression steps start from a built model's weights instead of a freshly trained model
+  const initial = options.init ? loadTrainedModel(options.init, input) : undefined;
+  if (initial) compression.init = { from: options.init, dev: devMetrics(initial, input, dev, train) };
   const distilling =
     options.teacher !== undefined ||
     options.teacherHidden !== undefined ||
@@ -269,24 +275,22 @@ export function trainCompressed(
     }
     const temperature = options.temperature ?? 2;
     const alpha = options.alpha ?? 0.5;
-    say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
-    const student = trainModel({
-      ...input,
-      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
-    });
-    compression.distillation = {
-      teacher: teacherInfo,
-      temperature,
-      alpha,
-      studentDev: devMetrics(student, input, dev, train),
-    };
     input = {
       ...input,
       distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
     };
+    if (!initial) say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
+    const student = initial ?? trainModel(input);
+    compression.distillation = {
+      teacher: teacherInfo,
+      temperature,
+      alpha,
+      ...(initial ? { studentFrom: options.init } : {}),
+      studentDev: devMetrics(student, input, dev, train),
+    };
     return prune(student, input, options, dev, train, compression);
   }
-  return prune(trainModel(input), input, options, dev, train, compression);
+  return prune(initial ?? trainModel(input), input, options, dev, train, compression);
 }
 
 /** Adds teacher-labelled variants of the training sentences (see augment.ts) to the student's data. */

@@ -11,10 +11,19 @@ import type { Augmented } from './augment.ts';
 import type { Example } from './dataset.ts';
 import { bioSpans, viterbi } from './decode.ts';
 import { type FeatureSettings, featurize, type Gazetteer } from './features.ts';
+import { computeMetrics } from './metrics.ts';
 import { forward, type ModelConfig, type Params, paramShapes, softmax } from './model.ts';
 import { DataType, onnxModelType } from './onnx-proto.ts';
 import { tokenize } from './text.ts';
-import { crfOf, NONE_INTENT, type Prepared, type SoftTargets, topIntent } from './train.ts';
+import {
+  crfOf,
+  NONE_INTENT,
+  type Prepared,
+  type SoftTargets,
+  type TrainedModel,
+  type TrainInput,
+  topIntent,
+} from './train.ts';
 
 /** A model that can label sentences for a student: its own features, intents and tags. */
 export interface Teacher {
@@ -300,4 +309,31 @@ export function labelByTeachers(
     examples.push({ text, intent, spans });
   }
   return { examples, dropped, sameIntent };
+}
+
+/**
+ * A built model directory as a trained model to prune and fine-tune (`sling train --init`). Its features must be
+ * the ones this run computes, or its weights would be read through other hash buckets.
+ */
+export function loadTrainedModel(dir: string, input: Pick<TrainInput, 'features'>): TrainedModel {
+  const t = loadTeacher(dir);
+  const differs = (Object.keys(input.features) as (keyof FeatureSettings)[]).filter(
+    (k) => t.features[k] !== input.features[k],
+  );
+  if (differs.length > 0)
+    throw new Error(
+      `--init ${dir}: the model was built with other features (${differs.map((k) => `${k} ${t.features[k]}`).join(', ')}); pass the same --buckets`,
+    );
+  return {
+    config: t.config,
+    params: t.params,
+    intents: t.intents,
+    tags: t.tags,
+    slots: [...new Set(t.tags.filter((x) => x !== 'O').map((x) => x.slice(2)))].sort(),
+    threshold: t.threshold ?? 0.5,
+    devMetrics: computeMetrics([]),
+    epochsRun: 0,
+    bestEpoch: 0,
+    trainSeconds: 0,
+  };
 }
