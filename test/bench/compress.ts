@@ -116,10 +116,11 @@ const trained: [string, string[], string][] = [
     [...tiny, '--buckets', '8192', '--epochs', '6'],
     '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
   ],
+  ['tiny 8192 × 32, 14 epochs', [...tiny, '--buckets', '8192', '--epochs', '14'], 'as above, ≤ 14 epochs'],
   [
-    'tiny 8192 × 32, 14 epochs',
-    [...tiny, '--buckets', '8192', '--epochs', '14'],
-    'as above, fp16 row scales, ≤ 14 epochs',
+    'tiny 8192 × 32 + augment, 14 epochs',
+    [...tiny, '--buckets', '8192', '--epochs', '14', '--augment', '1'],
+    'as above + 1 teacher-labelled variant per sentence (frames, fillers, typos, ASR-like errors, slot swaps)',
   ],
   [
     'tiny 11776 × 32 + augment',
