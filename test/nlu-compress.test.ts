@@ -17,6 +17,7 @@ import {
   sparsityOf,
   teacherTargets,
 } from '../models/factory/compress.ts';
+import type { Example } from '../models/factory/dataset.ts';
 import { buildOnnx, quantizeModel } from '../models/factory/export.ts';
 import { featurize } from '../models/factory/features.ts';
 import { forward, type Params } from '../models/factory/model.ts';
@@ -25,6 +26,7 @@ import { expandSpec, loadSpec, specGazetteer } from '../models/factory/spec.ts';
 import { tokenize } from '../models/factory/text.ts';
 import {
   defaultHyper,
+  type Prepared,
   prepare,
   type SoftTargets,
   softLoss,
@@ -89,6 +91,22 @@ const maxDiff = (a: Float32Array, b: Float32Array) => {
   return m;
 };
 
+/** Mean soft loss (T 2) of a model against the teacher on these sentences. */
+function meanSoftLoss(
+  m: TrainedModel,
+  examples: Example[],
+  targets: (intents: readonly string[], tags: readonly string[]) => (d: Prepared) => SoftTargets,
+): number {
+  const data = prepare(examples, teacher.intents, teacher.tags, input);
+  const teach = targets(teacher.intents, teacher.tags);
+  return (
+    data.reduce((sum, d) => {
+      const a = forward(m.config, m.params, d.f);
+      return sum + softLoss(a, teach(d), a.T, teacher.tags.length, 2);
+    }, 0) / data.length
+  );
+}
+
 describe('model compression', { timeout: 180_000 }, () => {
   before(async () => {
     await loadBuiltinEntities();
@@ -137,13 +155,7 @@ describe('model compression', { timeout: 180_000 }, () => {
       hyper: student,
       distill: { teacher: targets, temperature: 2, alpha: 0.7 },
     });
-    const data = prepare(input.train, teacher.intents, teacher.tags, input);
-    const teach = targets(teacher.intents, teacher.tags);
-    const lossOf = (m: TrainedModel) =>
-      data.reduce((sum, d) => {
-        const a = forward(m.config, m.params, d.f);
-        return sum + softLoss(a, teach(d), a.T, teacher.tags.length, 2);
-      }, 0) / data.length;
+    const lossOf = (m: TrainedModel) => meanSoftLoss(m, input.train, targets);
     const before = lossOf(scratch);
     const afterDistill = lossOf(distilled);
     assert.ok(afterDistill < before, `distilled ${afterDistill} vs scratch ${before}`);
@@ -184,13 +196,7 @@ describe('model compression', { timeout: 180_000 }, () => {
     const augmented = trainModel({ ...input, train: [...input.train, ...extra], hyper: student, distill });
     // variants from another seed: neither student saw them
     const unseen = labelByTeachers([t], augmentTexts(input.train, 1, 99)).examples;
-    const data = prepare(unseen, teacher.intents, teacher.tags, input);
-    const teach = targets(teacher.intents, teacher.tags);
-    const lossOf = (m: TrainedModel) =>
-      data.reduce((sum, d) => {
-        const a = forward(m.config, m.params, d.f);
-        return sum + softLoss(a, teach(d), a.T, teacher.tags.length, 2);
-      }, 0) / data.length;
+    const lossOf = (m: TrainedModel) => meanSoftLoss(m, unseen, targets);
     assert.ok(lossOf(augmented) < lossOf(plain), `augmented ${lossOf(augmented)} vs plain ${lossOf(plain)}`);
   });
 
