@@ -91,6 +91,16 @@ const trained: [string, string[], string][] = [
     '48 ch, ≤ 6 epochs, T 2, alpha 0.5',
   ],
   [
+    'student 48 ch from scratch, seed 2',
+    ['--hidden', '48', '--epochs', '6', '--seed', '2'],
+    '48 ch, ≤ 6 epochs, seed 2',
+  ],
+  [
+    'student 48 ch distilled, seed 2',
+    ['--hidden', '48', '--epochs', '6', '--seed', '2', '--teacher', shipped],
+    '48 ch, ≤ 6 epochs, T 2, alpha 0.5, seed 2',
+  ],
+  [
     'channels 96→64 + fine-tuning',
     ['--init', shipped, '--keep-channels', '64', '--prune-epochs', '2', '--teacher', shipped],
     'models/snips pruned to 64 channels, 2 epochs fine-tuning distilled from itself',
@@ -138,7 +148,7 @@ for (const [name, extra, how] of trained) {
     run([sling, 'train', train, '--dev', dev, '--out', dir, '--json', ...extra], `train ${name}`);
   }
   score(name, dir, how);
-  if (extra.includes('--embedding-bits') || extra.includes('--init')) continue;
+  if (['--embedding-bits', '--init', '--seed'].some((o) => extra.includes(o))) continue;
   const int4 = `${dir}-int4`;
   recompressModelDir(dir, int4, { embeddingBits: 4 });
   score(`${name} + int4`, int4, 'int4 embedding');
