@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { projectRoot } from '../../agent/paths.ts';
+import { buildVoiceModel } from '../../models/factory/voice/build.ts';
+import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
 import { buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
 
 // Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
@@ -107,5 +109,36 @@ test('the trigram decoder (used for large specs) recognises commands and refuses
     }
   } finally {
     await lm.close();
+  }
+});
+
+test('a hypothesis the audio does not prefer over its contrast ("on" for "off") is refused', async () => {
+  // A grammar that can only say "turn on the kitchen light", told that "off" contrasts with "on": spoken
+  // "turn off ..." is forced into "turn on ..." by the decoder, and the contrast check must catch it.
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-contrast-'));
+  const spec = join(dir, 'on.yaml');
+  writeFileSync(spec, 'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n');
+  const built = await buildVoiceModel(readVoiceSpec(spec), dir, spec);
+  const manifest = JSON.parse(readFileSync(join(built.dir, 'voice.json'), 'utf8'));
+  writeFileSync(join(built.dir, 'voice.json'), JSON.stringify({ ...manifest, contrasts: { on: ['off'] } }));
+  writeFileSync(
+    join(built.dir, 'grammar.dict'),
+    `${readFileSync(join(built.dir, 'grammar.dict'), 'utf8')}off AO F\n`,
+  );
+  // Confidence 0 so that only the contrast check decides.
+  const forced = await VoiceEngine.open({ grammarDir: built.dir, minConfidence: 0 });
+  try {
+    const off = await speech('turn off the kitchen light');
+    const [wrong] = await forced.listenFile(withSilence([off.samples], off.sampleRate));
+    assert.equal(wrong?.recognition.text, 'turn on the kitchen light', 'the grammar forced the hypothesis');
+    assert.equal(wrong?.recognition.accepted, false);
+    assert.match(String(wrong?.recognition.reason), /too close to "turn off the kitchen light"/);
+    const on = await speech('turn on the kitchen light');
+    const [right] = await forced.listenFile(withSilence([on.samples], on.sampleRate));
+    assert.ok(right?.recognition.accepted, right?.recognition.reason);
+    assert.equal(right?.recognition.detail?.contrastRival, 'turn off the kitchen light');
+    assert.ok(Number(right?.recognition.detail?.contrastMargin) >= 150);
+  } finally {
+    await forced.close();
   }
 });

@@ -19,14 +19,16 @@ export function specFiles(path: string): string[] {
 }
 
 export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGrammarSpec {
-  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [] };
+  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [], listSlots: {} };
   // Builtin slots are represented by seeded samples (numbers fold into one <number> rule later).
   const rng = mulberry32(7);
   for (const parsed of specs) {
     for (const [name, slot] of parsed.slots) {
       const phrases: string[] = [];
-      if (slot.kind === 'list') phrases.push(...Object.values(slot.values).flat());
-      else if (slot.kind === 'open') phrases.push(...slot.examples);
+      if (slot.kind === 'list') {
+        phrases.push(...Object.values(slot.values).flat());
+        spec.listSlots![name] = slot.values;
+      } else if (slot.kind === 'open') phrases.push(...slot.examples);
       else {
         const entity = builtinEntity(slot.type)!; // the parser checked it exists
         for (let i = 0; i < builtinSamples; i++) phrases.push(entity.sample(rng));
