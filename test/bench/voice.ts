@@ -159,6 +159,8 @@ const waits = {
   closed: [] as number[],
   decodeStart: [] as number[],
   decode: [] as number[],
+  /** Of the decode: the command decoder and phone loop (the rest is the contrast check). */
+  search: [] as number[],
   plan: [] as number[],
 };
 
@@ -227,6 +229,8 @@ for (const snr of [20, 10]) {
         waits.closed.push(closedMs);
         waits.decodeStart.push(((last.decodeStartedAt - r.speechEnd) / RATE) * 1000);
         waits.decode.push(last.recognizeMs);
+        const searchMs = last.recognition.detail?.searchMs;
+        if (typeof searchMs === 'number') waits.search.push(searchMs);
         waits.plan.push(planMs);
         if (last.decodeStartedAt < last.utterance.closedAt) earlyDecodes++;
       }

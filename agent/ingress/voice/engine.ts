@@ -46,6 +46,7 @@ export class VoiceEngine {
     // Each stream needs its own recurrent VAD state, so it gets its own session.
     const vad = await SileroVad.load();
     let early: { utterance: Utterance; heard: Promise<Heard> } | undefined;
+    let decoding = false;
     return new AudioStream(
       vad,
       new Segmenter(this.segmenterOptions),
@@ -57,8 +58,17 @@ export class VoiceEngine {
         onHeard({ ...heard, utterance });
       },
       (utterance) => {
+        // One early decode at a time: pauses inside a sentence must not queue decodes that delay the last one
+        // (that utterance is then decoded when it closes).
+        if (decoding) return;
         const heard = this.recognize(utterance);
-        heard.catch(() => {}); // recognize() does not throw; a stale early decode is simply dropped
+        decoding = true;
+        // A stale early decode is dropped; its failure (a replaced recogniser may throw) is not unhandled.
+        heard
+          .catch(() => {})
+          .finally(() => {
+            decoding = false;
+          });
         early = { utterance, heard };
       },
     );

@@ -219,6 +219,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         ...o.calibration,
         ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
       });
+      const searchMs = performance.now() - started;
       const contrast = confidence >= o.minConfidence ? await this.contrastCheck(id, words) : undefined;
       const accepted = confidence >= o.minConfidence && (contrast?.passed ?? true);
       const reason =
@@ -233,6 +234,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         accepted,
         ...(reason ? { reason } : {}),
         detail: {
+          searchMs,
           ...(contrast ? { contrastMargin: contrast.margin, contrastRival: contrast.rival } : {}),
           perFrame,
           coverage,
