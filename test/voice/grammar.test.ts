@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { contrastVariants, sentencesFsg } from '../../agent/ingress/voice/contrast.ts';
 import {
   confidenceFromScores,
+  coverageConfidence,
   hypothesisWords,
   parseHypSeg,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
@@ -113,6 +114,9 @@ test('hypseg lines parse; fillers are dropped; confidence needs score and covera
     '"stop" explains a quarter of the speech',
   );
   assert.equal(parseHypSeg('garbage'), undefined);
+  // Against the VAD's speech span instead of a phone loop: words over 60 of 80 speech frames pass, 20 do not.
+  assert.ok(coverageConfidence(g, 80).confidence > 0.9);
+  assert.ok(coverageConfidence(shortWord!, 80).confidence < 0.1);
 });
 
 test('the trigram model is valid ARPA over the grammar sentences; the matcher accepts exactly the grammar', () => {

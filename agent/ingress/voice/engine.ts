@@ -76,7 +76,12 @@ export class VoiceEngine {
 
   async recognize(utterance: Utterance): Promise<Heard> {
     const started = performance.now();
-    const recognition = await this.recognizer.recognize(utterance.samples);
+    // Utterance samples end at closedAt; the VAD's speech span within them.
+    const offset = utterance.closedAt - utterance.samples.length;
+    const recognition = await this.recognizer.recognize(utterance.samples, {
+      start: Math.max(0, utterance.speechStart - offset),
+      end: utterance.speechEnd - offset,
+    });
     return {
       utterance,
       recognition,
