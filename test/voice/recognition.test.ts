@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { projectRoot } from '../../agent/paths.ts';
 import { buildVoiceModel } from '../../models/factory/voice/build.ts';
 import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
@@ -113,20 +114,30 @@ test('the trigram decoder (used for large specs) recognises commands and refuses
 });
 
 test('a hypothesis the audio does not prefer over its contrast ("on" for "off") is refused', async () => {
-  // A grammar that can only say "turn on the kitchen light", told that "off" contrasts with "on": spoken
-  // "turn off ..." is forced into "turn on ..." by the decoder, and the contrast check must catch it.
+  // The decoder's grammar can only say "turn on the kitchen light"; the command grammar also has "turn off
+  // ...". Spoken "turn off ..." is forced into "turn on ..." and the contrast check must catch it.
   const dir = mkdtempSync(join(tmpdir(), 'sling-voice-contrast-'));
-  const spec = join(dir, 'on.yaml');
-  writeFileSync(spec, 'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n');
-  const built = await buildVoiceModel(readVoiceSpec(spec), dir, spec);
-  const manifest = JSON.parse(readFileSync(join(built.dir, 'voice.json'), 'utf8'));
-  writeFileSync(join(built.dir, 'voice.json'), JSON.stringify({ ...manifest, contrasts: { on: ['off'] } }));
-  writeFileSync(
-    join(built.dir, 'grammar.dict'),
-    `${readFileSync(join(built.dir, 'grammar.dict'), 'utf8')}off AO F\n`,
+  const build = async (name: string, yaml: string) => {
+    writeFileSync(join(dir, `${name}.yaml`), yaml);
+    return (await buildVoiceModel(readVoiceSpec(join(dir, `${name}.yaml`)), join(dir, name), name)).dir;
+  };
+  const onOnly = await build('on', 'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n');
+  const both = await build(
+    'both',
+    'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n  light.off:\n    examples: [turn off the kitchen light]\n',
   );
-  // Confidence 0 so that only the contrast check decides.
-  const forced = await VoiceEngine.open({ grammarDir: built.dir, minConfidence: 0 });
+  const contrasts = JSON.parse(readFileSync(join(both, 'voice.json'), 'utf8')).contrasts;
+  assert.deepEqual(contrasts, { off: ['on'], on: ['off'] });
+  const recognizer = new PocketSphinxRecognizer({
+    grammar: join(onOnly, 'grammar.jsgf'),
+    dictionary: join(both, 'grammar.dict'),
+    loopGrammar: join(both, 'loop.jsgf'),
+    loopDictionary: join(both, 'loop.dict'),
+    sentenceGrammar: join(both, 'grammar.jsgf'),
+    contrasts,
+    minConfidence: 0, // only the contrast check decides
+  });
+  const forced = await VoiceEngine.open({ grammarDir: onOnly, minConfidence: 0, recognizer });
   try {
     const off = await speech('turn off the kitchen light');
     const [wrong] = await forced.listenFile(withSilence([off.samples], off.sampleRate));
@@ -137,7 +148,7 @@ test('a hypothesis the audio does not prefer over its contrast ("on" for "off") 
     const [right] = await forced.listenFile(withSilence([on.samples], on.sampleRate));
     assert.ok(right?.recognition.accepted, right?.recognition.reason);
     assert.equal(right?.recognition.detail?.contrastRival, 'turn off the kitchen light');
-    assert.ok(Number(right?.recognition.detail?.contrastMargin) >= 150);
+    assert.ok(Number(right?.recognition.detail?.contrastMargin) >= defaultCalibration.contrastMargin);
   } finally {
     await forced.close();
   }

@@ -185,9 +185,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** With a trigram decoder: the grammar its sentences must belong to (the n-gram model over-generates). */
   private readonly sentences?: { rules: Map<string, Node>; root: string };
 
+  /** The command grammar, whose sentences are the only rivals the contrast check weighs. */
+  private readonly commands?: { rules: Map<string, Node>; root: string };
+
   constructor(private readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
+    this.commands =
+      this.sentences ??
+      (options.contrasts && options.grammar.endsWith('.jsgf')
+        ? parseJsgfRules(readFileSync(options.grammar, 'utf8'))
+        : undefined);
   }
 
   async recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition> {
@@ -291,7 +299,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     id: string,
     words: string[],
   ): Promise<{ passed: boolean; margin: number; rival: string } | undefined> {
-    const variants = this.options.contrasts ? contrastVariants(words, this.options.contrasts) : [];
+    // Only swaps that make another command matter ("put it up" is not one, "lights on" is).
+    const commands = this.commands;
+    const variants = (this.options.contrasts ? contrastVariants(words, this.options.contrasts) : []).filter(
+      (v) => !commands || grammarAccepts(commands.rules, commands.root, v),
+    );
     if (variants.length === 0) return undefined;
     const margin = { ...defaultCalibration, ...this.options.calibration }.contrastMargin;
     const sides = await Promise.all(
