@@ -14,14 +14,15 @@ import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts'
 import { encodeWav } from './wav.ts';
 
 /**
- * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as a child process per utterance:
- * `pocketsphinx_batch` starts and decodes a grammar-constrained utterance in ~30 ms, so a long-running
- * process buys little and would need a FIFO (it cannot read Node's stdin socket).
+ * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as long-running `pocketsphinx_batch`
+ * processes (batch-process.ts), or one process per utterance without `script`.
  *
- * Out-of-grammar rejection: the same audio is decoded twice, once constrained by the command grammar and
- * once by an unconstrained phone loop. Speech the grammar explains well scores close to the phone loop;
- * speech it does not (a joke request forced into "stop") scores far below it. The per-frame acoustic score
- * difference is mapped to a 0..1 confidence. A grammar decode that reaches no final state is refused outright.
+ * Out-of-grammar rejection: with a grammar decoder the same audio is also decoded by an unconstrained phone
+ * loop. Speech the grammar explains well scores close to the phone loop; speech it does not (a joke request
+ * forced into "stop") scores far below it. The per-frame acoustic score difference and the share of speech
+ * explained by words are mapped to a 0..1 confidence. With the trigram decoder the hypothesis must be a
+ * grammar sentence and only that share counts (against the VAD's speech span when given). A decode that
+ * reaches no final state is refused outright. Accepted hypotheses then pass the contrast check (contrast.ts).
  */
 export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
 
