@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -151,5 +151,6 @@ test('a hypothesis the audio does not prefer over its contrast ("on" for "off") 
     assert.ok(Number(right?.recognition.detail?.contrastMargin) >= defaultCalibration.contrastMargin);
   } finally {
     await forced.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
