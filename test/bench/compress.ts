@@ -129,12 +129,12 @@ const trained: [string, string[], string][] = [
   ['tiny 8192 × 32, 14 epochs', [...tiny, '--buckets', '8192', '--epochs', '14'], 'as above, ≤ 14 epochs'],
   [
     'tiny 8192 × 32 + augment, 14 epochs',
-    [...tiny, '--buckets', '8192', '--epochs', '14', '--augment', '1'],
+    [...tiny, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
     'as above + 1 teacher-labelled variant per sentence (frames, fillers, typos, ASR-like errors, slot swaps)',
   ],
   [
     'tiny 11776 × 32 + augment',
-    [...tiny, '--buckets', '11776', '--epochs', '12', '--augment', '1'],
+    [...tiny, '--buckets', '11776', '--epochs', '12', '--teacher-augment', '1'],
     '48 ch, 11776 buckets × 32, int4 + fp16 scales, distilled, 1 teacher-labelled variant per sentence, ≤ 12 epochs',
   ],
 ];
