@@ -133,11 +133,35 @@ const trained: [string, string[], string][] = [
     'as above + 1 teacher-labelled variant per sentence (frames, fillers, typos, ASR-like errors, slot swaps)',
   ],
   [
+    'tiny 8192 × 32 from scratch, 14 epochs',
+    ['--hidden', '48', '--dim', '32', '--embedding-bits', '4', '--buckets', '8192', '--epochs', '14'],
+    'same student, no teacher (worker-thread trainer)',
+  ],
+  [
     'tiny 11776 × 32 + augment',
     [...tiny, '--buckets', '11776', '--epochs', '12', '--teacher-augment', '1'],
     '48 ch, 11776 buckets × 32, int4 + fp16 scales, distilled, 1 teacher-labelled variant per sentence, ≤ 12 epochs',
   ],
 ];
+// the slot-gazetteer models/snips of the nlu branch (test F1 93.82) and a tiny student distilled from it; the
+// bench reads them from the bench directory (they are not in this branch), or carries their rows
+const gazetteerTeacher = join(work, 'slot-gazetteer-models-snips-nlu-branch');
+for (const [name, dir, how] of [
+  ['slot-gazetteer models/snips (nlu branch)', gazetteerTeacher, 'int8, --slot-gazetteer, 96 ch'],
+  ['slot-gazetteer models/snips + int4', `${gazetteerTeacher}-int4`, 'post-training int4 embedding'],
+] as const) {
+  if (!existsSync(join(gazetteerTeacher, 'manifest.json'))) {
+    carry(name);
+    continue;
+  }
+  if (dir !== gazetteerTeacher) recompressModelDir(gazetteerTeacher, dir, { embeddingBits: 4 });
+  score(name, dir, how);
+}
+trained.push([
+  'tiny 8192 × 32 + augment, slot-gazetteer teacher',
+  [...tiny.slice(0, -1), gazetteerTeacher, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
+  'as "tiny 8192 × 32 + augment", distilled from the slot-gazetteer models/snips',
+]);
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
