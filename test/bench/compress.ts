@@ -218,10 +218,11 @@ await renderChart(rows);
 
 /** Accuracy against model size (log x): slot F1 and intent accuracy per configuration. */
 async function renderChart(all: Row[]): Promise<void> {
-  const W = 900;
-  const Hh = 520;
-  const m = { l: 70, r: 260, t: 40, b: 60 };
+  const W = 1000;
   const pts = all.filter((r) => typeof r.model_bytes === 'number');
+  // the legend has one line per configuration: the chart grows with it
+  const Hh = Math.max(520, 40 + (pts.length + 3) * 20 + 20);
+  const m = { l: 70, r: 340, t: 40, b: 60 };
   const xs = pts.map((r) => Math.log10(r.model_bytes as number));
   const x0 = Math.floor(Math.min(...xs));
   const x1 = Math.ceil(Math.max(...xs));
@@ -256,22 +257,10 @@ async function renderChart(all: Row[]): Promise<void> {
     `<text x="${(W - m.r + m.l) / 2}" y="${Hh - 15}" text-anchor="middle">model file (log scale)</text>`,
   );
   parts.push(`<text x="18" y="${Hh / 2}" transform="rotate(-90 18 ${Hh / 2})" text-anchor="middle">%</text>`);
-  const colors = [
-    '#393b79',
-    '#1f77b4',
-    '#d62728',
-    '#2ca02c',
-    '#9467bd',
-    '#ff7f0e',
-    '#8c564b',
-    '#e377c2',
-    '#7f7f7f',
-    '#bcbd22',
-    '#17becf',
-    '#000',
-  ];
+  // golden-angle hues: neighbouring configurations get distinct colours however many there are
+  const colour = (i: number) => `hsl(${Math.round((i * 137.5) % 360)}, 70%, ${i % 2 === 0 ? 40 : 55}%)`;
   pts.forEach((r, i) => {
-    const c = colors[i % colors.length]!;
+    const c = colour(i);
     const x = X(r.model_bytes as number);
     if (typeof r.slot_f1 === 'number')
       parts.push(`<circle cx="${x}" cy="${Y(r.slot_f1)}" r="5" fill="${c}"/>`, floorLabel(x, r.slot_f1));
