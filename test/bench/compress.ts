@@ -126,7 +126,11 @@ const trained: [string, string[], string][] = [
     [...tiny, '--buckets', '8192', '--epochs', '6'],
     '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
   ],
-  ['tiny 8192 × 32, 14 epochs', [...tiny, '--buckets', '8192', '--epochs', '14'], 'as above, ≤ 14 epochs'],
+  [
+    'tiny 8192 × 32, 14 epochs',
+    [...tiny, '--buckets', '8192', '--epochs', '14'],
+    'as above, ≤ 14 epochs (fp32 row scales: built before the fp16 change)',
+  ],
   [
     'tiny 8192 × 32 + augment, 14 epochs',
     [...tiny, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
