@@ -63,7 +63,9 @@ export class VoiceDialogue {
   }
 
   static async open(options: VoiceDialogueOptions): Promise<VoiceDialogue> {
-    const spotter = options.wake.enabled ? await KeyphraseSpotter.open(options.wake) : undefined;
+    const spotter = options.wake.enabled
+      ? await KeyphraseSpotter.open(options.wake, options.grammarDir)
+      : undefined;
     let answers = options.answerRecognizer;
     let answerDir: string | undefined;
     if (options.confirm.enabled && !answers) {
@@ -151,7 +153,7 @@ export class VoiceDialogue {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.confirmations.clear();
-    this.spotter?.close();
+    await this.spotter?.close();
     if (this.answerDir) {
       await this.answers?.close();
       rmSync(this.answerDir, { recursive: true, force: true });

@@ -161,18 +161,26 @@ export class HermesVoice {
     if (!dialogue) return this.heard(siteId, await engine.recognize(utterance));
     const route = await dialogue.route(siteId, utterance);
     if (route.kind === 'woke') {
-      const id = route.detection.phrase.replace(/\s+/g, '_');
-      await client.publishAsync(
-        HERMES.hotwordDetected(id),
-        JSON.stringify({ siteId, modelId: id, modelType: 'personal', sessionId: null }),
-      );
+      await this.woke(siteId, route.detection);
     } else if (route.kind === 'recognize') {
       const heard = await engine.recognize({ ...utterance, samples: route.samples });
-      await this.heard(siteId, heard, route.wake);
+      // The phrase and something that is not a command: awake, waiting for the command.
+      if (route.wake && !heard.recognition.accepted) {
+        dialogue.wake(siteId);
+        await this.woke(siteId, route.wake);
+      } else await this.heard(siteId, heard, route.wake);
     } else if (route.kind === 'execute') {
       const { text, confidence, sessionId } = route.command;
       await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
     }
+  }
+
+  private async woke(siteId: string, detection: WakeDetection): Promise<void> {
+    const id = detection.phrase.replace(/\s+/g, '_');
+    await this.options.client.publishAsync(
+      HERMES.hotwordDetected(id),
+      JSON.stringify({ siteId, modelId: id, modelType: 'personal', sessionId: null }),
+    );
   }
 
   private async heard(siteId: string, heard: Heard, wake?: WakeDetection): Promise<void> {

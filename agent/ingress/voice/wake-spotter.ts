@@ -3,18 +3,26 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDictionary } from '../../../models/factory/voice/dictionary.ts';
-import { DEFAULT_HMM } from './pocketsphinx.ts';
+import { DEFAULT_HMM, PocketSphinxRecognizer } from './pocketsphinx.ts';
 import { parseKeyphraseOutput, type WakeConfig, type WakeDetection } from './wake.ts';
 import { encodeWav } from './wav.ts';
 
 /** Silence around the utterance: the decoder's feature normalisation needs some (dither keeps it non-zero). */
 const PAD = 4000;
 
+/** Audio kept around a keyphrase hit for the second opinion: 0.1 s before, 0.15 s after. */
+const VERIFY_BEFORE = 1600;
+const VERIFY_AFTER = 2400;
+
 /**
  * Wake phrase spotting with PocketSphinx keyphrase search (`pocketsphinx_continuous -keyphrase`), run on each
  * VAD utterance while asleep. Measured on Debian's 5prealpha build: `pocketsphinx_batch` never reports
  * keyphrase hits, so this is one short `pocketsphinx_continuous` per utterance (~0.2 s with a two-word
  * dictionary); only speech the VAD let through is decoded, silence costs nothing.
+ * A threshold loose enough to hear the phrase in every voice also fires on some other speech (measured:
+ * "what's the weather like tomorrow"), so each hit gets a second opinion: the span is decoded with a grammar
+ * of just the phrase and compared with the phone loop (the command recogniser's rejection); the false hit
+ * covered a third of its speech with the phrase, real ones all of it.
  */
 export class KeyphraseSpotter {
   private counter = 0;
@@ -23,23 +31,44 @@ export class KeyphraseSpotter {
     private readonly config: WakeConfig,
     private readonly dir: string,
     private readonly dictionary: string,
+    private readonly verifier: PocketSphinxRecognizer,
   ) {}
 
-  static async open(config: WakeConfig): Promise<KeyphraseSpotter> {
-    const words = [...new Set(config.phrase.toLowerCase().trim().split(/\s+/))];
+  /** `grammarDir`: a voice model directory, for its phone loop (loop.jsgf, loop.dict). */
+  static async open(config: WakeConfig, grammarDir: string): Promise<KeyphraseSpotter> {
+    const phrase = config.phrase.toLowerCase().trim().split(/\s+/);
     const dir = mkdtempSync(join(tmpdir(), 'sling-wake-'));
     const dictionary = join(dir, 'wake.dict');
+    const grammar = join(dir, 'wake.jsgf');
     try {
-      writeFileSync(dictionary, (await buildDictionary(words)).text);
+      writeFileSync(dictionary, (await buildDictionary([...new Set(phrase)])).text);
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`wake phrase "${config.phrase}": no pronunciation (${(error as Error).message})`);
     }
-    return new KeyphraseSpotter(config, dir, dictionary);
+    writeFileSync(grammar, `#JSGF V1.0;\ngrammar wake;\npublic <wake> = ${phrase.join(' ')};\n`);
+    const verifier = new PocketSphinxRecognizer({
+      grammar,
+      dictionary,
+      loopGrammar: join(grammarDir, 'loop.jsgf'),
+      loopDictionary: join(grammarDir, 'loop.dict'),
+      minConfidence: config.verifyConfidence,
+    });
+    return new KeyphraseSpotter(config, dir, dictionary, verifier);
   }
 
-  /** The first wake phrase in `samples` (16 kHz mono), if any. Rejects when the decoder cannot run. */
+  /** The first confirmed wake phrase in `samples` (16 kHz mono), if any. */
   async spot(samples: Float32Array): Promise<WakeDetection | undefined> {
+    for (const hit of await this.hits(samples)) {
+      const span = samples.subarray(Math.max(0, hit.start - VERIFY_BEFORE), hit.end + VERIFY_AFTER);
+      const verified = await this.verifier.recognize(span);
+      if (verified.accepted) return { ...hit, confidence: verified.confidence };
+    }
+    return undefined;
+  }
+
+  /** Keyphrase search hits, earliest first, before the second opinion. Rejects when the decoder cannot run. */
+  async hits(samples: Float32Array): Promise<WakeDetection[]> {
     const wav = join(this.dir, `u${++this.counter}.wav`);
     const padded = new Float32Array(samples.length + 2 * PAD);
     padded.set(samples, PAD);
@@ -58,16 +87,19 @@ export class KeyphraseSpotter {
           reject(new Error(missing ? 'pocketsphinx_continuous is not installed' : stderr || error.message));
         });
       });
-      const first = parseKeyphraseOutput(output, c.phrase)[0];
-      if (!first) return undefined;
       const clamp = (at: number) => Math.max(0, Math.min(samples.length, at - PAD));
-      return { ...first, start: clamp(first.start), end: clamp(first.end) };
+      return parseKeyphraseOutput(output, c.phrase).map((d) => ({
+        ...d,
+        start: clamp(d.start),
+        end: clamp(d.end),
+      }));
     } finally {
       rmSync(wav, { force: true });
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.verifier.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,7 @@ export const wakeSchema = z
       .number()
       .positive()
       .max(1)
-      .default(1e-25)
+      .default(1e-40)
       .describe('keyphrase spotting threshold: smaller wakes more easily (and falsely)'),
     phoneLoopProbability: z
       .number()
@@ -21,6 +21,12 @@ export const wakeSchema = z
       .max(1)
       .default(1e-10)
       .describe('PocketSphinx -kws_plp: the competing phone loop; smaller wakes more easily'),
+    verifyConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('second opinion on each hit: the phrase grammar against the phone loop'),
     timeoutMs: z
       .number()
       .int()
@@ -40,6 +46,8 @@ export interface WakeDetection {
   end: number;
   /** PocketSphinx's posterior for the detection (0..1), for logs. */
   probability: number;
+  /** The second opinion's confidence (0..1), once verified. */
+  confidence?: number;
 }
 
 /**
@@ -82,7 +90,12 @@ export class WakeGate {
   constructor(
     private readonly timeoutMs: number,
     /** Speech after the phrase that counts as a spoken command (shorter: a breath, the phrase's tail). */
-    private readonly minCommandSamples = 16000 * 0.25,
+    private readonly minCommandSamples = 16000 * 0.4,
+    /**
+     * Keyphrase search reports the phrase ending early (measured: up to 0.15 s before the end of "sling", whose
+     * tail was then heard as "halt"), so the command starts this much later.
+     */
+    private readonly tailSamples = 16000 * 0.15,
   ) {}
 
   awake(now: number): boolean {
@@ -108,8 +121,9 @@ export class WakeGate {
       return { kind: 'command', from: 0, afterWake: false };
     }
     if (!detection) return { kind: 'ignore' };
-    if (speechEnd - detection.end >= this.minCommandSamples) {
-      return { kind: 'command', from: detection.end, afterWake: true };
+    const from = detection.end + this.tailSamples;
+    if (speechEnd - from >= this.minCommandSamples) {
+      return { kind: 'command', from, afterWake: true };
     }
     this.wake(now);
     return { kind: 'wake', awakeUntil: this.awakeUntil };
