@@ -18,7 +18,8 @@ export const confirmSchema = z
       .max(60000)
       .default(8000)
       .describe('no answer within this: cancelled'),
-    yes: z.array(z.string().min(1)).min(1).default(['yes', 'yes please', 'confirm', 'do it', 'go ahead']),
+    // Few, distinct "yes" phrases: measured, "go ahead" and "do it" attracted commands and questions.
+    yes: z.array(z.string().min(1)).min(1).default(['yes', 'confirm']),
     no: z.array(z.string().min(1)).min(1).default(['no', 'cancel', 'no thanks', 'never mind']),
   })
   .prefault({});

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDictionary } from '../../../models/factory/voice/dictionary.ts';
 import {
+  type Answer,
   Confirmations,
   type ConfirmConfig,
   classifyAnswer,
@@ -14,6 +15,8 @@ import type { SpeechRecognizer } from './recognizer.ts';
 import type { Utterance } from './segmenter.ts';
 import { type WakeConfig, type WakeDetection, WakeGate } from './wake.ts';
 import { KeyphraseSpotter } from './wake-spotter.ts';
+
+const MAX_ANSWER_SPEECH = 16000 * 1.2;
 
 /** What to do with one utterance from a site. */
 export type DialogueRoute =
@@ -95,8 +98,7 @@ export class VoiceDialogue {
 
   async route(siteId: string, utterance: Utterance): Promise<DialogueRoute> {
     if (this.answers && this.confirmations.waiting(siteId, this.now())) {
-      const heard = await this.answers.recognize(utterance.samples);
-      const answer = heard.accepted ? classifyAnswer(heard.text, this.options.confirm) : 'other';
+      const answer = await this.answer(utterance);
       const resolution = this.confirmations.answer(siteId, answer, this.now());
       this.clearTimer(siteId);
       if (resolution.kind === 'execute') return { kind: 'execute', command: resolution.command };
@@ -112,8 +114,12 @@ export class VoiceDialogue {
     if (!this.spotter) return { kind: 'recognize', samples: utterance.samples };
     const gate = this.gate(siteId);
     const asleep = !gate.awake(this.now());
-    const detection = asleep ? await this.spotter.spot(utterance.samples) : undefined;
-    const speechEnd = utterance.samples.length - (utterance.closedAt - utterance.speechEnd);
+    // Utterance positions are on the stream clock; the samples end where the utterance closed.
+    const at = (streamPosition: number) => utterance.samples.length - (utterance.closedAt - streamPosition);
+    const detection = asleep
+      ? await this.spotter.spot(utterance.samples, at(utterance.speechStart))
+      : undefined;
+    const speechEnd = at(utterance.speechEnd);
     const route = gate.route(this.now(), detection, speechEnd);
     if (route.kind === 'ignore') return { kind: 'ignore' };
     if (route.kind === 'wake') return { kind: 'woke', detection: detection! };
@@ -122,6 +128,14 @@ export class VoiceDialogue {
       samples: utterance.samples.subarray(route.from),
       ...(detection ? { wake: detection } : {}),
     };
+  }
+
+  /** What an utterance answers to a question: a configured yes or no phrase, or anything else. */
+  async answer(utterance: Utterance): Promise<Answer> {
+    // Answers are short (measured: ≤ 0.93 s of speech); a longer utterance is a sentence, never a "yes".
+    if (!this.answers || utterance.speechEnd - utterance.speechStart > MAX_ANSWER_SPEECH) return 'other';
+    const heard = await this.answers.recognize(utterance.samples);
+    return heard.accepted ? classifyAnswer(heard.text, this.options.confirm) : 'other';
   }
 
   /**
@@ -176,11 +190,30 @@ async function answerRecognizer(options: VoiceDialogueOptions, dir: string): Pro
   const vocabulary = [...new Set(phrases.flat())];
   const grammar = join(dir, 'answers.jsgf');
   const dictionary = join(dir, 'answers.dict');
+  // The command vocabulary competes with the answers inside the grammar: a sentence that is not an answer is
+  // decoded as a string of command words (not an answer) instead of forced into the nearest answer.
+  // Measured on espeak-ng speech (test/bench/wake.ts): without it 1 in 3 commands and questions at 10 dB
+  // became "go ahead", "do it" or "yes please"; with it none became an answer. A phone loop in its place
+  // swallowed nearly every real answer too.
+  const commandDictionary = readFileSync(join(options.grammarDir, 'grammar.dict'), 'utf8');
+  const decoys = [
+    ...new Set(
+      commandDictionary
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]!.replace(/\(\d+\)$/, ''))
+        .filter((w) => w && !vocabulary.includes(w)),
+    ),
+  ];
+  const answers = phrases.map((p) => `( ${p.join(' ')} )`).join(' | ');
   writeFileSync(
     grammar,
-    `#JSGF V1.0;\ngrammar answers;\npublic <answer> = ${phrases.map((p) => `( ${p.join(' ')} )`).join(' | ')};\n`,
+    `#JSGF V1.0;\ngrammar answers;\npublic <answer> = ${answers} | <other>;\n<other> = ( ${decoys.join(' | ')} )+;\n`,
   );
-  writeFileSync(dictionary, (await buildDictionary(vocabulary)).text);
+  const own = (await buildDictionary(vocabulary)).text;
+  const decoyLines = commandDictionary
+    .split('\n')
+    .filter((l) => l && decoys.includes(l.split(/\s+/)[0]!.replace(/\(\d+\)$/, '')));
+  writeFileSync(dictionary, `${own}${decoyLines.join('\n')}\n`);
   return new PocketSphinxRecognizer({
     grammar,
     dictionary,
