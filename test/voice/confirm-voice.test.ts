@@ -6,9 +6,9 @@ import { resample } from '../../agent/ingress/voice/resample.ts';
 import { startVoice, type VoiceService } from '../../agent/ingress/voice/service.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { createLogger } from '../../agent/log.ts';
-import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
 import { type Rig, startRig } from '../helpers/agent.ts';
 import { buildFixtureGrammar, speech } from '../helpers/speech.ts';
+import { type TableParse, TableParser } from '../helpers/table-parser.ts';
 
 // Spoken confirmation of motion heard by voice, end to end: Hermes audio frames through a real mosquitto,
 // VAD, PocketSphinx, the agent with the default world's skills, safety and virtual robot.
@@ -21,7 +21,7 @@ const distance = (text: string, value: number) => ({
     { name: 'distance', text, start: 14, end: 14 + text.length, value, type: 'builtin.distance' },
   ],
 });
-const parses: Record<string, Omit<ParseResult, 'text' | 'timing' | 'alternatives' | 'topIntent'>> = {
+const parses: Record<string, TableParse> = {
   'drive forward two meters': distance('two meters', 2),
   'drive forward one meter': distance('one meter', 1),
   'turn on the kitchen light': {
@@ -30,16 +30,6 @@ const parses: Record<string, Omit<ParseResult, 'text' | 'timing' | 'alternatives
     slots: [{ name: 'room', text: 'kitchen', start: 12, end: 19, value: 'kitchen', type: 'room' }],
   },
 };
-
-/** What the model gives for these sentences (the model has its own tests). */
-class TableParser implements Parser {
-  async parse(text: string): Promise<ParseResult> {
-    const known = parses[text];
-    const base = { text, alternatives: [], timing: { totalMs: 0 } };
-    if (!known) return { ...base, intent: null, topIntent: null, confidence: 0.1, slots: [] };
-    return { ...base, ...known, topIntent: known.intent };
-  }
-}
 
 let rig: Rig;
 let voice: VoiceService | undefined;
@@ -50,7 +40,7 @@ before(async () => {
       drivers: { world: { kind: 'virtual', timeScale: 20 } },
       voice: { enabled: true, grammar: await buildFixtureGrammar() },
     },
-    (config, deps) => buildPipeline(config, deps, new TableParser()),
+    (config, deps) => buildPipeline(config, deps, new TableParser(parses)),
     (agent) => [agent.topics.commandResult, 'hermes/asr/textCaptured', 'hermes/audioServer/+/playBytes/+'],
   );
   voice = await startVoice(rig.agent, createLogger(rig.agent.currentConfig.log));

@@ -110,7 +110,7 @@ export class WakeGate {
      * Keyphrase search reports the phrase ending early (measured: up to 0.15 s before the end of "sling", whose
      * tail was then heard as "halt"), so the command starts this much later.
      */
-    private readonly tailSamples = 16000 * 0.15,
+    private readonly tailSamples = 16000 * 0.05,
   ) {}
 
   awake(now: number): boolean {
