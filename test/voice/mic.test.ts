@@ -27,9 +27,9 @@ before(async () => {
   const clip = await speech('turn on the kitchen light');
   const samples = resample(clip.samples, clip.sampleRate, 16000);
   const pcm = Buffer.alloc((8000 + samples.length + 16000) * 2);
-  samples.forEach((s, i) =>
-    pcm.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), (8000 + i) * 2),
-  );
+  for (const [i, s] of samples.entries()) {
+    pcm.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), (8000 + i) * 2);
+  }
   writeFileSync(join(dir, 'speech.raw'), pcm);
   // Odd-sized writes (dd bs=999) so samples straddle chunks, like a real pipe.
   writeFileSync(join(dir, 'fake-arecord'), `#!/bin/sh\ndd if="$1" bs=999 status=none\nexit 1\n`);

@@ -157,7 +157,7 @@ export class HermesVoice {
   }
 
   private async utterance(siteId: string, utterance: Utterance): Promise<void> {
-    const { dialogue, engine, client } = this.options;
+    const { dialogue, engine } = this.options;
     if (!dialogue) return this.heard(siteId, await engine.recognize(utterance));
     const route = await dialogue.route(siteId, utterance);
     if (route.kind === 'woke') {
