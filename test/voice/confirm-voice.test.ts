@@ -38,7 +38,8 @@ before(async () => {
   rig = await startRig(
     {
       drivers: { world: { kind: 'virtual', timeScale: 20 } },
-      voice: { enabled: true, grammar: await buildFixtureGrammar() },
+      // The longest answer window: a loaded machine must not turn the test's "yes" into a timeout.
+      voice: { enabled: true, grammar: await buildFixtureGrammar(), confirm: { timeoutMs: 60000 } },
     },
     (config, deps) => buildPipeline(config, deps, new TableParser(parses)),
     (agent) => [agent.topics.commandResult, 'hermes/asr/textCaptured', 'hermes/audioServer/+/playBytes/+'],

@@ -40,12 +40,12 @@ test('wake gate: asleep ignores speech; the phrase alone wakes for one command u
 test('wake gate: a command spoken straight after the phrase is cut from its end', () => {
   const gate = new WakeGate(8000);
   const phrase = { phrase: 'hey sling', start: 1000, end: 12000, probability: 0.8 };
-  assert.deepEqual(gate.route(0, phrase, 40000), { kind: 'command', from: 14400, afterWake: true });
+  assert.deepEqual(gate.route(0, phrase, 40000), { kind: 'command', from: 12800, afterWake: true });
   assert.equal(gate.awake(1), false, 'the command used the wake');
   gate.wake(100);
   assert.equal(gate.awake(8100), true);
   assert.equal(gate.awake(8101), false);
-  assert.equal(new WakeGate(8000).route(0, phrase, 20000).kind, 'wake', 'too little speech after the phrase');
+  assert.equal(new WakeGate(8000).route(0, phrase, 18000).kind, 'wake', 'too little speech after the phrase');
 });
 
 test('answers: only a whole configured phrase counts; yes inside a sentence is not consent', () => {

@@ -15,7 +15,7 @@ import { decodeWav, WavError } from './wav.ts';
  * in  `hermes/audioServer/<siteId>/audioFrame` (WAV chunks), `hermes/asr/startListening|stopListening`,
  *     `hermes/tts/say`;
  * out `hermes/asr/textCaptured`, `hermes/error/asr` (refused speech), `hermes/audioServer/<siteId>/playBytes/<id>`
- *     (spoken replies as WAV), `hermes/tts/sayFinished`.
+ *     (spoken replies as WAV), `hermes/tts/sayFinished`, `hermes/hotword/<phrase>/detected` (wake word).
  */
 export const HERMES = {
   audioFrame: (siteId: string) => `hermes/audioServer/${siteId}/audioFrame`,

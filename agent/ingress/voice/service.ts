@@ -97,7 +97,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
 /**
  * Wake word and spoken confirmation, when configured. Whether a command needs a "yes" is decided by a dry run
  * through the agent's own parser, planner and safety checks (nothing moves), so it is judged on the same
- * understanding as the real run. A failure here leaves voice running without them, and says why.
+ * understanding as the real run. If they cannot start, voice does not start either (see startVoice).
  */
 async function openDialogue(
   agent: Agent,

@@ -55,7 +55,7 @@ export class KeyphraseSpotter {
       minConfidence: config.verifyConfidence,
       // Measured (test/bench/wake.ts): true phrases scored 2.6–18 per frame above the phone loop, false hits
       // that opened an utterance −5–2.1; coverage as for commands.
-      calibration: { scoreCenter: 3, scoreScale: 1 },
+      calibration: { scoreCenter: 2.3, scoreScale: 1 },
     });
     return new KeyphraseSpotter(config, dir, dictionary, verifier);
   }
