@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { buildPipeline } from '../../agent/default-pipeline.ts';
-import { HERMES } from '../../agent/ingress/voice/hermes.ts';
-import { resample } from '../../agent/ingress/voice/resample.ts';
 import { startVoice, type VoiceService } from '../../agent/ingress/voice/service.ts';
-import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { createLogger } from '../../agent/log.ts';
 import { type Rig, startRig } from '../helpers/agent.ts';
-import { buildFixtureGrammar, speech } from '../helpers/speech.ts';
+import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
 import { type TableParse, TableParser } from '../helpers/table-parser.ts';
 
 // Spoken confirmation of motion heard by voice, end to end: Hermes audio frames through a real mosquitto,
@@ -52,19 +49,7 @@ after(async () => {
   await rig?.close();
 });
 
-/** Streams synthesized speech to a site as 16 kHz WAV frames, with silence around it. */
-async function say(siteId: string, text: string): Promise<void> {
-  const clip = await speech(text);
-  const samples = resample(clip.samples, clip.sampleRate, 16000);
-  const all = new Float32Array(8000 + samples.length + 16000);
-  all.set(samples, 8000);
-  for (let at = 0; at < all.length; at += 2048) {
-    await rig.probe.client.publishAsync(
-      HERMES.audioFrame(siteId),
-      encodeWav(all.subarray(at, at + 2048), 16000),
-    );
-  }
-}
+const say = (siteId: string, text: string) => publishSpeech(rig.probe.client, siteId, text);
 
 const x = () => (rig.agent.state.get('robot.pose')?.value as { x: number } | undefined)?.x ?? 0;
 const spoken = (siteId: string) =>

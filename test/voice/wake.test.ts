@@ -7,9 +7,8 @@ import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
 import { resample } from '../../agent/ingress/voice/resample.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
 import { KeyphraseSpotter } from '../../agent/ingress/voice/wake-spotter.ts';
-import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
-import { buildFixtureGrammar, speech } from '../helpers/speech.ts';
+import { buildFixtureGrammar, publishSpeech, speech } from '../helpers/speech.ts';
 
 // The wake word on synthesized speech: the spotter itself, then the gate in front of a satellite's commands.
 const config = voiceSchema.parse({ enabled: true, wake: { enabled: true }, confirm: { enabled: false } });
@@ -59,14 +58,7 @@ async function waitFor(match: (m: { topic: string; payload: string }) => boolean
   }
 }
 
-async function streamSpeech(siteId: string, text: string) {
-  const samples = await clip16k(text);
-  const all = new Float32Array(8000 + samples.length + 16000);
-  all.set(samples, 8000);
-  for (let at = 0; at < all.length; at += 2048) {
-    await satellite.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + 2048), 16000));
-  }
-}
+const streamSpeech = (siteId: string, text: string) => publishSpeech(satellite, siteId, text);
 
 before(async () => {
   broker = await startMosquitto();
