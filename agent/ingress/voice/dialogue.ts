@@ -92,6 +92,13 @@ export class VoiceDialogue {
     return gate;
   }
 
+  /** Whether the next utterance may be something other than a whole command (a wake phrase or an answer). */
+  gatesUtterances(siteId: string): boolean {
+    const now = this.now();
+    if (this.answers && this.confirmations.waiting(siteId, now)) return true;
+    return this.spotter !== undefined && !this.gate(siteId).awake(now);
+  }
+
   /** Push-to-talk (`hermes/asr/startListening`) wakes a site without the phrase. */
   wake(siteId: string): void {
     if (this.spotter) this.gate(siteId).wake(this.now());

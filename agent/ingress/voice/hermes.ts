@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { VoiceDialogue } from './dialogue.ts';
-import type { Heard, VoiceEngine } from './engine.ts';
+import { EarlyDecodes, type Heard, type VoiceEngine } from './engine.ts';
 import type { VoiceConfig } from './schema.ts';
 import { Segmenter, type Utterance } from './segmenter.ts';
 import { AudioStream } from './stream.ts';
@@ -48,6 +48,7 @@ export interface HermesVoiceOptions {
 
 interface Site {
   stream: AudioStream;
+  early: EarlyDecodes;
   listening: boolean;
   sessionId: string;
 }
@@ -141,13 +142,22 @@ export class HermesVoice {
     let pending = this.pendingSites.get(siteId);
     if (!pending) {
       // Each site has its own VAD session (the model is recurrent) and segmenter.
+      const early = new EarlyDecodes(this.options.engine);
       pending = SileroVad.load()
         .then(
           (vad) =>
-            new AudioStream(vad, new Segmenter(this.options.config.vad), (u) => this.utterance(siteId, u)),
+            new AudioStream(
+              vad,
+              new Segmenter(this.options.config.vad),
+              (u) => this.utterance(siteId, u),
+              // Only when the utterance will be heard as a whole command: no wake phrase to find, no answer.
+              (u) => {
+                if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
+              },
+            ),
         )
         .then((stream) => {
-          const site = { stream, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
+          const site = { stream, early, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
           this.sites.set(siteId, site);
           return site;
         });
@@ -158,12 +168,16 @@ export class HermesVoice {
 
   private async utterance(siteId: string, utterance: Utterance): Promise<void> {
     const { dialogue, engine } = this.options;
-    if (!dialogue) return this.heard(siteId, await engine.recognize(utterance));
+    const early = this.sites.get(siteId)?.early.take(utterance);
+    if (!dialogue) return this.heard(siteId, await (early ?? engine.recognize(utterance)));
     const route = await dialogue.route(siteId, utterance);
     if (route.kind === 'woke') {
       await this.woke(siteId, route.detection);
     } else if (route.kind === 'recognize') {
-      const heard = await engine.recognize({ ...utterance, samples: route.samples });
+      // The early decode heard the same audio only when the route did not cut a wake phrase off it.
+      const heard = await (route.samples.length === utterance.samples.length && early
+        ? early
+        : engine.recognize({ ...utterance, samples: route.samples }));
       // The phrase and something that is not a command: awake, waiting for the command.
       if (route.wake && !heard.recognition.accepted) {
         dialogue.wake(siteId);
