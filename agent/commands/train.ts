@@ -23,6 +23,8 @@ interface TrainFlags {
   embeddingBits?: string;
   quiet?: boolean;
   json?: boolean;
+  workers?: string;
+  slotGazetteer?: boolean;
 }
 
 export function register(program: Command): void {
@@ -53,6 +55,10 @@ export function register(program: Command): void {
     .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
     .option('--prune-epochs <n>', 'fine-tuning epochs after each pruning step', '2')
     .option('--embedding-bits <4|8>', '4: int4 embedding table (ONNX opset 21), about half the file', '8')
+    .option(
+      '--workers <n>',
+      'gradient threads, always used (default: up to min(2, cores), each period measured and the faster kept); same model bytes for any n',
+    )
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary (metrics, seconds, peak RSS) instead of text')
     .action(async (source: string, flags: TrainFlags) => {
@@ -96,13 +102,15 @@ export function register(program: Command): void {
       const problem =
         bits !== 4 && bits !== 8
           ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
-          : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
-            ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
-            : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
-              ? `--alpha must be in [0, 1], got ${flags.alpha}`
-              : compress.temperature !== undefined && !(compress.temperature > 0)
-                ? `--temperature must be > 0, got ${flags.temperature}`
-                : undefined;
+          : flags.workers !== undefined && !(int(flags.workers)! >= 1)
+            ? `--workers must be a whole number >= 1, got ${flags.workers}`
+            : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
+              ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
+              : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
+                ? `--alpha must be in [0, 1], got ${flags.alpha}`
+                : compress.temperature !== undefined && !(compress.temperature > 0)
+                  ? `--temperature must be > 0, got ${flags.temperature}`
+                  : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;
@@ -119,6 +127,8 @@ export function register(program: Command): void {
           features: flags.buckets ? { buckets: int(flags.buckets)! } : {},
           keepFp32: flags.fp32,
           progress,
+          workers: int(flags.workers),
+          slotGazetteer: flags.slotGazetteer,
         });
         const dev = manifest.metrics.dev;
         if (flags.json) {

@@ -44,7 +44,13 @@ export interface Manifest {
   /** List slot declarations: normalised synonym → canonical value. */
   lists: Record<string, Record<string, string>>;
   limits: { maxChars: number; maxTokens: number };
-  training: { epochs: number; bestEpoch: number; seconds: number };
+  training: {
+    epochs: number;
+    bestEpoch: number;
+    seconds: number;
+    /** Gradient threads used (absent in models trained before worker threads). */
+    threads?: { max: number; parallelBatches: number; batches: number };
+  };
   metrics: { dev: { fp32: Metrics; int8: Metrics }; [k: string]: unknown };
   /** Distillation, pruning and low-bit steps: what each did and its effect on dev (absent: none ran). */
   compression?: Record<string, unknown>;

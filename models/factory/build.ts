@@ -14,6 +14,7 @@ import { type Example, readJsonl } from './dataset.ts';
 import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
 import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
+import { defaultSlotGazetteer, slotGazetteer } from './slot-gazetteer.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -38,6 +39,10 @@ export interface BuildOptions {
   keepFp32?: boolean;
   progress?: (line: string, final: boolean) => void;
   compress?: CompressOptions;
+  /** jsonl sources: flags from a gazetteer of the training slot values, with leave-out folds (slot-gazetteer.ts). */
+  slotGazetteer?: boolean;
+  /** Gradient threads (default: both cores of a 2-core machine); the model is the same bytes whatever it is. */
+  workers?: number;
 }
 
 /** Compression steps of `sling train`, in the order they run (see models/README.md, "Compression"). */
@@ -135,17 +140,25 @@ export function buildModel(options: BuildOptions): BuildResult {
   const source = loadSource(options.source, seed);
   const dev = options.dev ? readJsonl(options.dev) : undefined;
   const features = { ...defaultFeatureSettings, ...options.features };
+  let gazetteerFor: TrainInput['gazetteerFor'];
   // a home-sized spec needs less capacity than a benchmark and must train in seconds
   const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
   const hyper = { ...defaultHyper, ...small, ...options.hyper };
+  if (options.slotGazetteer && options.source.endsWith('.jsonl')) {
+    const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed });
+    source.gazetteer = learnt.full;
+    gazetteerFor = learnt.forExample;
+  }
   const input: TrainInput = {
     train: source.train,
     dev,
     gazetteer: source.gazetteer,
+    gazetteerFor,
     features,
     hyper,
     seed,
     progress: options.progress,
+    workers: options.workers,
   };
   const { model, compression } = trainCompressed(input, options.compress ?? {}, dev, source.train);
   const quantizeOptions = { embeddingBits: options.compress?.embeddingBits ?? 8 } as const;
@@ -199,7 +212,12 @@ export function buildModel(options: BuildOptions): BuildResult {
       slots: source.slots,
       lists: source.lists,
       limits: defaultLimits,
-      training: { epochs: model.epochsRun, bestEpoch: model.bestEpoch, seconds: model.trainSeconds },
+      training: {
+        epochs: model.epochsRun,
+        bestEpoch: model.bestEpoch,
+        seconds: model.trainSeconds,
+        ...(model.threads ? { threads: model.threads } : {}),
+      },
       metrics: { dev: { fp32: fp32Metrics, int8: int8Metrics } },
       selfTest: selfTestSentences(devSet, int8Judged),
       ...(Object.keys(compression).length > 0 ? { compression } : {}),

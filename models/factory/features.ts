@@ -108,7 +108,8 @@ export function featurize(
 }
 
 interface PhraseIndex {
-  byFirst: Map<string, number[]>[];
+  /** first word → [slot index, phrase length] pairs of the phrases starting with it (all slots). */
+  byFirst: Map<string, [number, number][]>;
   sets: Set<string>[];
 }
 
@@ -117,18 +118,17 @@ const phraseIndexCache = new WeakMap<Gazetteer, PhraseIndex>();
 function phraseIndex(gaz: Gazetteer): PhraseIndex {
   let index = phraseIndexCache.get(gaz);
   if (!index) {
-    // per slot: first word → phrase lengths that start with it
-    const byFirstList = gaz.phrases.map((phrases) => {
-      const byFirst = new Map<string, number[]>();
+    // one map over all slots: a parse costs one lookup per token, however many slots the gazetteer has
+    const byFirst = new Map<string, [number, number][]>();
+    gaz.phrases.forEach((phrases, g) => {
       for (const p of phrases) {
         const words = p.split(' ');
         const list = byFirst.get(words[0]!) ?? [];
-        if (!list.includes(words.length)) list.push(words.length);
         byFirst.set(words[0]!, list);
+        if (!list.some(([h, n]) => h === g && n === words.length)) list.push([g, words.length]);
       }
-      return byFirst;
     });
-    index = { byFirst: byFirstList, sets: gaz.phrases.map((p) => new Set(p)) };
+    index = { byFirst, sets: gaz.phrases.map((p) => new Set(p)) };
     phraseIndexCache.set(gaz, index);
   }
   return index;
@@ -140,23 +140,18 @@ export function gazetteerFlags(tokens: readonly Token[], gaz: Gazetteer): Float3
   const dim = gazetteerDim(gaz);
   if (dim === 0) return NO_FLAGS;
   const flags = new Float32Array(tokens.length * dim);
-  const index = phraseIndex(gaz);
-  const sets = index.sets;
-  gaz.names.forEach((_, g) => {
-    for (let t = 0; t < tokens.length; t++) {
-      const lengths = index.byFirst[g]!.get(tokens[t]!.norm);
-      if (!lengths) continue;
-      for (const n of lengths) {
-        if (t + n > tokens.length) continue;
-        const phrase = tokens
-          .slice(t, t + n)
-          .map((x) => x.norm)
-          .join(' ');
-        if (!sets[g]!.has(phrase)) continue;
-        flags[t * dim + 2 * g] = 1;
-        for (let j = t + 1; j < t + n; j++) flags[j * dim + 2 * g + 1] = 1;
-      }
+  const { byFirst, sets } = phraseIndex(gaz);
+  for (let t = 0; t < tokens.length; t++) {
+    const starts = byFirst.get(tokens[t]!.norm);
+    if (!starts) continue;
+    for (const [g, n] of starts) {
+      if (t + n > tokens.length) continue;
+      let phrase = tokens[t]!.norm;
+      for (let j = t + 1; j < t + n; j++) phrase += ` ${tokens[j]!.norm}`;
+      if (!sets[g]!.has(phrase)) continue;
+      flags[t * dim + 2 * g] = 1;
+      for (let j = t + 1; j < t + n; j++) flags[j * dim + 2 * g + 1] = 1;
     }
-  });
+  }
   return flags;
 }

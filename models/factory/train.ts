@@ -8,6 +8,7 @@ import {
   gazetteerDim,
   type SentenceFeatures,
 } from './features.ts';
+import { defaultWorkers, ShardedGradients, shareParams } from './gradient-workers.ts';
 import { allowedStarts, allowedTransitions, bioTags } from './labels.ts';
 import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
 import {
@@ -23,6 +24,8 @@ import {
 } from './model.ts';
 import { syntheticNegatives } from './negatives.ts';
 import { mulberry32, shuffleInPlace } from './rng.ts';
+import type { ShardSentence } from './shards.ts';
+import type { SoftTargets } from './soft-loss.ts';
 
 /** The label every out-of-scope training sentence gets; never reported as an intent. */
 export const NONE_INTENT = '<none>';
@@ -44,6 +47,11 @@ export interface Hyper {
   lrDecay: number;
   /** Evaluate and keep an exponential moving average of the weights (0 = off). */
   ema: number;
+  /**
+   * Each batch is cut into this many shards whose gradients are summed in order: worker threads share the
+   * shards, and the result does not depend on how many threads there are.
+   */
+  shards: number;
 }
 
 export const defaultHyper: Hyper = {
@@ -61,6 +69,7 @@ export const defaultHyper: Hyper = {
   clip: 5,
   lrDecay: 0.85,
   ema: 0.998,
+  shards: 2,
 };
 
 export interface TrainInput {
@@ -77,12 +86,10 @@ export interface TrainInput {
   masks?: Params;
   /** Knowledge distillation: also fit the teacher's soft intent and per-token tag distributions. */
   distill?: Distillation;
-}
-
-/** Teacher outputs for one prepared sentence, indexed like the student's intents and tags. */
-export interface SoftTargets {
-  intentLogits: Float32Array;
-  emissions: Float32Array;
+  /** The gazetteer a training sentence is featurized with (leave-out folds); default `gazetteer`. */
+  gazetteerFor?: (example: Example) => Gazetteer;
+  /** Threads computing gradients (default: both cores of a 2-core machine); never changes the result. */
+  workers?: number;
 }
 
 export interface Distillation {
@@ -92,47 +99,6 @@ export interface Distillation {
   temperature: number;
   /** Weight of the soft loss; the hard (gold) loss gets 1 - alpha. */
   alpha: number;
-}
-
-function softmaxT(logits: Float32Array, from: number, n: number, temperature: number): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, logits[from + i]! / temperature);
-  const out = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += out[i] = Math.exp(logits[from + i]! / temperature - max);
-  for (let i = 0; i < n; i++) out[i]! /= sum;
-  return out;
-}
-
-/**
- * Soft loss of student outputs against teacher outputs at `temperature`: KL(teacher || student) of the intent
- * distribution plus the mean per-token KL of the tag distributions (softmax of the emissions). With `dLogits`
- * and `dEm` it adds `weight` × its gradient (T² scaling, so the gradient is T·(q_student − q_teacher)).
- */
-export function softLoss(
-  student: SoftTargets,
-  teacher: SoftTargets,
-  T: number,
-  tags: number,
-  temperature: number,
-  grad?: { dLogits: Float32Array; dEm: Float32Array; weight: number },
-): number {
-  const kl = (from: number, n: number, s: Float32Array, t: Float32Array, d?: Float32Array, w = 1) => {
-    const qs = softmaxT(s, from, n, temperature);
-    const qt = softmaxT(t, from, n, temperature);
-    let loss = 0;
-    for (let i = 0; i < n; i++) {
-      if (qt[i]! > 0) loss += qt[i]! * (Math.log(qt[i]!) - Math.log(Math.max(qs[i]!, 1e-30)));
-      if (d) d[from + i]! += w * temperature * (qs[i]! - qt[i]!);
-    }
-    return loss * temperature * temperature;
-  };
-  const NI = student.intentLogits.length;
-  let loss = kl(0, NI, student.intentLogits, teacher.intentLogits, grad?.dLogits, grad?.weight);
-  for (let t = 0; t < T; t++) {
-    loss += kl(t * tags, tags, student.emissions, teacher.emissions, grad?.dEm, (grad?.weight ?? 1) / T) / T;
-  }
-  return loss;
 }
 
 export interface Prepared {
@@ -153,6 +119,8 @@ export interface TrainedModel {
   epochsRun: number;
   bestEpoch: number;
   trainSeconds: number;
+  /** Gradient threads: at most `max`; batches computed with the workers out of all (the rest: one thread). */
+  threads?: { max: number; parallelBatches: number; batches: number };
 }
 
 export function prepare(
@@ -168,11 +136,13 @@ export function prepare(
     .filter((tagged) => tagged.tokens.length > 0)
     .map((tagged) => ({
       tagged,
-      f: featurize(tagged.tokens, input.features, input.gazetteer),
+      f: featurize(tagged.tokens, input.features, input.gazetteerFor?.(tagged.example) ?? input.gazetteer),
       tags: Int32Array.from(tagged.tags, (t) => tagIndex.get(t) ?? 0),
       intent: intentIndex.get(tagged.example.intent ?? NONE_INTENT) ?? -1,
     }));
 }
+
+export { type SoftTargets, softLoss } from './soft-loss.ts';
 
 /** Inference with the TS forward pass (the ONNX graph computes the same). */
 export interface Prediction {
@@ -317,14 +287,15 @@ export function trainModel(input: TrainInput): TrainedModel {
     if (!same)
       throw new Error('fine-tuning: the initial weights were trained on other intents, tags or sizes');
   }
-  const params = input.init ? cloneParams(input.init.params) : initParams(config, rng);
+  const initial = input.init ? cloneParams(input.init.params) : initParams(config, rng);
+  // workers read the weights from shared memory; one thread needs no sharing
+  const workersWanted = input.workers ?? defaultWorkers(Math.max(1, hyper.shards));
+  const params = workersWanted > 1 ? shareParams(initial) : initial;
   const masks = input.masks;
   if (masks) applyMasks(params, masks);
-  const grads: Params = {};
   const m: Params = {};
   const v: Params = {};
   for (const [name, p] of Object.entries(params)) {
-    grads[name] = new Float32Array(p.length);
     m[name] = new Float32Array(p.length);
     v[name] = new Float32Array(p.length);
   }
@@ -344,16 +315,37 @@ export function trainModel(input: TrainInput): TrainedModel {
     bestEpoch: 0,
     trainSeconds: 0,
   };
-  const noise = {
-    rng,
-    embDropout: hyper.embDropout,
-    hiddenDropout: hyper.hiddenDropout,
-    wordDropout: hyper.wordDropout,
-  };
   const distill = input.distill;
-  const hard = distill ? 1 - distill.alpha : 1;
-  const teacherCache = new Map<Prepared, SoftTargets>();
+  // teacher outputs once per sentence, before the workers get their copy of the data
   const teacherOf = distill?.teacher(intents, tags);
+  const shardData: ShardSentence[] = data.map((d) => ({
+    f: d.f,
+    tags: d.tags,
+    intent: d.intent,
+    inScope: d.tagged.example.intent !== null,
+    soft: teacherOf?.(d),
+  }));
+  const shards = Math.max(1, hyper.shards);
+  const threads = Math.max(1, Math.min(shards, input.workers ?? defaultWorkers(shards)));
+  const sharded = new ShardedGradients(
+    params,
+    {
+      config,
+      seed,
+      embDropout: hyper.embDropout,
+      hiddenDropout: hyper.hiddenDropout,
+      wordDropout: hyper.wordDropout,
+      distill: distill && { temperature: distill.temperature, alpha: distill.alpha },
+    },
+    shardData,
+    shards,
+    threads,
+    allowed,
+    allowedStart,
+    hyper.batch,
+    input.workers === undefined,
+  );
+  const grads = sharded.grads[0]!;
   const b1 = 0.9;
   const b2 = 0.999;
   const eps = 1e-8;
@@ -364,123 +356,108 @@ export function trainModel(input: TrainInput): TrainedModel {
   const order = Array.from({ length: Math.max(data.length, minEpochSentences) }, (_, i) => i % data.length);
   const D = config.dim;
   const epochTimes: number[] = [];
-  for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
-    const epochStart = performance.now();
-    shuffleInPlace(order, rng);
-    let lossSum = 0;
-    let cache = crfCache(params, allowed, allowedStart, tags.length);
-    for (let b0 = 0; b0 < order.length; b0 += hyper.batch) {
-      const batch = order.slice(b0, b0 + hyper.batch);
-      const touched = new Set<number>();
-      for (const i of batch) {
-        const d = data[i]!;
-        const a = forward(config, params, d.f, noise);
-        const probs = softmax(a.intentLogits);
-        lossSum -= hard * Math.log(Math.max(probs[d.intent]!, 1e-12));
-        probs[d.intent]! -= 1;
-        if (hard !== 1) for (let o = 0; o < probs.length; o++) probs[o]! *= hard;
-        const dEm = new Float32Array(a.emissions.length);
-        if (d.tagged.example.intent !== null) {
-          const nll = crfLoss(a.emissions, a.T, tags.length, d.tags, params, cache, dEm, grads, hard);
-          lossSum += hard * nll;
-        }
-        if (distill) {
-          let target = teacherCache.get(d);
-          if (!target) {
-            target = teacherOf!(d);
-            teacherCache.set(d, target);
-          }
-          lossSum +=
-            distill.alpha *
-            softLoss(a, target, a.T, tags.length, distill.temperature, {
-              dLogits: probs,
-              dEm,
-              weight: distill.alpha,
-            });
-        }
-        backward(config, params, d.f, a, probs, dEm, grads, touched);
-      }
-      // gradient of the batch mean, clipped by global norm
-      const scale = 1 / batch.length;
-      let norm = 0;
-      for (const [name, g] of Object.entries(grads)) {
-        if (name === 'emb') {
-          for (const row of touched) {
-            for (let d = 0; d < D; d++) {
-              g[row * D + d]! *= scale;
-              norm += g[row * D + d]! ** 2;
+  try {
+    for (let epoch = 1; epoch <= hyper.epochs; epoch++) {
+      const epochStart = performance.now();
+      shuffleInPlace(order, rng);
+      let lossSum = 0;
+      let cache = crfCache(params, allowed, allowedStart, tags.length);
+      for (let b0 = 0; b0 < order.length; b0 += hyper.batch) {
+        const batch = order.slice(b0, b0 + hyper.batch);
+        const result = sharded.compute(batch, step, cache);
+        lossSum += result.loss;
+        const touched = result.touched;
+        // gradient of the batch mean, clipped by global norm
+        const scale = 1 / batch.length;
+        let norm = 0;
+        for (const [name, g] of Object.entries(grads)) {
+          if (name === 'emb') {
+            for (const row of touched) {
+              for (let d = 0; d < D; d++) {
+                g[row * D + d]! *= scale;
+                norm += g[row * D + d]! ** 2;
+              }
+            }
+          } else {
+            for (let i = 0; i < g.length; i++) {
+              g[i]! *= scale;
+              norm += g[i]! ** 2;
             }
           }
-        } else {
-          for (let i = 0; i < g.length; i++) {
-            g[i]! *= scale;
-            norm += g[i]! ** 2;
+        }
+        const clip = Math.sqrt(norm) > hyper.clip ? hyper.clip / Math.sqrt(norm) : 1;
+        step++;
+        const base = hyper.lr * hyper.lrDecay ** Math.max(0, epoch - 2);
+        const lr = (base * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+        const update = (name: string, i: number) => {
+          const g = grads[name]![i]! * clip;
+          const mi = b1 * m[name]![i]! + (1 - b1) * g;
+          const vi = b2 * v[name]![i]! + (1 - b2) * g * g;
+          m[name]![i] = mi;
+          v[name]![i] = vi;
+          params[name]![i]! -= (lr * mi) / (Math.sqrt(vi) + eps);
+          grads[name]![i] = 0;
+        };
+        for (const name of Object.keys(params)) {
+          if (name === 'emb') {
+            for (const row of touched) for (let d = 0; d < D; d++) update(name, row * D + d);
+          } else {
+            for (let i = 0; i < params[name]!.length; i++) update(name, i);
           }
         }
-      }
-      const clip = Math.sqrt(norm) > hyper.clip ? hyper.clip / Math.sqrt(norm) : 1;
-      step++;
-      const base = hyper.lr * hyper.lrDecay ** Math.max(0, epoch - 2);
-      const lr = (base * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
-      const update = (name: string, i: number) => {
-        const g = grads[name]![i]! * clip;
-        const mi = b1 * m[name]![i]! + (1 - b1) * g;
-        const vi = b2 * v[name]![i]! + (1 - b2) * g * g;
-        m[name]![i] = mi;
-        v[name]![i] = vi;
-        params[name]![i]! -= (lr * mi) / (Math.sqrt(vi) + eps);
-        grads[name]![i] = 0;
-      };
-      for (const name of Object.keys(params)) {
-        if (name === 'emb') {
-          for (const row of touched) for (let d = 0; d < D; d++) update(name, row * D + d);
-        } else {
-          for (let i = 0; i < params[name]!.length; i++) update(name, i);
+        if (masks) applyMasks(params, masks);
+        if (ema !== params) {
+          // horizon at most one epoch, so small specs (few steps) are not averaged towards their first epochs
+          const d = Math.min(hyper.ema, 1 - hyper.batch / order.length, (1 + step) / (10 + step));
+          for (const name of Object.keys(params)) {
+            const e = ema[name]!;
+            const p = params[name]!;
+            for (let i = 0; i < p.length; i++) e[i] = d * e[i]! + (1 - d) * p[i]!;
+          }
+        }
+        cache = crfCache(params, allowed, allowedStart, tags.length);
+        if (input.progress && (b0 / hyper.batch) % 50 === 0) {
+          const done = (b0 + batch.length) / order.length;
+          const elapsed = (performance.now() - epochStart) / 1000;
+          const perEpoch = epochTimes.length > 0 ? epochTimes.at(-1)! : elapsed / Math.max(done, 1e-6);
+          const eta = perEpoch * (1 - done) + perEpoch * (hyper.epochs - epoch);
+          input.progress(
+            `epoch ${epoch}/${hyper.epochs} ${(done * 100).toFixed(0).padStart(3)}%  loss ${(lossSum / (b0 + batch.length)).toFixed(4)}  ETA ≤ ${formatSeconds(eta)}`,
+            false,
+          );
         }
       }
-      if (masks) applyMasks(params, masks);
-      if (ema !== params) {
-        // horizon at most one epoch, so small specs (few steps) are not averaged towards their first epochs
-        const d = Math.min(hyper.ema, 1 - hyper.batch / order.length, (1 + step) / (10 + step));
-        for (const name of Object.keys(params)) {
-          const e = ema[name]!;
-          const p = params[name]!;
-          for (let i = 0; i < p.length; i++) e[i] = d * e[i]! + (1 - d) * p[i]!;
-        }
-      }
-      cache = crfCache(params, allowed, allowedStart, tags.length);
-      if (input.progress && (b0 / hyper.batch) % 50 === 0) {
-        const done = (b0 + batch.length) / order.length;
-        const elapsed = (performance.now() - epochStart) / 1000;
-        const perEpoch = epochTimes.length > 0 ? epochTimes.at(-1)! : elapsed / Math.max(done, 1e-6);
-        const eta = perEpoch * (1 - done) + perEpoch * (hyper.epochs - epoch);
-        input.progress(
-          `epoch ${epoch}/${hyper.epochs} ${(done * 100).toFixed(0).padStart(3)}%  loss ${(lossSum / (b0 + batch.length)).toFixed(4)}  ETA ≤ ${formatSeconds(eta)}`,
-          false,
-        );
-      }
+      epochTimes.push((performance.now() - epochStart) / 1000);
+      const metrics = computeMetrics(judge(model, devData, 0));
+      const score = metrics.intentAccuracy + metrics.slotF1 + metrics.exactMatch;
+      // ties (common on small specs, where dev is soon perfect) go to the more confident model
+      const devLoss = devData.reduce(
+        (sum, d) => sum - Math.log(Math.max(predict(model, d.f).probs[d.intent] ?? 1, 1e-12)),
+        0,
+      );
+      model.epochsRun = epoch;
+      const improved =
+        !best ||
+        score > best.score + 1e-9 ||
+        (Math.abs(score - best.score) <= 1e-9 && devLoss < best.devLoss);
+      if (improved) {
+        best = { score, devLoss, params: cloneParams(ema), metrics, epoch };
+        stale = 0;
+      } else stale++;
+      input.progress?.(
+        `epoch ${epoch}/${hyper.epochs}  loss ${(lossSum / order.length).toFixed(4)}  dev intent ${(metrics.intentAccuracy * 100).toFixed(2)}%  slot F1 ${(metrics.slotF1 * 100).toFixed(2)}  exact ${(metrics.exactMatch * 100).toFixed(2)}%  ${epochTimes.at(-1)!.toFixed(1)}s${improved ? '  *' : ''}  ETA ≤ ${formatSeconds(epochTimes.at(-1)! * (hyper.epochs - epoch))}`,
+        true,
+      );
+      if (stale >= hyper.patience || (metrics.intentAccuracy === 1 && metrics.exactMatch === 1 && epoch >= 8))
+        break;
     }
-    epochTimes.push((performance.now() - epochStart) / 1000);
-    const metrics = computeMetrics(judge(model, devData, 0));
-    const score = metrics.intentAccuracy + metrics.slotF1 + metrics.exactMatch;
-    // ties (common on small specs, where dev is soon perfect) go to the more confident model
-    const devLoss = devData.reduce(
-      (sum, d) => sum - Math.log(Math.max(predict(model, d.f).probs[d.intent] ?? 1, 1e-12)),
-      0,
-    );
-    model.epochsRun = epoch;
-    const improved =
-      !best || score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && devLoss < best.devLoss);
-    if (improved) {
-      best = { score, devLoss, params: cloneParams(ema), metrics, epoch };
-      stale = 0;
-    } else stale++;
-    input.progress?.(
-      `epoch ${epoch}/${hyper.epochs}  loss ${(lossSum / order.length).toFixed(4)}  dev intent ${(metrics.intentAccuracy * 100).toFixed(2)}%  slot F1 ${(metrics.slotF1 * 100).toFixed(2)}  exact ${(metrics.exactMatch * 100).toFixed(2)}%  ${epochTimes.at(-1)!.toFixed(1)}s${improved ? '  *' : ''}  ETA ≤ ${formatSeconds(epochTimes.at(-1)! * (hyper.epochs - epoch))}`,
-      true,
-    );
-    if (stale >= hyper.patience || (metrics.intentAccuracy === 1 && metrics.exactMatch === 1 && epoch >= 8))
-      break;
+  } finally {
+    sharded.close();
+    model.threads = {
+      max: threads,
+      parallelBatches: sharded.timing.parallelBatches,
+      batches: sharded.timing.batches,
+    };
   }
   model.params = best!.params;
   model.devMetrics = best!.metrics;
