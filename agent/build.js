@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles the TypeScript sources (agent/, drivers/, models/) to JavaScript in dist/, so `sling` runs them
 // without the tsx loader: the loader's hooks thread alone costs ~35 MiB of idle memory and start-up time.
-// Plain JavaScript because it runs before any TypeScript can. Usage:
+// It only emits (tsconfig.build.json: noCheck, so --omit=dev installs without @types build too); `npm run
+// typecheck` checks. Plain JavaScript because it runs before any TypeScript can. Usage:
 //   node agent/build.js             build (npm run build; npm install runs it as `prepare`)
 //   node agent/build.js --if-stale  build only when a source changed since the last build
 //   node agent/build.js --check     exit 0 when dist/ is up to date, 1 when missing or stale
