@@ -65,22 +65,26 @@ export class ViterbiDecoder {
     const { transitions, maxIn, slack, open, back } = this;
     let score = this.score;
     let next = this.next;
+    // the best state (first of equals) and the best score among the others: when that one cannot pass the
+    // pruning bound, the scan for candidates below is skipped (most tokens of a trained model)
     let top = -1;
     let topScore = -Infinity;
+    let second = -Infinity;
     for (let j = 0; j < n; j++) {
       const s = this.allowedStart[j] ? this.start[j]! + emissions[j]! : -Infinity;
       score[j] = s;
       if (top < 0 || s > topScore) {
+        second = topScore;
         top = j;
         topScore = s;
-      }
+      } else if (s > second) second = s;
     }
     for (let t = 1; t < length; t++) {
       // states that could beat the best previous state into some O/B target, best first (insertion sort:
       // usually none or a few). The margin keeps rounding from dropping a needed one; an extra one is harmless.
       const threshold = topScore + slack[top]! - 1e-9 * (1 + Math.abs(topScore));
       let count = 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; second > threshold && i < n; i++) {
         const s = score[i]!;
         if (i === top || !(s > threshold)) continue;
         let pos = count++;
@@ -94,6 +98,7 @@ export class ViterbiDecoder {
       const base = t * n;
       let nextTop = -1;
       let nextTopScore = -Infinity;
+      let nextSecond = -Infinity;
       for (let j = 0; j < n; j++) {
         let best: number;
         let arg: number;
@@ -123,13 +128,15 @@ export class ViterbiDecoder {
         next[j] = s;
         back[base + j] = arg;
         if (nextTop < 0 || s > nextTopScore) {
+          nextSecond = nextTopScore;
           nextTop = j;
           nextTopScore = s;
-        }
+        } else if (s > nextSecond) nextSecond = s;
       }
       [score, next] = [next, score];
       top = nextTop;
       topScore = nextTopScore;
+      second = nextSecond;
     }
     let best = -Infinity;
     let last = 0;
