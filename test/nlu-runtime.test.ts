@@ -6,8 +6,14 @@ import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
 import { createGraphSession } from '../agent/nlu/session.ts';
 import { fromProjectRoot } from '../agent/paths.ts';
-import { featurize } from '../models/factory/features.ts';
-import { normalizeWord, tokenize } from '../models/factory/text.ts';
+import {
+  defaultFeatureSettings,
+  type FeatureSettings,
+  featurize,
+  fnv1a,
+  tokenFeatureIds,
+} from '../models/factory/features.ts';
+import { normalizeWord, tokenize, wordShape } from '../models/factory/text.ts';
 
 // The run-time shortcuts of the parser (native session, 'extended' graph optimisation, reused Viterbi
 // buffers, ASCII normalisation) must not change a single result.
@@ -106,5 +112,46 @@ describe('normalisation fast path', () => {
     assert.equal(normalizeWord('ŒUVRE'), 'œuvre');
     assert.equal(normalizeWord('ﬁne'), 'fine');
     assert.equal(normalizeWord('—dash–'), '-dash-');
+  });
+});
+
+describe('feature ids', () => {
+  // the definition: word, shape, then fnv1a("g:" + gram) of each code-point n-gram of "<word>" but the whole
+  const byStrings = (norm: string, s: FeatureSettings) => {
+    const ids = [fnv1a(`w:${norm}`) % s.buckets];
+    const shape = wordShape(norm);
+    if (shape) ids.push(fnv1a(`s:${shape}`) % s.buckets);
+    const chars = [...`<${norm}>`];
+    for (let n = s.minN; n <= s.maxN; n++) {
+      for (let i = 0; i + n <= chars.length; i++) {
+        const gram = chars.slice(i, i + n).join('');
+        if (gram.length !== chars.length) ids.push(fnv1a(`g:${gram}`) % s.buckets);
+      }
+    }
+    return ids.slice(0, s.maxPerToken);
+  };
+
+  it('n-grams hashed in place give the ids of the gram strings (astral characters included)', () => {
+    const words = [
+      ...new Set(tokenize(readFileSync(fromProjectRoot('README.md'), 'utf8')).map((t) => t.norm)),
+      'a',
+      '',
+      '12:30',
+      'naïve',
+      '😀',
+      'a😀',
+      '😀😀b',
+      'x𝒳y',
+      '👍🏽ok',
+    ];
+    assert.ok(words.length > 1000);
+    const settings = [
+      defaultFeatureSettings,
+      { buckets: 1000, minN: 2, maxN: 6, maxPerToken: 64 },
+      { buckets: 8192, minN: 1, maxN: 3, maxPerToken: 8 },
+    ];
+    for (const s of settings) {
+      for (const word of words) assert.deepEqual(tokenFeatureIds(word, s), byStrings(word, s), word);
+    }
   });
 });

@@ -30,7 +30,15 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-/** Bucket ids of one normalised token; the first id is always the whole word. */
+const FNV_PRIME = 0x01000193;
+/** FNV-1a state after the n-gram prefix "g:", so a gram is hashed from its characters without a string. */
+const GRAM_SEED = [...'g:'].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), FNV_PRIME), 0x811c9dc5);
+
+/**
+ * Bucket ids of one normalised token; the first id is always the whole word. The character n-grams are
+ * `fnv1a("g:" + gram)` over code points of "<norm>", hashed in place: building each gram string was most
+ * of the time of a parse with new words.
+ */
 export function tokenFeatureIds(norm: string, s: FeatureSettings): number[] {
   const ids = [fnv1a(`w:${norm}`) % s.buckets];
   const shape = wordShape(norm);
@@ -38,10 +46,16 @@ export function tokenFeatureIds(norm: string, s: FeatureSettings): number[] {
   const chars = [...`<${norm}>`];
   for (let n = s.minN; n <= s.maxN && ids.length < s.maxPerToken; n++) {
     for (let i = 0; i + n <= chars.length && ids.length < s.maxPerToken; i++) {
-      const gram = chars.slice(i, i + n).join('');
-      // the whole word "<ab>" is already the word id
-      if (gram.length === chars.length) continue;
-      ids.push(fnv1a(`g:${gram}`) % s.buckets);
+      let h = GRAM_SEED;
+      let units = 0;
+      for (let k = i; k < i + n; k++) {
+        const c = chars[k]!;
+        for (let u = 0; u < c.length; u++) h = Math.imul(h ^ c.charCodeAt(u), FNV_PRIME);
+        units += c.length;
+      }
+      // the whole word "<ab>" is already the word id (compared as the gram's UTF-16 length, as ever)
+      if (units === chars.length) continue;
+      ids.push((h >>> 0) % s.buckets);
     }
   }
   return ids;
