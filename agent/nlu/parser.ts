@@ -1,7 +1,7 @@
 /** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
 import type { Manifest } from '../../models/factory/artifact.ts';
 import { bioSpans, type CrfParams, ViterbiDecoder } from '../../models/factory/decode.ts';
-import { featurize } from '../../models/factory/features.ts';
+import { type FeatureBuffers, featurize } from '../../models/factory/features.ts';
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
 import { hasWordChar, tokenize } from '../../models/factory/text.ts';
 import { readModelDir } from './model-dir.ts';
@@ -38,6 +38,11 @@ export class OnnxParser implements Parser {
   /** Feature ids of recently seen words: hashing n-grams is most of the featurisation time. */
   private readonly idCache = new Map<string, number[]>();
   private readonly decoder: ViterbiDecoder;
+  /**
+   * Feature storage reused by every parse, only with the native session: it reads the features synchronously,
+   * before another parse can start (the public API reads them later, so concurrent parses need their own).
+   */
+  private readonly buffers: FeatureBuffers | undefined;
 
   constructor(
     readonly manifest: Manifest,
@@ -57,6 +62,7 @@ export class OnnxParser implements Parser {
       allowedStart: allowedStarts(manifest.tags),
     };
     this.decoder = new ViterbiDecoder(this.crf);
+    if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
   }
 
   /** Runs the graph on already tokenised text. */
@@ -67,7 +73,7 @@ export class OnnxParser implements Parser {
   /** Synchronous with the native session: a parse then awaits nothing it does not need to. */
   private runGraph(tokens: ReturnType<typeof tokenize>): RawOutput | Promise<RawOutput> {
     const m = this.manifest;
-    const f = featurize(tokens, m.features, m.gazetteer, this.idCache);
+    const f = featurize(tokens, m.features, m.gazetteer, this.idCache, this.buffers);
     const feeds: Record<string, InstanceType<typeof this.ort.Tensor>> = {
       ids: this.int64Ids
         ? new this.ort.Tensor('int64', BigInt64Array.from(f.ids, BigInt), [f.length, f.width])

@@ -84,11 +84,22 @@ export function gazetteerDim(gaz: Gazetteer): number {
 
 const CACHE_LIMIT = 20_000;
 
+/** Storage a caller reuses across sentences (the run-time parser): `featurize` grows it as needed. */
+export interface FeatureBuffers {
+  ids: Int32Array;
+  weights: Float32Array;
+}
+
+/**
+ * With `buffers`, `ids` and `weights` are zero-filled views into them, valid until the next call with the
+ * same buffers (a parse feeds them to onnxruntime at once; training keeps its features, so it passes none).
+ */
 export function featurize(
   tokens: readonly Token[],
   s: FeatureSettings,
   gaz: Gazetteer,
   cache?: Map<string, number[]>,
+  buffers?: FeatureBuffers,
 ): SentenceFeatures {
   // plain loops: this runs on every parse, and closures/spreads were a third of the ONNX run time
   const length = tokens.length;
@@ -107,8 +118,13 @@ export function featurize(
     perToken[t] = ids;
     if (ids.length > width) width = ids.length;
   }
-  const ids = new Int32Array(length * width);
-  const weights = new Float32Array(length * width);
+  const size = length * width;
+  if (buffers && buffers.ids.length < size) {
+    buffers.ids = new Int32Array(size);
+    buffers.weights = new Float32Array(size);
+  }
+  const ids = buffers ? buffers.ids.subarray(0, size).fill(0) : new Int32Array(size);
+  const weights = buffers ? buffers.weights.subarray(0, size).fill(0) : new Float32Array(size);
   for (let t = 0; t < length; t++) {
     const p = perToken[t]!;
     const w = 1 / p.length;
