@@ -21,6 +21,8 @@ interface TrainFlags {
   pruneSteps?: string;
   pruneEpochs?: string;
   embeddingBits?: string;
+  augment?: string;
+  init?: string;
   quiet?: boolean;
   json?: boolean;
   workers?: string;
@@ -50,6 +52,14 @@ export function register(program: Command): void {
     .option('--teacher-seeds <n>', 'ensemble of n differently seeded teachers (logits averaged)')
     .option('--temperature <t>', 'distillation temperature', '2')
     .option('--alpha <a>', 'weight of the teacher (soft) loss; gold labels get 1 - a', '0.5')
+    .option(
+      '--augment <n>',
+      'distillation: n variants per sentence (paraphrase frames, fillers, typos, ASR-like errors) labelled by the teacher',
+    )
+    .option(
+      '--init <dir>',
+      'start from this built model (same data) instead of training: prune and fine-tune it',
+    )
     .option('--keep-channels <n>', 'structured pruning: keep n hidden channels, then fine-tune')
     .option('--sparsity <s>', 'magnitude pruning: zero this fraction of each weight matrix, then fine-tune')
     .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
@@ -98,6 +108,8 @@ export function register(program: Command): void {
         pruneSteps: int(flags.pruneSteps),
         pruneEpochs: int(flags.pruneEpochs),
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
+        augment: int(flags.augment),
+        init: flags.init,
       };
       const problem =
         bits !== 4 && bits !== 8
@@ -110,7 +122,11 @@ export function register(program: Command): void {
                 ? `--alpha must be in [0, 1], got ${flags.alpha}`
                 : compress.temperature !== undefined && !(compress.temperature > 0)
                   ? `--temperature must be > 0, got ${flags.temperature}`
-                  : undefined;
+                  : compress.augment !== undefined && !(compress.augment >= 0)
+                    ? `--augment must be a whole number ≥ 0, got ${flags.augment}`
+                    : compress.augment && !flags.teacher && !distilling
+                      ? '--augment needs a teacher to label the variants: add --teacher <dir> or --distill'
+                      : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;

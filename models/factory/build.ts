@@ -2,8 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } from './artifact.ts';
+import { augmentTexts } from './augment.ts';
 import {
+  labelByTeachers,
   loadTeacher,
+  loadTrainedModel,
   magnitudeMasks,
   pruneChannels,
   sparsityOf,
@@ -65,6 +68,10 @@ export interface CompressOptions {
   pruneEpochs?: number;
   /** 4: int4 embedding table (opset 21); default 8. */
   embeddingBits?: 4 | 8;
+  /** Start from this built model directory's weights (same data and sizes) instead of training: prune it. */
+  init?: string;
+  /** Distillation only: this many augmented variants per training sentence, labelled by the teacher(s). */
+  augment?: number;
 }
 
 export interface BuildResult {
@@ -171,7 +178,8 @@ export function buildModel(options: BuildOptions): BuildResult {
     const int8Only = quantizeModel(model.config, model.params).params;
     compression.quantization = {
       embeddingBits: 4,
-      scheme: 'embedding table signed int4 (-7..7), one scale per row, DequantizeLinear at opset 21',
+      scheme:
+        'embedding table signed int4 (-7..7), one fp16 scale per row (clipping with the least squared error), DequantizeLinear at opset 21',
       devInt8: computeMetrics(judge({ ...model, params: int8Only }, devSet, model.threshold)),
       devInt4Embedding: int8Metrics,
       bytesInt8: buildOnnx(model.config, model.params, 'int8').byteLength,
@@ -200,7 +208,7 @@ export function buildModel(options: BuildOptions): BuildResult {
       quantization: {
         scheme:
           quantizeOptions.embeddingBits === 4
-            ? 'int8 symmetric, per output channel (DequantizeLinear axis); embedding int4 per row (opset 21)'
+            ? 'int8 symmetric, per output channel (DequantizeLinear axis); embedding int4, fp16 scale per row (opset 21)'
             : 'int8 symmetric, per output channel (DequantizeLinear axis); embedding per row (gathered, then scaled)',
         weights: Object.fromEntries(
           Object.entries(quantized.tensors).map(([name, q]) => [
@@ -249,6 +257,9 @@ export function trainCompressed(
 ): { model: TrainedModel; compression: CompressionRecord } {
   const compression: CompressionRecord = {};
   const say = (line: string) => input.progress?.(line, true);
+  // --init: the compression steps start from a built model's weights instead of a freshly trained model
+  const initial = options.init ? loadTrainedModel(options.init, input) : undefined;
+  if (initial) compression.init = { from: options.init, dev: devMetrics(initial, input, dev, train) };
   const distilling =
     options.teacher !== undefined ||
     options.teacherHidden !== undefined ||
@@ -275,26 +286,53 @@ export function trainCompressed(
       }
       teacherInfo = { source: 'trained in this run', hidden, seeds, dev: devs };
     }
+    if (options.augment !== undefined && options.augment > 0) {
+      const augmented = augmentWithTeachers(teachers, input, options.augment);
+      compression.augmentation = augmented.record;
+      input = augmented.input;
+    }
     const temperature = options.temperature ?? 2;
     const alpha = options.alpha ?? 0.5;
-    say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
-    const student = trainModel({
-      ...input,
-      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
-    });
-    compression.distillation = {
-      teacher: teacherInfo,
-      temperature,
-      alpha,
-      studentDev: devMetrics(student, input, dev, train),
-    };
     input = {
       ...input,
       distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
     };
+    if (!initial) say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
+    const student = initial ?? trainModel(input);
+    compression.distillation = {
+      teacher: teacherInfo,
+      temperature,
+      alpha,
+      ...(initial ? { studentFrom: options.init } : {}),
+      studentDev: devMetrics(student, input, dev, train),
+    };
     return prune(student, input, options, dev, train, compression);
   }
-  return prune(trainModel(input), input, options, dev, train, compression);
+  return prune(initial ?? trainModel(input), input, options, dev, train, compression);
+}
+
+/** Adds teacher-labelled variants of the training sentences (see augment.ts) to the student's data. */
+function augmentWithTeachers(
+  teachers: readonly Teacher[],
+  input: TrainInput,
+  perSentence: number,
+): { input: TrainInput; record: CompressionRecord } {
+  const variants = augmentTexts(input.train, perSentence, input.seed);
+  input.progress?.(`augmentation: ${variants.length} variants, labelling them with the teacher`, true);
+  const labelled = labelByTeachers(teachers, variants);
+  const ops: Record<string, number> = {};
+  for (const v of variants) for (const op of v.ops) ops[op] = (ops[op] ?? 0) + 1;
+  return {
+    input: { ...input, train: [...input.train, ...labelled.examples] },
+    record: {
+      perSentence,
+      variants: variants.length,
+      kept: labelled.examples.length,
+      droppedOutOfScope: labelled.dropped,
+      teacherKeptSourceIntent: labelled.sameIntent,
+      ops,
+    },
+  };
 }
 
 function prune(

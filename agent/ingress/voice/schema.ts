@@ -27,6 +27,13 @@ export const voiceSchema = z
         minSpeechMs: z.number().int().min(0).max(5000).default(128),
         maxUtteranceMs: z.number().int().min(1000).max(60000).default(10000),
         preRollMs: z.number().int().min(0).max(2000).default(192),
+        earlyDecodeMs: z
+          .number()
+          .int()
+          .min(32)
+          .max(5000)
+          .default(64)
+          .describe('pause after which decoding starts while the trailing silence is still being confirmed'),
       })
       .prefault({}),
     hermes: z
