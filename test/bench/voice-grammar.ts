@@ -15,15 +15,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_HMM, hypothesisWords, parseHypSeg } from '../../agent/ingress/voice/pocketsphinx.ts';
-import { resample } from '../../agent/ingress/voice/resample.ts';
-import { synthesize } from '../../agent/ingress/voice/tts.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { grammarAccepts, parseJsgfRules, sampleSentence } from '../../models/factory/voice/ngram.ts';
 import { type Row, writeResult } from './harness.ts';
+import { NoisySpeech, RATE } from './noisy-speech.ts';
 
-const RATE = 16000;
 /** The recogniser pads each utterance with this much silence (pocketsphinx.ts). */
 const PAD = 4000;
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
@@ -78,23 +76,7 @@ const heldOut = spread(
   .filter((t) => grammarAccepts(grammar.rules, grammar.root, t.split(' ')));
 
 const tmp = mkdtempSync(join(tmpdir(), 'sling-bench-voice-grammar-'));
-const noiseFile = join(tmp, 'pink.wav');
-execFileSync('sox', [
-  '-R',
-  '-n',
-  '-r',
-  String(RATE),
-  '-b',
-  '16',
-  '-c',
-  '1',
-  noiseFile,
-  'synth',
-  '120',
-  'pinknoise',
-]);
-const noise = decodeWav(readFileSync(noiseFile)).samples;
-const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
+const speech = new NoisySpeech(120, true);
 
 interface Clip {
   id: string;
@@ -104,35 +86,25 @@ interface Clip {
   samples: Float32Array;
 }
 
+/** espeak-ng's WAV resampled by sox instead of Sling's resampler. */
+function soxTo16k(wav: Buffer): Float32Array {
+  writeFileSync(join(tmp, 'raw.wav'), wav);
+  execFileSync('sox', [join(tmp, 'raw.wav'), '-r', String(RATE), join(tmp, 'sox.wav')]);
+  return decodeWav(readFileSync(join(tmp, 'sox.wav'))).samples;
+}
+
 /** Renders every sentence in 3 voices (speeds alternating) at each SNR, resampled by Sling or by sox. */
 async function render(set: string, sentences: string[], resampler: 'sling' | 'sox'): Promise<Clip[]> {
   const clips: Clip[] = [];
   for (const snr of SNRS) {
-    let noiseAt = 0;
     for (const [si, text] of sentences.entries()) {
       for (const [vi, voice] of VOICES.entries()) {
         const wpm = SPEEDS[(si + vi) % SPEEDS.length]!;
-        const raw = await synthesize(text, { voice, wordsPerMinute: wpm });
-        let speech: Float32Array;
-        if (resampler === 'sox') {
-          writeFileSync(join(tmp, 'raw.wav'), raw);
-          execFileSync('sox', [join(tmp, 'raw.wav'), '-r', String(RATE), join(tmp, 'sox.wav')]);
-          speech = decodeWav(readFileSync(join(tmp, 'sox.wav'))).samples;
-        } else {
-          const clip = decodeWav(raw);
-          speech = resample(clip.samples, clip.sampleRate, RATE);
-        }
-        let last = speech.length - 1;
-        while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
-        let first = 0;
-        while (first < last && Math.abs(speech[first]!) < 0.01) first++;
-        const lead = Math.round(0.6 * RATE);
-        const out = new Float32Array(lead + speech.length + Math.round(0.8 * RATE));
-        out.set(speech, lead);
-        const gain = rms(speech.subarray(first, last)) / 10 ** (snr / 20) / rms(noise);
-        for (let i = 0; i < out.length; i++) out[i]! += noise[(noiseAt + i) % noise.length]! * gain;
-        noiseAt = (noiseAt + out.length) % noise.length;
-        clips.push({ id: `${set}_${resampler}_${snr}_${si}_${vi}`, text, snr, samples: out });
+        const { samples } =
+          resampler === 'sox'
+            ? await speech.render(text, voice, wpm, snr, 0.6, 0.8, soxTo16k)
+            : await speech.render(text, voice, wpm, snr);
+        clips.push({ id: `${set}_${resampler}_${snr}_${si}_${vi}`, text, snr, samples });
       }
     }
   }
@@ -302,6 +274,7 @@ try {
     );
   }
 } finally {
+  speech.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
