@@ -45,32 +45,12 @@ export class VoiceEngine {
   async stream(onHeard: (heard: Heard) => void | Promise<void>): Promise<AudioStream> {
     // Each stream needs its own recurrent VAD state, so it gets its own session.
     const vad = await SileroVad.load();
-    let early: { utterance: Utterance; heard: Promise<Heard> } | undefined;
-    let decoding = false;
+    const early = new EarlyDecodes(this);
     return new AudioStream(
       vad,
       new Segmenter(this.segmenterOptions),
-      async (utterance) => {
-        // The early decode stands for the utterance when no speech came after the pause it was taken at.
-        const started = early?.utterance.speechEnd === utterance.speechEnd ? early : undefined;
-        early = undefined;
-        const heard = started ? await started.heard : await this.recognize(utterance);
-        onHeard({ ...heard, utterance });
-      },
-      (utterance) => {
-        // One early decode at a time: pauses inside a sentence must not queue decodes that delay the last one
-        // (that utterance is then decoded when it closes).
-        if (decoding) return;
-        const heard = this.recognize(utterance);
-        decoding = true;
-        // A stale early decode is dropped; its failure (a replaced recogniser may throw) is not unhandled.
-        heard
-          .catch(() => {})
-          .finally(() => {
-            decoding = false;
-          });
-        early = { utterance, heard };
-      },
+      async (utterance) => onHeard(await early.heard(utterance)),
+      (utterance) => early.start(utterance),
     );
   }
 
@@ -121,6 +101,45 @@ export class VoiceEngine {
   async close(): Promise<void> {
     await this.recognizer.close();
     await this.vad.close();
+  }
+}
+
+/**
+ * Early decoding for one live stream: when speech pauses, the audio so far is decoded while the segmenter
+ * still waits out the trailing silence, so the text is ready about when the utterance closes.
+ */
+export class EarlyDecodes {
+  private early: { utterance: Utterance; heard: Promise<Heard> } | undefined;
+  private decoding = false;
+
+  constructor(private readonly engine: VoiceEngine) {}
+
+  /** Speech paused: start decoding what was said so far. */
+  start(utterance: Utterance): void {
+    // One early decode at a time: pauses inside a sentence must not queue decodes that delay the last one
+    // (that utterance is then decoded when it closes).
+    if (this.decoding) return;
+    const heard = this.engine.recognize(utterance);
+    this.decoding = true;
+    // A stale early decode is dropped; its failure (a replaced recogniser may throw) is not unhandled.
+    heard
+      .catch(() => {})
+      .finally(() => {
+        this.decoding = false;
+      });
+    this.early = { utterance, heard };
+  }
+
+  /** The early decode when it stands for this utterance (no speech came after its pause), undefined otherwise. */
+  take(utterance: Utterance): Promise<Heard> | undefined {
+    const started = this.early?.utterance.speechEnd === utterance.speechEnd ? this.early : undefined;
+    this.early = undefined;
+    return started?.heard.then((heard) => ({ ...heard, utterance }));
+  }
+
+  /** What was heard in a closed utterance: the early decode if it stands for it, else a decode now. */
+  heard(utterance: Utterance): Promise<Heard> {
+    return this.take(utterance) ?? this.engine.recognize(utterance);
   }
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { confirmSchema } from './confirm.ts';
+import { microphoneSchema } from './mic.ts';
+import { wakeSchema } from './wake.ts';
 
 /** `voice:` config section. Voice is optional: disabled by default, and the agent runs without it. */
 export const voiceSchema = z
@@ -56,6 +59,9 @@ export const voiceSchema = z
           .describe('mqtt: publish WAV to hermes/audioServer/<siteId>/playBytes/<id>; aplay: play locally'),
       })
       .prefault({}),
+    wake: wakeSchema,
+    confirm: confirmSchema,
+    microphone: microphoneSchema,
   })
   .prefault({});
 
