@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } from './artifact.ts';
+import { substituteSlotValues } from './augment.ts';
 import {
   loadTeacher,
   magnitudeMasks,
@@ -39,6 +40,8 @@ export interface BuildOptions {
   keepFp32?: boolean;
   progress?: (line: string, final: boolean) => void;
   compress?: CompressOptions;
+  /** Add this ratio of slot-value-substituted copies of the training sentences (augment.ts). */
+  augment?: number;
   /** jsonl sources: flags from a gazetteer of the training slot values, with leave-out folds (slot-gazetteer.ts). */
   slotGazetteer?: boolean;
   /** Gradient threads (default: both cores of a 2-core machine); the model is the same bytes whatever it is. */
@@ -144,13 +147,14 @@ export function buildModel(options: BuildOptions): BuildResult {
   // a home-sized spec needs less capacity than a benchmark and must train in seconds
   const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
   const hyper = { ...defaultHyper, ...small, ...options.hyper };
+  const augmented = options.augment ? substituteSlotValues(source.train, options.augment, seed) : [];
   if (options.slotGazetteer && options.source.endsWith('.jsonl')) {
-    const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed });
+    const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed }, augmented);
     source.gazetteer = learnt.full;
     gazetteerFor = learnt.forExample;
   }
   const input: TrainInput = {
-    train: source.train,
+    train: [...source.train, ...augmented],
     dev,
     gazetteer: source.gazetteer,
     gazetteerFor,
