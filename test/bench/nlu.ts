@@ -17,12 +17,15 @@ const sling = resolve(projectRoot, 'agent/sling.js');
 
 const run = runJsonStep;
 
+/** The shipped configuration, chosen on dev (models/README.md, "What was tried"). */
+const trainFlags = ['--slot-gazetteer'];
 let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
 let trainWall = Number.NaN;
+const loadAverageAtStart = loadavg();
 if (process.env.SLING_BENCH_REUSE !== '1') {
   const t0 = performance.now();
   trained = run(
-    [sling, 'train', train, '--dev', dev, '--out', model, '--fp32', '--json', '--seed', '1'],
+    [sling, 'train', train, '--dev', dev, '--out', model, '--fp32', '--json', '--seed', '1', ...trainFlags],
     'sling train',
   ) as never;
   trainWall = (performance.now() - t0) / 1000;
@@ -86,7 +89,10 @@ writeResult('nlu', rows, {
   sling: {
     trainPeakRssMiB: trained ? Math.round(trained.peakRssMiB) : null,
     trainCpuSeconds: trained?.cpuSeconds ?? null,
+    trainFlags,
+    loadAverageAtStart,
     loadAverageAtEnd: loadavg(),
+    threads: manifest.training.threads ?? null,
     trainSecondsInTrainer: manifest.training.seconds,
     epochs: manifest.training.epochs,
     bestEpoch: manifest.training.bestEpoch,
