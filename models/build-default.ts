@@ -15,6 +15,8 @@ const { manifest } = buildModel({
   source: fromProjectRoot(DEFAULT_SPEC),
   out,
   seed: 1,
+  // int4 embedding (fp16 row scales): half the file, same bench:commands figures (measured: models/README.md)
+  compress: { embeddingBits: 4 },
   progress: (line, final) => {
     if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else if (final) process.stderr.write(`${line}\n`);

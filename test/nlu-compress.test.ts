@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { f16round } from '@petamoriken/float16';
 import * as ort from 'onnxruntime-node';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
+import { augmentTexts } from '../models/factory/augment.ts';
 import { buildModel } from '../models/factory/build.ts';
 import {
+  labelByTeachers,
   loadTeacher,
   magnitudeMasks,
   prunableNames,
@@ -14,13 +17,16 @@ import {
   sparsityOf,
   teacherTargets,
 } from '../models/factory/compress.ts';
+import type { Example } from '../models/factory/dataset.ts';
 import { buildOnnx, quantizeModel } from '../models/factory/export.ts';
 import { featurize } from '../models/factory/features.ts';
 import { forward, type Params } from '../models/factory/model.ts';
+import { dequantize, quantizePerChannel } from '../models/factory/quantize.ts';
 import { expandSpec, loadSpec, specGazetteer } from '../models/factory/spec.ts';
 import { tokenize } from '../models/factory/text.ts';
 import {
   defaultHyper,
+  type Prepared,
   prepare,
   type SoftTargets,
   softLoss,
@@ -85,6 +91,22 @@ const maxDiff = (a: Float32Array, b: Float32Array) => {
   return m;
 };
 
+/** Mean soft loss (T 2) of a model against the teacher on these sentences. */
+function meanSoftLoss(
+  m: TrainedModel,
+  examples: Example[],
+  targets: (intents: readonly string[], tags: readonly string[]) => (d: Prepared) => SoftTargets,
+): number {
+  const data = prepare(examples, teacher.intents, teacher.tags, input);
+  const teach = targets(teacher.intents, teacher.tags);
+  return (
+    data.reduce((sum, d) => {
+      const a = forward(m.config, m.params, d.f);
+      return sum + softLoss(a, teach(d), a.T, teacher.tags.length, 2);
+    }, 0) / data.length
+  );
+}
+
 describe('model compression', { timeout: 180_000 }, () => {
   before(async () => {
     await loadBuiltinEntities();
@@ -133,16 +155,81 @@ describe('model compression', { timeout: 180_000 }, () => {
       hyper: student,
       distill: { teacher: targets, temperature: 2, alpha: 0.7 },
     });
-    const data = prepare(input.train, teacher.intents, teacher.tags, input);
-    const teach = targets(teacher.intents, teacher.tags);
-    const lossOf = (m: TrainedModel) =>
-      data.reduce((sum, d) => {
-        const a = forward(m.config, m.params, d.f);
-        return sum + softLoss(a, teach(d), a.T, teacher.tags.length, 2);
-      }, 0) / data.length;
+    const lossOf = (m: TrainedModel) => meanSoftLoss(m, input.train, targets);
     const before = lossOf(scratch);
     const afterDistill = lossOf(distilled);
     assert.ok(afterDistill < before, `distilled ${afterDistill} vs scratch ${before}`);
+  });
+
+  test('augmented variants are new sentences, seeded, and the teacher labels them', () => {
+    const variants = augmentTexts(input.train, 2, 5);
+    assert.deepEqual(variants, augmentTexts(input.train, 2, 5));
+    const inScope = input.train.filter((e) => e.intent !== null).length;
+    assert.ok(variants.length > inScope * 1.5, `${variants.length} variants of ${inScope} sentences`);
+    const known = new Set(input.train.map((e) => e.text.toLowerCase()));
+    assert.equal(variants.filter((v) => known.has(v.text.toLowerCase())).length, 0);
+    assert.equal(new Set(variants.map((v) => v.text.toLowerCase())).size, variants.length);
+    const ops = new Set(variants.flatMap((v) => v.ops));
+    for (const op of ['frame', 'filler', 'typo', 'asr', 'drop', 'slot']) assert.ok(ops.has(op as never), op);
+
+    const t = { ...teacher, features: input.features, gazetteer: input.gazetteer };
+    const labelled = labelByTeachers([t], variants);
+    assert.equal(labelled.examples.length + labelled.dropped, variants.length);
+    // small edits rarely change what was asked: the teacher mostly keeps the source intent
+    assert.ok(labelled.sameIntent > labelled.examples.length * 0.8, `${labelled.sameIntent} same intent`);
+    for (const e of labelled.examples) {
+      assert.ok(teacher.intents.includes(e.intent!));
+      for (const span of e.spans)
+        assert.ok(span.start >= 0 && span.end <= e.text.length && span.start < span.end);
+    }
+    assert.ok(labelled.examples.some((e) => e.spans.length > 0));
+  });
+
+  test('teacher-labelled augmentation brings the student closer to the teacher on unseen variants', () => {
+    const student = { ...input.hyper, hidden: 16 };
+    const t = { ...teacher, features: input.features, gazetteer: input.gazetteer };
+    const targets = (intents: readonly string[], tags: readonly string[]) =>
+      teacherTargets([t], intents, tags);
+    const distill = { teacher: targets, temperature: 2, alpha: 0.5 };
+    const plain = trainModel({ ...input, hyper: student, distill });
+    const extra = labelByTeachers([t], augmentTexts(input.train, 2, 5)).examples;
+    const augmented = trainModel({ ...input, train: [...input.train, ...extra], hyper: student, distill });
+    // variants from another seed: neither student saw them
+    const unseen = labelByTeachers([t], augmentTexts(input.train, 1, 99)).examples;
+    const lossOf = (m: TrainedModel) => meanSoftLoss(m, unseen, targets);
+    assert.ok(lossOf(augmented) < lossOf(plain), `augmented ${lossOf(augmented)} vs plain ${lossOf(plain)}`);
+  });
+
+  test('4-bit scales: clipping search never adds error, fp16 scales are exact halves', () => {
+    const rows = 64;
+    const cols = 32;
+    let x = 1;
+    // heavy-tailed values, like a trained embedding: one outlier per row wastes max-abs levels
+    const w = Float32Array.from({ length: rows * cols }, (_, i) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const u = x / 2 ** 31 - 0.5;
+      return i % cols === 0 ? u * 8 : u;
+    });
+    const error = (q: ReturnType<typeof quantizePerChannel>) =>
+      dequantize(q, [rows, cols]).reduce((sum, v, i) => sum + (v - w[i]!) ** 2, 0);
+    const levels = (bits: 4 | 8) => {
+      const q = quantizePerChannel(w, [rows, cols], 0, bits);
+      assert.ok(q.q.every((v) => Math.abs(v) <= (bits === 4 ? 7 : 127)));
+      return q;
+    };
+    const searched = levels(4);
+    // max-abs scaling is the first candidate of the search: the chosen one is at least as good
+    const maxAbs = quantizePerChannel(w, [rows, cols], 0, 8);
+    const plainInt4 = { ...maxAbs, scales: maxAbs.scales.map((s) => (s * 127) / 7) };
+    plainInt4.q = Int8Array.from(w, (v, i) =>
+      Math.max(-7, Math.min(7, Math.round(v / plainInt4.scales[Math.floor(i / cols)]!))),
+    );
+    assert.ok(error(searched) <= error(plainInt4) + 1e-9, `${error(searched)} vs ${error(plainInt4)}`);
+    const half = quantizePerChannel(w, [rows, cols], 0, 4, true);
+    for (const s of half.scales) {
+      assert.equal(f16round(s), s);
+      assert.ok(s > 0);
+    }
   });
 
   test('magnitude pruning reaches the requested sparsity and fine-tuning keeps it', () => {
@@ -212,6 +299,17 @@ describe('model compression', { timeout: 180_000 }, () => {
     const int8 = buildOnnx(teacher.config, teacher.params, 'int8');
     // the 4-bit table roughly halves the file (the table dominates it)
     assert.ok(onnx.byteLength < int8.byteLength * 0.75, `${onnx.byteLength} vs ${int8.byteLength}`);
+    // int4 values + one fp16 scale per row: the table costs buckets × (dim / 2 + 2) bytes
+    const { buckets, dim } = teacher.config;
+    const rest = buildOnnx(
+      { ...teacher.config, buckets: 1 },
+      { ...teacher.params, emb: new Float32Array(dim) },
+      'int8',
+      {
+        embeddingBits: 4,
+      },
+    ).byteLength;
+    assert.ok(onnx.byteLength - rest <= (buckets - 1) * (dim / 2 + 2) + 64, `${onnx.byteLength - rest}`);
     for (const text of sentences) {
       const out = await onnxOutputs(onnx, teacher, text, input);
       const ref = forward(teacher.config, quantized.params, out.f);
@@ -225,7 +323,7 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
   const dir = mkdtempSync(join(tmpdir(), 'sling-compress-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('--teacher reuse, pruning and int4 are recorded in the manifest', async () => {
+  test('--teacher reuse, augmentation, pruning and int4 are recorded in the manifest', async () => {
     await loadBuiltinEntities();
     const hyper = { dim: 16, hidden: 32, dilations: [1, 2], epochs: 2, patience: 2 };
     const features = { buckets: 4096 };
@@ -248,7 +346,14 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
       seed: 3,
       hyper: { ...hyper, hidden: 24 },
       features,
-      compress: { teacher: teacherDir, keepChannels: 16, sparsity: 0.5, pruneEpochs: 1, embeddingBits: 4 },
+      compress: {
+        teacher: teacherDir,
+        keepChannels: 16,
+        sparsity: 0.5,
+        pruneEpochs: 1,
+        embeddingBits: 4,
+        augment: 1,
+      },
     });
     assert.equal(manifest.model.opset, 21);
     assert.equal(manifest.config.hidden, 16);
@@ -256,7 +361,39 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
       distillation: { teacher: { source: string } };
       pruning: { sparsity?: number; measuredSparsity?: number }[];
       quantization: { embeddingBits: number };
+      augmentation: { variants: number; kept: number; droppedOutOfScope: number };
     };
+    assert.ok(c.augmentation.kept > 0);
+    assert.equal(c.augmentation.kept + c.augmentation.droppedOutOfScope, c.augmentation.variants);
+
+    // --init: prune and fine-tune the built teacher itself instead of training a new model
+    const tuned = buildModel({
+      source: specFile,
+      out: join(dir, 'pruned'),
+      seed: 3,
+      hyper,
+      features,
+      compress: { init: teacherDir, keepChannels: 16, pruneEpochs: 1 },
+    }).manifest;
+    assert.equal(tuned.config.hidden, 16);
+    const t = tuned.compression as {
+      init: { from: string; dev: { intentAccuracy: number } };
+      pruning: { hidden: { from: number; to: number } }[];
+    };
+    assert.equal(t.init.from, teacherDir);
+    assert.deepEqual(t.pruning[0]!.hidden, { from: 32, to: 16 });
+    assert.ok(tuned.training.epochs <= 1, `fine-tuning only: ${tuned.training.epochs} epochs`);
+    assert.throws(
+      () =>
+        buildModel({
+          source: specFile,
+          out: join(dir, 'x'),
+          hyper,
+          features: { buckets: 2048 },
+          compress: { init: teacherDir },
+        }),
+      /other features \(buckets 4096\)/,
+    );
     assert.equal(c.distillation.teacher.source, teacherDir);
     assert.equal(c.pruning.length, 2);
     assert.ok(c.pruning[1]!.measuredSparsity! >= 0.5);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bioSpans, viterbi } from '../models/factory/decode.ts';
+import { bioSpans, ViterbiDecoder, viterbi } from '../models/factory/decode.ts';
 import { allowedStarts, allowedTransitions, bioTags } from '../models/factory/labels.ts';
 import { computeMetrics, type Judged } from '../models/factory/metrics.ts';
 import { calibrateThreshold } from '../models/factory/train.ts';
@@ -93,10 +93,20 @@ describe('decoding', () => {
     const emissions = Float32Array.from([0, 1, 2, 3, 0, 0, 0, 1, 2]);
     const path = viterbi(emissions, 3, crf).map((i) => tags[i]);
     assert.deepEqual(path, ['B-room', 'O', 'B-room']);
+    const before = new ViterbiDecoder(crf);
     crf.transitions[1 * 3 + 2] = 5; // B-room → I-room strongly preferred
     assert.deepEqual(
       viterbi(Float32Array.from([0, 2, 0, 0, 0, 1]), 2, crf).map((i) => tags[i]),
       ['B-room', 'I-room'],
+    );
+    // a decoder snapshots the parameters it was made with
+    assert.deepEqual(
+      viterbi(emissions, 3, crf).map((i) => tags[i]),
+      ['B-room', 'B-room', 'I-room'],
+    );
+    assert.deepEqual(
+      before.decode(emissions, 3).map((i) => tags[i]),
+      ['B-room', 'O', 'B-room'],
     );
     assert.deepEqual(bioSpans(['B-a', 'I-a', 'O', 'I-b', 'B-a']), [
       { slot: 'a', first: 0, last: 1 },
@@ -147,11 +157,14 @@ describe('decoding', () => {
       for (let t = T - 1; t > 0; t--) path.unshift(back[t - 1]![path[0]!]!);
       return path;
     };
+    // one decoder for every round: its reused buffers must not carry anything between sentences
+    const decoder = new ViterbiDecoder(crf);
     for (let r = 0; r < 300; r++) {
-      const T = 1 + (r % 12);
+      const T = 1 + ((r * 7) % 12);
       // flat random emissions (worst case for the pruning) and peaked ones (what a trained model emits)
       const e = Float32Array.from({ length: T * n }, () => rand() * (r % 2 ? 2 : 12));
       assert.deepEqual(viterbi(e, T, crf), reference(e, T), `round ${r}`);
+      assert.deepEqual(decoder.decode(e, T), reference(e, T), `round ${r}, reused decoder`);
     }
   });
 

@@ -21,11 +21,13 @@ interface TrainFlags {
   pruneSteps?: string;
   pruneEpochs?: string;
   embeddingBits?: string;
+  augment?: string;
+  init?: string;
   quiet?: boolean;
   json?: boolean;
   workers?: string;
   slotGazetteer?: boolean;
-  augment?: string;
+  slotSwap?: string;
 }
 
 export function register(program: Command): void {
@@ -51,6 +53,14 @@ export function register(program: Command): void {
     .option('--teacher-seeds <n>', 'ensemble of n differently seeded teachers (logits averaged)')
     .option('--temperature <t>', 'distillation temperature', '2')
     .option('--alpha <a>', 'weight of the teacher (soft) loss; gold labels get 1 - a', '0.5')
+    .option(
+      '--augment <n>',
+      'distillation: n variants per sentence (paraphrase frames, fillers, typos, ASR-like errors) labelled by the teacher',
+    )
+    .option(
+      '--init <dir>',
+      'start from this built model (same data) instead of training: prune and fine-tune it',
+    )
     .option('--keep-channels <n>', 'structured pruning: keep n hidden channels, then fine-tune')
     .option('--sparsity <s>', 'magnitude pruning: zero this fraction of each weight matrix, then fine-tune')
     .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
@@ -60,7 +70,7 @@ export function register(program: Command): void {
       '--slot-gazetteer',
       'jsonl: gazetteer flags from the training slot values (leave-out folds: the model learns how far to trust them)',
     )
-    .option('--augment <ratio>', 'add ratio × N copies of the training sentences with slot values swapped')
+    .option('--slot-swap <ratio>', 'add ratio × N copies of the training sentences with slot values swapped')
     .option(
       '--workers <n>',
       'gradient threads, always used (default: up to min(2, cores), each period measured and the faster kept); same model bytes for any n',
@@ -104,6 +114,8 @@ export function register(program: Command): void {
         pruneSteps: int(flags.pruneSteps),
         pruneEpochs: int(flags.pruneEpochs),
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
+        augment: int(flags.augment),
+        init: flags.init,
       };
       const problem =
         bits !== 4 && bits !== 8
@@ -116,7 +128,11 @@ export function register(program: Command): void {
                 ? `--alpha must be in [0, 1], got ${flags.alpha}`
                 : compress.temperature !== undefined && !(compress.temperature > 0)
                   ? `--temperature must be > 0, got ${flags.temperature}`
-                  : undefined;
+                  : compress.augment !== undefined && !(compress.augment >= 0)
+                    ? `--augment must be a whole number ≥ 0, got ${flags.augment}`
+                    : compress.augment && !flags.teacher && !distilling
+                      ? '--augment needs a teacher to label the variants: add --teacher <dir> or --distill'
+                      : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;
@@ -135,7 +151,7 @@ export function register(program: Command): void {
           progress,
           workers: int(flags.workers),
           slotGazetteer: flags.slotGazetteer,
-          augment: float(flags.augment),
+          slotSwap: float(flags.slotSwap),
         });
         const dev = manifest.metrics.dev;
         if (flags.json) {

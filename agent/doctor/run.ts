@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { SlingConfig } from '../config/schema.ts';
+import { checkMicrophone, checkWakeWord } from '../ingress/voice/dialogue-doctor.ts';
 import { checkVoice } from '../ingress/voice/doctor.ts';
 import { fromProjectRoot } from '../paths.ts';
 import { checkBroker, checkDisk, checkModel, checkNode, checkOnnxRuntime } from './checks.ts';
@@ -48,7 +49,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
     results.push(checkDevices(root, 'gpio', account));
   }
   results.push(checkDisk(modelDir, fromProjectRoot(options.config.fleet.stateDir)));
-  results.push(checkVoice(options.config));
+  results.push(checkVoice(options.config), checkMicrophone(options.config), checkWakeWord(options.config));
   return results;
 }
 

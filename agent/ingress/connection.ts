@@ -56,6 +56,9 @@ export function clientOptions(settings: ConnectionSettings): IClientOptions {
     reconnectPeriod: backoffDelay(0, settings.reconnect.minMs, settings.reconnect.maxMs),
     connectTimeout: 10_000,
     queueQoSZero: false,
+    // mqtt-packet's default pre-builds a Buffer for each of the 65,536 message ids: 6 MiB of heap for
+    // nothing a publish rate of ours needs. The switch is process-wide (every client and the embedded broker).
+    writeCache: false,
   };
   if (settings.protocolVersion === 5 && settings.persistentSession) {
     // MQTT 5 ends a session at disconnect unless it is given an expiry.

@@ -4,8 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { moduleExtension } from '../paths.ts';
 
 export async function loadBuiltinEntities(): Promise<void> {
-  const url = new URL('../decide/entities/index.ts', import.meta.url);
+  const url = new URL(`../decide/entities/index${moduleExtension}`, import.meta.url);
   if (existsSync(fileURLToPath(url))) await import(url.href);
 }

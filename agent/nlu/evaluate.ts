@@ -37,8 +37,10 @@ export async function evaluateModel(
   // warm-up so the first session run's allocations do not count
   for (const e of examples.slice(0, 20)) await parser.parse(e.text);
   for (const example of examples) {
+    // timed from outside, the way the NLP.js peer of bench:nlu is: the call and its promise included
+    const started = performance.now();
     const { result, tags } = await parser.parseDetailed(example.text);
-    latencies.push(result.timing.totalMs);
+    latencies.push(performance.now() - started);
     judged.push({
       goldIntent: example.intent,
       predIntent: result.topIntent,

@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } from './artifact.ts';
-import { substituteSlotValues } from './augment.ts';
+import { augmentTexts } from './augment.ts';
 import {
+  labelByTeachers,
   loadTeacher,
+  loadTrainedModel,
   magnitudeMasks,
   pruneChannels,
   sparsityOf,
@@ -16,6 +18,7 @@ import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
 import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
 import { defaultSlotGazetteer, slotGazetteer } from './slot-gazetteer.ts';
+import { substituteSlotValues } from './slot-swap.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -40,8 +43,8 @@ export interface BuildOptions {
   keepFp32?: boolean;
   progress?: (line: string, final: boolean) => void;
   compress?: CompressOptions;
-  /** Add this ratio of slot-value-substituted copies of the training sentences (augment.ts). */
-  augment?: number;
+  /** Add this ratio of slot-value-substituted copies of the training sentences (slot-swap.ts). */
+  slotSwap?: number;
   /** jsonl sources: flags from a gazetteer of the training slot values, with leave-out folds (slot-gazetteer.ts). */
   slotGazetteer?: boolean;
   /** Gradient threads (default: both cores of a 2-core machine); the model is the same bytes whatever it is. */
@@ -68,6 +71,10 @@ export interface CompressOptions {
   pruneEpochs?: number;
   /** 4: int4 embedding table (opset 21); default 8. */
   embeddingBits?: 4 | 8;
+  /** Start from this built model directory's weights (same data and sizes) instead of training: prune it. */
+  init?: string;
+  /** Distillation only: this many augmented variants per training sentence, labelled by the teacher(s). */
+  augment?: number;
 }
 
 export interface BuildResult {
@@ -147,7 +154,7 @@ export function buildModel(options: BuildOptions): BuildResult {
   // a home-sized spec needs less capacity than a benchmark and must train in seconds
   const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
   const hyper = { ...defaultHyper, ...small, ...options.hyper };
-  const augmented = options.augment ? substituteSlotValues(source.train, options.augment, seed) : [];
+  const augmented = options.slotSwap ? substituteSlotValues(source.train, options.slotSwap, seed) : [];
   if (options.slotGazetteer && options.source.endsWith('.jsonl')) {
     const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed }, augmented);
     source.gazetteer = learnt.full;
@@ -175,7 +182,8 @@ export function buildModel(options: BuildOptions): BuildResult {
     const int8Only = quantizeModel(model.config, model.params).params;
     compression.quantization = {
       embeddingBits: 4,
-      scheme: 'embedding table signed int4 (-7..7), one scale per row, DequantizeLinear at opset 21',
+      scheme:
+        'embedding table signed int4 (-7..7), one fp16 scale per row (clipping with the least squared error), DequantizeLinear at opset 21',
       devInt8: computeMetrics(judge({ ...model, params: int8Only }, devSet, model.threshold)),
       devInt4Embedding: int8Metrics,
       bytesInt8: buildOnnx(model.config, model.params, 'int8').byteLength,
@@ -204,7 +212,7 @@ export function buildModel(options: BuildOptions): BuildResult {
       quantization: {
         scheme:
           quantizeOptions.embeddingBits === 4
-            ? 'int8 symmetric, per output channel (DequantizeLinear axis); embedding int4 per row (opset 21)'
+            ? 'int8 symmetric, per output channel (DequantizeLinear axis); embedding int4, fp16 scale per row (opset 21)'
             : 'int8 symmetric, per output channel (DequantizeLinear axis); embedding per row (gathered, then scaled)',
         weights: Object.fromEntries(
           Object.entries(quantized.tensors).map(([name, q]) => [
@@ -253,6 +261,9 @@ export function trainCompressed(
 ): { model: TrainedModel; compression: CompressionRecord } {
   const compression: CompressionRecord = {};
   const say = (line: string) => input.progress?.(line, true);
+  // --init: the compression steps start from a built model's weights instead of a freshly trained model
+  const initial = options.init ? loadTrainedModel(options.init, input) : undefined;
+  if (initial) compression.init = { from: options.init, dev: devMetrics(initial, input, dev, train) };
   const distilling =
     options.teacher !== undefined ||
     options.teacherHidden !== undefined ||
@@ -279,26 +290,53 @@ export function trainCompressed(
       }
       teacherInfo = { source: 'trained in this run', hidden, seeds, dev: devs };
     }
+    if (options.augment !== undefined && options.augment > 0) {
+      const augmented = augmentWithTeachers(teachers, input, options.augment);
+      compression.augmentation = augmented.record;
+      input = augmented.input;
+    }
     const temperature = options.temperature ?? 2;
     const alpha = options.alpha ?? 0.5;
-    say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
-    const student = trainModel({
-      ...input,
-      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
-    });
-    compression.distillation = {
-      teacher: teacherInfo,
-      temperature,
-      alpha,
-      studentDev: devMetrics(student, input, dev, train),
-    };
     input = {
       ...input,
       distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
     };
+    if (!initial) say(`distillation: training the student (T ${temperature}, alpha ${alpha})`);
+    const student = initial ?? trainModel(input);
+    compression.distillation = {
+      teacher: teacherInfo,
+      temperature,
+      alpha,
+      ...(initial ? { studentFrom: options.init } : {}),
+      studentDev: devMetrics(student, input, dev, train),
+    };
     return prune(student, input, options, dev, train, compression);
   }
-  return prune(trainModel(input), input, options, dev, train, compression);
+  return prune(initial ?? trainModel(input), input, options, dev, train, compression);
+}
+
+/** Adds teacher-labelled variants of the training sentences (see augment.ts) to the student's data. */
+function augmentWithTeachers(
+  teachers: readonly Teacher[],
+  input: TrainInput,
+  perSentence: number,
+): { input: TrainInput; record: CompressionRecord } {
+  const variants = augmentTexts(input.train, perSentence, input.seed);
+  input.progress?.(`augmentation: ${variants.length} variants, labelling them with the teacher`, true);
+  const labelled = labelByTeachers(teachers, variants);
+  const ops: Record<string, number> = {};
+  for (const v of variants) for (const op of v.ops) ops[op] = (ops[op] ?? 0) + 1;
+  return {
+    input: { ...input, train: [...input.train, ...labelled.examples] },
+    record: {
+      perSentence,
+      variants: variants.length,
+      kept: labelled.examples.length,
+      droppedOutOfScope: labelled.dropped,
+      teacherKeptSourceIntent: labelled.sameIntent,
+      ops,
+    },
+  };
 }
 
 function prune(

@@ -5,11 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Float16Array } from '@petamoriken/float16';
 import type { Manifest } from './artifact.ts';
+import type { Augmented } from './augment.ts';
+import type { Example } from './dataset.ts';
+import { bioSpans, viterbi } from './decode.ts';
 import { type FeatureSettings, featurize, type Gazetteer } from './features.ts';
-import { forward, type ModelConfig, type Params, paramShapes } from './model.ts';
-import { onnxModelType } from './onnx-proto.ts';
-import type { Prepared, SoftTargets } from './train.ts';
+import { computeMetrics } from './metrics.ts';
+import { forward, type ModelConfig, type Params, paramShapes, softmax } from './model.ts';
+import { DataType, onnxModelType } from './onnx-proto.ts';
+import { tokenize } from './text.ts';
+import {
+  crfOf,
+  NONE_INTENT,
+  type Prepared,
+  type SoftTargets,
+  type TrainedModel,
+  type TrainInput,
+  topIntent,
+} from './train.ts';
 
 /** A model that can label sentences for a student: its own features, intents and tags. */
 export interface Teacher {
@@ -19,6 +33,8 @@ export interface Teacher {
   tags: string[];
   features: FeatureSettings;
   gazetteer: Gazetteer;
+  /** Out-of-scope threshold on the top real intent's probability (what the teacher ships with). */
+  threshold?: number;
 }
 
 /** Weight matrices pruning applies to (biases and CRF parameters are tiny and stay dense). */
@@ -151,7 +167,7 @@ export function teacherTargets(
     return { intents: index(intents, t.intents, 'intent'), tags: index(tags, t.tags, 'tag') };
   });
   return (d) => {
-    const T = d.f.length;
+    const T = d.tagged.tokens.length;
     const intentLogits = new Float32Array(intents.length);
     const emissions = new Float32Array(T * tags.length);
     teachers.forEach((teacher, k) => {
@@ -181,7 +197,10 @@ export function loadTeacher(dir: string): Teacher {
   };
   const inits = new Map(decoded.graph.initializer.map((t) => [t.name, t]));
   const raw = (name: string) => Uint8Array.from(inits.get(name)!.raw_data); // aligned copy
-  const floats = (name: string) => new Float32Array(raw(name).buffer);
+  const floats = (name: string) =>
+    inits.get(name)!.data_type === DataType.FLOAT16
+      ? Float32Array.from(new Float16Array(raw(name).buffer))
+      : new Float32Array(raw(name).buffer);
   const config = manifest.config;
   const params: Params = {};
   for (const [name, shape] of Object.entries(paramShapes(config))) {
@@ -220,6 +239,7 @@ export function loadTeacher(dir: string): Teacher {
     tags: manifest.tags,
     features: manifest.features,
     gazetteer: manifest.gazetteer,
+    threshold: manifest.threshold,
   };
 }
 
@@ -239,4 +259,81 @@ export function applyMasksCopy(params: Params, masks: Params): Params {
   for (const [name, mask] of Object.entries(masks))
     out[name] = params[name]!.map((v, i) => (mask[i] === 0 ? 0 : v));
   return out;
+}
+
+/** Teacher-labelled augmented sentences, and how many were dropped (out of scope or unsure). */
+export interface TeacherLabelled {
+  examples: Example[];
+  dropped: number;
+  /** Kept sentences whose teacher intent is the intent of the sentence they were made from. */
+  sameIntent: number;
+}
+
+/**
+ * Labels unlabelled sentences with a teacher ensemble: intent = top real intent of the mean logits, slots =
+ * Viterbi over the mean emissions with the first teacher's CRF. Sentences the ensemble calls out of scope
+ * (below `minConfidence`, default the first teacher's threshold) are dropped rather than taught as in-scope.
+ */
+export function labelByTeachers(
+  teachers: readonly Teacher[],
+  texts: readonly Augmented[],
+  minConfidence = teachers[0]?.threshold ?? 0.5,
+): TeacherLabelled {
+  const first = teachers[0]!;
+  const targets = teacherTargets(teachers, first.intents, first.tags);
+  const crf = crfOf({ params: first.params, tags: first.tags });
+  const examples: Example[] = [];
+  let dropped = 0;
+  let sameIntent = 0;
+  for (const { text, sourceIntent } of texts) {
+    const tokens = tokenize(text);
+    if (tokens.length === 0) {
+      dropped++;
+      continue;
+    }
+    // teacherTargets featurizes per teacher from the tokens; the student's own features are not needed here
+    const soft = targets({ tagged: { tokens } } as unknown as Prepared);
+    const top = topIntent(softmax(soft.intentLogits), first.intents);
+    if (top.index < 0 || first.intents[top.index] === NONE_INTENT || top.confidence < minConfidence) {
+      dropped++;
+      continue;
+    }
+    const tags = viterbi(soft.emissions, tokens.length, crf).map((t) => first.tags[t]!);
+    const spans = bioSpans(tags).map((s) => ({
+      slot: s.slot,
+      start: tokens[s.first]!.start,
+      end: tokens[s.last]!.end,
+    }));
+    const intent = first.intents[top.index]!;
+    if (intent === sourceIntent) sameIntent++;
+    examples.push({ text, intent, spans });
+  }
+  return { examples, dropped, sameIntent };
+}
+
+/**
+ * A built model directory as a trained model to prune and fine-tune (`sling train --init`). Its features must be
+ * the ones this run computes, or its weights would be read through other hash buckets.
+ */
+export function loadTrainedModel(dir: string, input: Pick<TrainInput, 'features'>): TrainedModel {
+  const t = loadTeacher(dir);
+  const differs = (Object.keys(input.features) as (keyof FeatureSettings)[]).filter(
+    (k) => t.features[k] !== input.features[k],
+  );
+  if (differs.length > 0)
+    throw new Error(
+      `--init ${dir}: the model was built with other features (${differs.map((k) => `${k} ${t.features[k]}`).join(', ')}); pass the same --buckets`,
+    );
+  return {
+    config: t.config,
+    params: t.params,
+    intents: t.intents,
+    tags: t.tags,
+    slots: [...new Set(t.tags.filter((x) => x !== 'O').map((x) => x.slice(2)))].sort(),
+    threshold: t.threshold ?? 0.5,
+    devMetrics: computeMetrics([]),
+    epochsRun: 0,
+    bestEpoch: 0,
+    trainSeconds: 0,
+  };
 }

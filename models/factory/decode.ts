@@ -16,91 +16,144 @@ export interface CrfParams {
  * `bioTags`: 0 = O, 2s+1 = B-s, 2s+2 = I-s.
  */
 export function viterbi(emissions: Float32Array, length: number, crf: CrfParams): number[] {
-  const n = crf.tags;
-  if (length === 0) return [];
-  const maxIn = maxIncoming(crf);
-  let score = new Float64Array(n);
-  let next = new Float64Array(n);
-  const back = new Int32Array(length * n);
-  const open = new Int32Array(n);
-  for (let j = 0; j < n; j++) score[j] = crf.allowedStart[j] ? crf.start[j]! + emissions[j]! : -Infinity;
-  for (let t = 1; t < length; t++) {
-    let top = 0;
-    for (let i = 1; i < n; i++) if (score[i]! > score[top]!) top = i;
-    // targets that accept any predecessor: O and B-*; start from the best previous state
-    let threshold = Infinity;
-    for (let j = 0; j < n; j += j === 0 ? 1 : 2) {
-      const lower = score[top]! + crf.transitions[top * n + j]!;
-      next[j] = lower;
-      back[t * n + j] = top;
-      threshold = Math.min(threshold, lower - maxIn[j]!);
-    }
-    // states that could beat some target's lower bound, best first (insertion sort: usually a few)
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      if (i === top || !(score[i]! > threshold)) continue;
-      let pos = count++;
-      while (pos > 0 && score[open[pos - 1]!]! < score[i]!) {
-        open[pos] = open[pos - 1]!;
-        pos--;
-      }
-      open[pos] = i;
-    }
-    for (let j = 0; j < n; j += j === 0 ? 1 : 2) {
-      let best = next[j]!;
-      let arg = top;
-      const enough = best - maxIn[j]!;
-      for (let c = 0; c < count; c++) {
-        const i = open[c]!;
-        if (score[i]! <= enough) break;
-        const s = score[i]! + crf.transitions[i * n + j]!;
-        if (s > best) {
-          best = s;
-          arg = i;
-        }
-      }
-      next[j] = best + emissions[t * n + j]!;
-      back[t * n + j] = arg;
-    }
-    // I-s: from B-s or I-s only
-    for (let j = 2; j < n; j += 2) {
-      const fromB = score[j - 1]! + crf.transitions[(j - 1) * n + j]!;
-      const fromI = score[j]! + crf.transitions[j * n + j]!;
-      const fromBWins = fromB >= fromI;
-      next[j] = (fromBWins ? fromB : fromI) + emissions[t * n + j]!;
-      back[t * n + j] = fromBWins ? j - 1 : j;
-    }
-    [score, next] = [next, score];
-  }
-  let best = -Infinity;
-  let last = 0;
-  for (let j = 0; j < n; j++) {
-    const s = score[j]! + crf.end[j]!;
-    if (s > best) {
-      best = s;
-      last = j;
-    }
-  }
-  const path = new Array<number>(length);
-  path[length - 1] = last;
-  for (let t = length - 1; t > 0; t--) path[t - 1] = back[t * n + path[t]!]!;
-  return path;
+  return new ViterbiDecoder(crf).decode(emissions, length);
 }
 
-const maxInCache = new WeakMap<object, Float64Array>();
+/**
+ * `viterbi()` for fixed parameters (the run-time parser): the tables derived from the transitions and the
+ * work buffers are made once, so a parse allocates nothing here. It snapshots the parameters: build a new
+ * decoder after changing them (training mutates its arrays in place).
+ */
+export class ViterbiDecoder {
+  private readonly n: number;
+  private readonly transitions: Float64Array;
+  private readonly start: Float64Array;
+  private readonly end: Float64Array;
+  private readonly allowedStart: Uint8Array;
+  /** Best transition score into each tag. */
+  private readonly maxIn: Float64Array;
+  /** Per previous tag i: min over O/B targets j of transitions[i][j] - maxIn[j] (the pruning bound's offset). */
+  private readonly slack: Float64Array;
+  private score: Float64Array;
+  private next: Float64Array;
+  private readonly open: Int32Array;
+  private back = new Int32Array(0);
 
-/** Best transition score into each tag (cached per transitions array). */
-function maxIncoming(crf: CrfParams): Float64Array {
-  const key = crf.transitions as object;
-  let maxIn = maxInCache.get(key);
-  if (!maxIn) {
+  constructor(crf: CrfParams) {
     const n = crf.tags;
-    maxIn = new Float64Array(n).fill(-Infinity);
+    this.n = n;
+    this.transitions = Float64Array.from(crf.transitions);
+    this.start = Float64Array.from(crf.start);
+    this.end = Float64Array.from(crf.end);
+    this.allowedStart = crf.allowedStart;
+    this.maxIn = new Float64Array(n).fill(-Infinity);
     for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) maxIn[j] = Math.max(maxIn[j]!, crf.transitions[i * n + j]!);
-    maxInCache.set(key, maxIn);
+      for (let j = 0; j < n; j++) this.maxIn[j] = Math.max(this.maxIn[j]!, this.transitions[i * n + j]!);
+    this.slack = new Float64Array(n).fill(Infinity);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j += j === 0 ? 1 : 2)
+        this.slack[i] = Math.min(this.slack[i]!, this.transitions[i * n + j]! - this.maxIn[j]!);
+    this.score = new Float64Array(n);
+    this.next = new Float64Array(n);
+    this.open = new Int32Array(n);
   }
-  return maxIn;
+
+  decode(emissions: Float32Array, length: number): number[] {
+    const n = this.n;
+    if (length === 0) return [];
+    if (this.back.length < length * n) this.back = new Int32Array(length * n);
+    const { transitions, maxIn, slack, open, back } = this;
+    let score = this.score;
+    let next = this.next;
+    // the best state (first of equals) and the best score among the others: when that one cannot pass the
+    // pruning bound, the scan for candidates below is skipped (most tokens of a trained model)
+    let top = -1;
+    let topScore = -Infinity;
+    let second = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const s = this.allowedStart[j] ? this.start[j]! + emissions[j]! : -Infinity;
+      score[j] = s;
+      if (top < 0 || s > topScore) {
+        second = topScore;
+        top = j;
+        topScore = s;
+      } else if (s > second) second = s;
+    }
+    for (let t = 1; t < length; t++) {
+      // states that could beat the best previous state into some O/B target, best first (insertion sort:
+      // usually none or a few). The margin keeps rounding from dropping a needed one; an extra one is harmless.
+      const threshold = topScore + slack[top]! - 1e-9 * (1 + Math.abs(topScore));
+      let count = 0;
+      for (let i = 0; second > threshold && i < n; i++) {
+        const s = score[i]!;
+        if (i === top || !(s > threshold)) continue;
+        let pos = count++;
+        while (pos > 0 && score[open[pos - 1]!]! < s) {
+          open[pos] = open[pos - 1]!;
+          pos--;
+        }
+        open[pos] = i;
+      }
+      const row = top * n;
+      const base = t * n;
+      let nextTop = -1;
+      let nextTopScore = -Infinity;
+      let nextSecond = -Infinity;
+      for (let j = 0; j < n; j++) {
+        let best: number;
+        let arg: number;
+        if (j === 0 || (j & 1) === 1) {
+          // O and B-*: any predecessor; start from the best previous state
+          best = topScore + transitions[row + j]!;
+          arg = top;
+          const enough = best - maxIn[j]!;
+          for (let c = 0; c < count; c++) {
+            const i = open[c]!;
+            if (score[i]! <= enough) break;
+            const s = score[i]! + transitions[i * n + j]!;
+            if (s > best) {
+              best = s;
+              arg = i;
+            }
+          }
+        } else {
+          // I-s: from B-s or I-s only
+          const fromB = score[j - 1]! + transitions[(j - 1) * n + j]!;
+          const fromI = score[j]! + transitions[j * n + j]!;
+          const fromBWins = fromB >= fromI;
+          best = fromBWins ? fromB : fromI;
+          arg = fromBWins ? j - 1 : j;
+        }
+        const s = best + emissions[base + j]!;
+        next[j] = s;
+        back[base + j] = arg;
+        if (nextTop < 0 || s > nextTopScore) {
+          nextSecond = nextTopScore;
+          nextTop = j;
+          nextTopScore = s;
+        } else if (s > nextSecond) nextSecond = s;
+      }
+      [score, next] = [next, score];
+      top = nextTop;
+      topScore = nextTopScore;
+      second = nextSecond;
+    }
+    let best = -Infinity;
+    let last = 0;
+    for (let j = 0; j < n; j++) {
+      const s = score[j]! + this.end[j]!;
+      if (s > best) {
+        best = s;
+        last = j;
+      }
+    }
+    this.score = score;
+    this.next = next;
+    const path = new Array<number>(length);
+    path[length - 1] = last;
+    for (let t = length - 1; t > 0; t--) path[t - 1] = back[t * n + path[t]!]!;
+    return path;
+  }
 }
 
 /** Token spans from BIO tag names: [{slot, first, last}] in token indices. */

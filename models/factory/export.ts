@@ -5,6 +5,7 @@
  * all through DequantizeLinear (axis), opset 13. With `embeddingBits: 4` the table is signed int4 (one scale
  * per row) through DequantizeLinear at opset 21, which onnxruntime-node 1.30 runs (checked: models/README.md).
  */
+import { Float16Array } from '@petamoriken/float16';
 import { type ModelConfig, type Params, paramShapes } from './model.ts';
 import { AttrType, DataType, onnxModelType } from './onnx-proto.ts';
 import { dequantize, packInt4, type Quantized, quantizePerChannel } from './quantize.ts';
@@ -45,7 +46,8 @@ export function quantizeModel(
       continue;
     }
     const bits = name === 'emb' ? (options.embeddingBits ?? 8) : 8;
-    const qt = quantizePerChannel(p, shapes[name]!, axis, bits);
+    // the int4 table's row scales are fp16 (opset 21 allows it): 4 bytes per row would be a sixth of the table
+    const qt = quantizePerChannel(p, shapes[name]!, axis, bits, bits === 4);
     tensors[name] = qt;
     out[name] = dequantize(qt, shapes[name]!);
   }
@@ -131,12 +133,20 @@ export function buildOnnx(
     const q = layout ? (layout(qt.q) as Int8Array) : qt.q;
     // after the conv layout change the output channel is axis 0
     const axis = /^conv/.test(name) ? 0 : qt.axis;
-    initializers.push(f32(`${name}.scale`, [qt.scales.length], qt.scales));
     if (int4Emb && name === 'emb') {
-      // no zero point: symmetric, and an INT4 zero tensor would need its own packing
+      // no zero point: symmetric, and an INT4 zero tensor would need its own packing. fp16 scales make an
+      // fp16 table; the Cast is folded at load with the dequantization
+      initializers.push({
+        name: `${name}.scale`,
+        dims: [qt.scales.length],
+        data_type: DataType.FLOAT16,
+        raw_data: new Uint8Array(new Float16Array(qt.scales).buffer),
+      });
       initializers.push({ name: `${name}.q`, dims, data_type: DataType.INT4, raw_data: packInt4(q) });
-      return node('DequantizeLinear', [`${name}.q`, `${name}.scale`], [attr.int('axis', axis)]);
+      const half = node('DequantizeLinear', [`${name}.q`, `${name}.scale`], [attr.int('axis', axis)]);
+      return node('Cast', [half], [attr.int('to', DataType.FLOAT)]);
     }
+    initializers.push(f32(`${name}.scale`, [qt.scales.length], qt.scales));
     initializers.push(i8(`${name}.q`, dims, q));
     initializers.push(i8(`${name}.zero`, [qt.scales.length], new Int8Array(qt.scales.length)));
     return node('DequantizeLinear', [`${name}.q`, `${name}.scale`, `${name}.zero`], [attr.int('axis', axis)]);

@@ -30,7 +30,15 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
-/** Bucket ids of one normalised token; the first id is always the whole word. */
+const FNV_PRIME = 0x01000193;
+/** FNV-1a state after the n-gram prefix "g:", so a gram is hashed from its characters without a string. */
+const GRAM_SEED = [...'g:'].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), FNV_PRIME), 0x811c9dc5);
+
+/**
+ * Bucket ids of one normalised token; the first id is always the whole word. The character n-grams are
+ * `fnv1a("g:" + gram)` over code points of "<norm>", hashed in place: building each gram string was most
+ * of the time of a parse with new words.
+ */
 export function tokenFeatureIds(norm: string, s: FeatureSettings): number[] {
   const ids = [fnv1a(`w:${norm}`) % s.buckets];
   const shape = wordShape(norm);
@@ -38,10 +46,16 @@ export function tokenFeatureIds(norm: string, s: FeatureSettings): number[] {
   const chars = [...`<${norm}>`];
   for (let n = s.minN; n <= s.maxN && ids.length < s.maxPerToken; n++) {
     for (let i = 0; i + n <= chars.length && ids.length < s.maxPerToken; i++) {
-      const gram = chars.slice(i, i + n).join('');
-      // the whole word "<ab>" is already the word id
-      if (gram.length === chars.length) continue;
-      ids.push(fnv1a(`g:${gram}`) % s.buckets);
+      let h = GRAM_SEED;
+      let units = 0;
+      for (let k = i; k < i + n; k++) {
+        const c = chars[k]!;
+        for (let u = 0; u < c.length; u++) h = Math.imul(h ^ c.charCodeAt(u), FNV_PRIME);
+        units += c.length;
+      }
+      // the whole word "<ab>" is already the word id (compared as the gram's UTF-16 length, as ever)
+      if (units === chars.length) continue;
+      ids.push((h >>> 0) % s.buckets);
     }
   }
   return ids;
@@ -70,11 +84,22 @@ export function gazetteerDim(gaz: Gazetteer): number {
 
 const CACHE_LIMIT = 20_000;
 
+/** Storage a caller reuses across sentences (the run-time parser): `featurize` grows it as needed. */
+export interface FeatureBuffers {
+  ids: Int32Array;
+  weights: Float32Array;
+}
+
+/**
+ * With `buffers`, `ids` and `weights` are zero-filled views into them, valid until the next call with the
+ * same buffers (a parse feeds them to onnxruntime at once; training keeps its features, so it passes none).
+ */
 export function featurize(
   tokens: readonly Token[],
   s: FeatureSettings,
   gaz: Gazetteer,
   cache?: Map<string, number[]>,
+  buffers?: FeatureBuffers,
 ): SentenceFeatures {
   // plain loops: this runs on every parse, and closures/spreads were a third of the ONNX run time
   const length = tokens.length;
@@ -93,8 +118,13 @@ export function featurize(
     perToken[t] = ids;
     if (ids.length > width) width = ids.length;
   }
-  const ids = new Int32Array(length * width);
-  const weights = new Float32Array(length * width);
+  const size = length * width;
+  if (buffers && buffers.ids.length < size) {
+    buffers.ids = new Int32Array(size);
+    buffers.weights = new Float32Array(size);
+  }
+  const ids = buffers ? buffers.ids.subarray(0, size).fill(0) : new Int32Array(size);
+  const weights = buffers ? buffers.weights.subarray(0, size).fill(0) : new Float32Array(size);
   for (let t = 0; t < length; t++) {
     const p = perToken[t]!;
     const w = 1 / p.length;

@@ -46,7 +46,7 @@ message GraphProto {
   repeated ValueInfoProto output = 12;
 }
 message TensorProto {
-  enum DataType { UNDEFINED = 0; FLOAT = 1; UINT8 = 2; INT8 = 3; INT32 = 6; INT64 = 7; INT4 = 22; }
+  enum DataType { UNDEFINED = 0; FLOAT = 1; UINT8 = 2; INT8 = 3; INT32 = 6; INT64 = 7; FLOAT16 = 10; INT4 = 22; }
   repeated int64 dims = 1;
   optional int32 data_type = 2;
   optional string name = 8;
@@ -70,5 +70,5 @@ export function onnxModelType(): protobuf.Type {
   return modelType;
 }
 
-export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, INT4: 22 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, INT4: 22 } as const;
 export const AttrType = { FLOAT: 1, INT: 2, INTS: 7 } as const;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Agent } from '../../agent/agent.ts';
 import { buildPipeline } from '../../agent/default-pipeline.ts';
-import type { ParseResult, Parser } from '../../agent/nlu/types.ts';
 import { type Probe, type Rig, startRig } from '../helpers/agent.ts';
+import { type TableParse, TableParser } from '../helpers/table-parser.ts';
 
 // The product pipeline — skills, the default world, safety and the virtual drivers — behind the agent,
 // with a parser that gives what the model gives for these sentences (the model has its own tests).
 
-const parses: Record<string, Omit<ParseResult, 'text' | 'timing' | 'alternatives' | 'topIntent'>> = {
+const parses: Record<string, TableParse> = {
   'turn on the kitchen light': {
     intent: 'light.on',
     confidence: 0.98,
@@ -25,15 +25,6 @@ const parses: Record<string, Omit<ParseResult, 'text' | 'timing' | 'alternatives
   },
 };
 
-class TableParser implements Parser {
-  async parse(text: string): Promise<ParseResult> {
-    const known = parses[text];
-    const base = { text, alternatives: [], timing: { totalMs: 0 } };
-    if (!known) return { ...base, intent: null, topIntent: null, confidence: 0.1, slots: [] };
-    return { ...base, ...known, topIntent: known.intent };
-  }
-}
-
 describe('the agent with the default world (skills, safety, virtual drivers)', () => {
   let agent: Agent;
   let probe: Probe;
@@ -41,7 +32,7 @@ describe('the agent with the default world (skills, safety, virtual drivers)', (
   let rig: Rig;
 
   before(async () => {
-    rig = await startRig({}, (config, deps) => buildPipeline(config, deps, new TableParser()));
+    rig = await startRig({}, (config, deps) => buildPipeline(config, deps, new TableParser(parses)));
     ({ agent, probe } = rig);
   });
 

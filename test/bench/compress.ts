@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
@@ -28,22 +28,42 @@ interface Eval {
 }
 
 const rows: Row[] = [];
-const score = (config: string, dir: string, how: string, fp32 = false) => {
-  const e = run(
-    [sling, 'eval', '--model', dir, '--data', test, '--json', ...(fp32 ? ['--fp32'] : [])],
-    config,
+const evaluate = (dir: string, data: string, label: string, fp32: boolean) =>
+  run(
+    [sling, 'eval', '--model', dir, '--data', data, '--json', ...(fp32 ? ['--fp32'] : [])],
+    label,
   ) as unknown as Eval;
+const pct = (v: number) => +(v * 100).toFixed(2);
+const score = (config: string, dir: string, how: string, fp32 = false) => {
+  const e = evaluate(dir, test, config, fp32);
+  const d = evaluate(dir, dev, `${config} (dev)`, fp32);
   rows.push({
     config,
     how,
     model_bytes: e.modelBytes,
-    intent_acc_pct: +(e.metrics.intentAccuracy * 100).toFixed(2),
-    slot_f1: +(e.metrics.slotF1 * 100).toFixed(2),
-    exact_match_pct: +(e.metrics.exactMatch * 100).toFixed(2),
+    intent_acc_pct: pct(e.metrics.intentAccuracy),
+    slot_f1: pct(e.metrics.slotF1),
+    exact_match_pct: pct(e.metrics.exactMatch),
+    dev_slot_f1: pct(d.metrics.slotF1),
+    dev_exact_pct: pct(d.metrics.exactMatch),
     p50_ms: +e.latencyMs.p50.toFixed(4),
     p99_ms: +e.latencyMs.p99.toFixed(4),
     peak_rss_mib: Math.round(e.peakRssMiB),
   });
+};
+// rows of trained configurations not rebuilt in this run come from the previous results file, marked as such
+const resultsFile = resolve(projectRoot, 'test/bench/results/compress.json');
+const previous = existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { rows: Row[]; machine?: { date?: string } })
+  : undefined;
+const carry = (config: string): boolean => {
+  const row = previous?.rows.find((r) => r.config === config);
+  if (!row) return false;
+  const from = String(row.how).includes('(carried from')
+    ? ''
+    : ` (carried from ${previous?.machine?.date?.slice(0, 10)})`;
+  rows.push({ dev_slot_f1: null, dev_exact_pct: null, ...row, how: `${row.how}${from}` });
+  return true;
 };
 
 score('teacher fp32 (models/snips twin)', shipped, '96 ch, 3 layers, bench:nlu', true);
@@ -61,26 +81,74 @@ for (const [name, options] of post) {
   score(name, dir, 'post-training, no fine-tuning');
 }
 
+// configurations trained (or fine-tuned) with sling train; SLING_BENCH_TRAIN=1 trains the missing ones
+const tiny = ['--hidden', '48', '--dim', '32', '--embedding-bits', '4', '--teacher', shipped];
 const trained: [string, string[], string][] = [
-  ['student 48 ch from scratch', ['--hidden', '48'], '48 ch, ≤ 6 epochs'],
-  ['student 48 ch distilled', ['--hidden', '48', '--teacher', shipped], '48 ch, ≤ 6 epochs, T 2, alpha 0.5'],
+  ['student 48 ch from scratch', ['--hidden', '48', '--epochs', '6'], '48 ch, ≤ 6 epochs'],
+  [
+    'student 48 ch distilled',
+    ['--hidden', '48', '--epochs', '6', '--teacher', shipped],
+    '48 ch, ≤ 6 epochs, T 2, alpha 0.5',
+  ],
+  [
+    'student 48 ch from scratch, seed 2',
+    ['--hidden', '48', '--epochs', '6', '--seed', '2'],
+    '48 ch, ≤ 6 epochs, seed 2',
+  ],
+  [
+    'student 48 ch distilled, seed 2',
+    ['--hidden', '48', '--epochs', '6', '--seed', '2', '--teacher', shipped],
+    '48 ch, ≤ 6 epochs, T 2, alpha 0.5, seed 2',
+  ],
+  [
+    'channels 96→64 + fine-tuning',
+    ['--init', shipped, '--keep-channels', '64', '--prune-epochs', '2', '--teacher', shipped],
+    'models/snips pruned to 64 channels, 2 epochs fine-tuning distilled from itself',
+  ],
+  [
+    'magnitude 80% + fine-tuning',
+    [
+      '--init',
+      shipped,
+      '--sparsity',
+      '0.8',
+      '--prune-steps',
+      '2',
+      '--prune-epochs',
+      '1',
+      '--teacher',
+      shipped,
+    ],
+    'models/snips, 40 % then 80 % of each weight matrix zeroed, 1 epoch fine-tuning after each, distilled',
+  ],
   [
     'tiny distilled (8192 × 32, int4)',
-    ['--hidden', '48', '--buckets', '8192', '--dim', '32', '--embedding-bits', '4', '--teacher', shipped],
+    [...tiny, '--buckets', '8192', '--epochs', '6'],
     '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
+  ],
+  ['tiny 8192 × 32, 14 epochs', [...tiny, '--buckets', '8192', '--epochs', '14'], 'as above, ≤ 14 epochs'],
+  [
+    'tiny 8192 × 32 + augment, 14 epochs',
+    [...tiny, '--buckets', '8192', '--epochs', '14', '--augment', '1'],
+    'as above + 1 teacher-labelled variant per sentence (frames, fillers, typos, ASR-like errors, slot swaps)',
+  ],
+  [
+    'tiny 11776 × 32 + augment',
+    [...tiny, '--buckets', '11776', '--epochs', '12', '--augment', '1'],
+    '48 ch, 11776 buckets × 32, int4 + fp16 scales, distilled, 1 teacher-labelled variant per sentence, ≤ 12 epochs',
   ],
 ];
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
-    if (process.env.SLING_BENCH_TRAIN !== '1') continue;
-    run(
-      [sling, 'train', train, '--dev', dev, '--out', dir, '--epochs', '6', '--json', ...extra],
-      `train ${name}`,
-    );
+    if (process.env.SLING_BENCH_TRAIN !== '1') {
+      carry(name);
+      continue;
+    }
+    run([sling, 'train', train, '--dev', dev, '--out', dir, '--json', ...extra], `train ${name}`);
   }
   score(name, dir, how);
-  if (extra.includes('--embedding-bits')) continue;
+  if (['--embedding-bits', '--init', '--seed'].some((o) => extra.includes(o))) continue;
   const int4 = `${dir}-int4`;
   recompressModelDir(dir, int4, { embeddingBits: 4 });
   score(`${name} + int4`, int4, 'int4 embedding');
@@ -97,6 +165,8 @@ rows.push({
   intent_acc_pct: +(peer.intentAccuracy * 100).toFixed(2),
   slot_f1: null,
   exact_match_pct: null,
+  dev_slot_f1: null,
+  dev_exact_pct: null,
   p50_ms: +peer.p50.toFixed(4),
   p99_ms: +peer.p99.toFixed(4),
   peak_rss_mib: Math.round(peer.peakRssMiB),
@@ -109,6 +179,8 @@ rows.push({
   intent_acc_pct: 98.0,
   slot_f1: 96.1,
   exact_match_pct: 91.0,
+  dev_slot_f1: null,
+  dev_exact_pct: null,
   p50_ms: null,
   p99_ms: null,
   peak_rss_mib: null,
@@ -116,7 +188,7 @@ rows.push({
 
 writeResult('compress', rows, {
   data: { source: 'SNIPS (JointBERT split)', scoredOn: 'test (700)' },
-  note: 'post-training rows have no fine-tuning; sling train --sparsity/--keep-channels fine-tune after pruning',
+  note: 'post-training rows have no fine-tuning; "+ fine-tuning" rows are sling train --init models/snips with pruning; dev columns: SNIPS dev (700), used for selection',
 });
 await renderChart(rows);
 

@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
@@ -76,6 +76,7 @@ function wordErrors(ref: string[], hyp: string[]): number {
 const tmp = mkdtempSync(join(tmpdir(), 'sling-bench-voice-'));
 const noiseFile = join(tmp, 'pink.wav');
 execFileSync('sox', [
+  '-R', // repeatable noise: the same audio every run, so runs compare
   '-n',
   '-r',
   String(RATE),
@@ -140,17 +141,35 @@ if (commandPath) {
     if (!plan.startsWith('{"actions":[]')) typedPlans.set(text, plan);
   }
 }
+/** Contrasting words (on/off, forward/back...) from the grammar's voice.json. */
+const contrasts: Record<string, string[]> =
+  JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8')).contrasts ?? {};
+/** An accepted hypothesis that swapped a word of the command for its contrast ("off" heard as "on"). */
+const flipped = (ref: string[], hyp: string[]) =>
+  ref.some((r) => !hyp.includes(r) && (contrasts[r] ?? []).some((h) => hyp.includes(h) && !ref.includes(h)));
 const rows: Row[] = [];
 const latencies: number[] = [];
 let audioSeconds = 0;
 let processingMs = 0;
 const failures: string[] = [];
+let earlyDecodes = 0;
+const contrastMargins: string[] = [];
+/** Where the latency goes (ms after the end of speech): utterance closed, decode start, decode, plan. */
+const waits = {
+  closed: [] as number[],
+  decodeStart: [] as number[],
+  decode: [] as number[],
+  /** Of the decode: the command decoder and phone loop (the rest is the contrast check). */
+  search: [] as number[],
+  plan: [] as number[],
+};
 
 for (const snr of [20, 10]) {
   let exact = 0;
   let exactPlans = 0;
   let planned = 0;
   let accepted = 0;
+  let flips = 0;
   let errors = 0;
   let words = 0;
   let n = 0;
@@ -175,11 +194,23 @@ for (const snr of [20, 10]) {
       words += ref.length;
       errors += wordErrors(ref, hyp);
       if (hyp.length > 0) accepted++;
+      if (flipped(ref, hyp)) {
+        flips++;
+        failures.push(`${snr} dB ${voice} ${wpm}: FLIP accepted: "${text}" → "${hypothesis}"`);
+      }
       if (hyp.join(' ') === ref.join(' ')) exact++;
       else
         failures.push(
-          `${snr} dB ${voice} ${wpm}: "${text}" → "${heard.map((h) => `${h.recognition.text}${h.recognition.accepted ? '' : ' (refused)'}`).join(' | ')}"`,
+          `${snr} dB ${voice} ${wpm}: "${text}" → "${heard.map((h) => `${h.recognition.text}${h.recognition.accepted ? '' : ` (refused: ${h.recognition.reason})`}`).join(' | ')}"`,
         );
+      // Contrast margins of what the recogniser heard (before its refusal), for choosing contrastMargin.
+      for (const h of heard) {
+        const margin = h.recognition.detail?.contrastMargin;
+        if (typeof margin === 'number')
+          contrastMargins.push(
+            `${Math.round(margin)} ${normalize(h.recognition.text) === ref.join(' ') ? 'right' : 'wrong'}: ${h.recognition.text} / ${h.recognition.detail?.contrastRival}`,
+          );
+      }
       let planMs = 0;
       if (typedPlans.has(text)) planned++;
       if (commandPath && hypothesis) {
@@ -188,9 +219,21 @@ for (const snr of [20, 10]) {
         planMs = performance.now() - planStarted;
         if (typedPlans.has(text) && plan === typedPlans.get(text)) exactPlans++;
       }
+      // End of speech → plan, as a live stream would see it: the text is ready when the utterance closes
+      // (trailing silence confirmed) or when its decode, begun at decodeStartedAt, finishes, whichever is later.
       const last = heard.at(-1);
-      if (last)
-        latencies.push(((last.utterance.closedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs + planMs);
+      if (last) {
+        const closedMs = ((last.utterance.closedAt - r.speechEnd) / RATE) * 1000;
+        const decodedMs = ((last.decodeStartedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs;
+        latencies.push(Math.max(closedMs, decodedMs) + planMs);
+        waits.closed.push(closedMs);
+        waits.decodeStart.push(((last.decodeStartedAt - r.speechEnd) / RATE) * 1000);
+        waits.decode.push(last.recognizeMs);
+        const searchMs = last.recognition.detail?.searchMs;
+        if (typeof searchMs === 'number') waits.search.push(searchMs);
+        waits.plan.push(planMs);
+        if (last.decodeStartedAt < last.utterance.closedAt) earlyDecodes++;
+      }
     }
   }
   rows.push({
@@ -202,6 +245,7 @@ for (const snr of [20, 10]) {
       : 'no model',
     accepted: `${((100 * accepted) / n).toFixed(1)}%`,
     wer: `${((100 * errors) / words).toFixed(1)}%`,
+    flips,
   });
 }
 
@@ -233,6 +277,7 @@ rows.push({
   exactPlan: '',
   accepted: `${((100 * falseAccepts) / outOfScope.length).toFixed(1)}% (false accepts)`,
   wer: '',
+  flips: '',
 });
 await engine.close();
 await commandPath?.close();
@@ -245,6 +290,7 @@ rows.push({
   exactPlan: '',
   accepted: `latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
+  flips: '',
 });
 writeResult('voice', rows, {
   grammar: grammarDir,
@@ -255,6 +301,15 @@ writeResult('voice', rows, {
   latency:
     'end of speech (last sample above 0.01 in the clean clip) → recognised text: trailing silence the VAD waits + decode',
   realTimeFactor: 'VAD + recognition wall time / audio duration, on this (shared, loaded) machine',
+  earlyDecodes: `${earlyDecodes} of ${latencies.length} utterances decoded from the pause before the trailing silence ended`,
+  latencyParts: Object.fromEntries(
+    Object.entries(waits).map(([k, v]) => [
+      k,
+      `p50 ${percentile(v, 50).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms`,
+    ]),
+  ),
+  contrastMargins: contrastMargins.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)),
+  loadAverage: loadavg().map((l) => l.toFixed(2)),
   failures,
 });
 process.stdout.write(`\n${failures.length} misses:\n${failures.slice(0, 40).join('\n')}\n`);

@@ -1,6 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { HERMES } from '../../agent/ingress/voice/hermes.ts';
+import { resample } from '../../agent/ingress/voice/resample.ts';
 import { synthesize } from '../../agent/ingress/voice/tts.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { projectRoot } from '../../agent/paths.ts';
@@ -32,4 +35,18 @@ export async function buildFixtureGrammar(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'sling-voice-model-'));
   const built = await buildVoiceModel(readVoiceSpec(voiceFixtureSpec), dir, voiceFixtureSpec);
   return built.dir;
+}
+
+/**
+ * A Hermes satellite saying `text`: synthesized speech with 0.5 s of silence before and 1 s after, published as
+ * 16 kHz WAV chunks on `hermes/audioServer/<siteId>/audioFrame`.
+ */
+export async function publishSpeech(client: MqttClient, siteId: string, text: string, chunk = 2048) {
+  const clip = await speech(text);
+  const samples = resample(clip.samples, clip.sampleRate, 16000);
+  const all = new Float32Array(8000 + samples.length + 16000);
+  all.set(samples, 8000);
+  for (let at = 0; at < all.length; at += chunk) {
+    await client.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + chunk), 16000));
+  }
 }

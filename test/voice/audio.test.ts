@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resample } from '../../agent/ingress/voice/resample.ts';
-import { Segmenter } from '../../agent/ingress/voice/segmenter.ts';
+import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
 import { decodeWav, encodeWav, WavError } from '../../agent/ingress/voice/wav.ts';
 
 test('WAV round trip keeps samples within 16-bit precision', () => {
@@ -92,4 +92,27 @@ test('segmenter: clicks shorter than minSpeech are dropped; long speech is cut a
   assert.equal(out[0]!.reason, 'max-length');
   assert.equal(out[0]!.samples.length, 32 * 512);
   assert.equal(long.flush()?.reason, 'flush', 'the rest is flushed at end of stream');
+});
+
+test('segmenter: a pause offers the utterance so far for early decoding; it stands only if speech stays away', () => {
+  const s = new Segmenter({ trailingSilenceMs: 224, earlyDecodeMs: 64, preRollMs: 0, minSpeechMs: 64 });
+  const early: (Utterance | undefined)[] = [];
+  const step = (p: number) => {
+    const u = s.push(frame(), p);
+    early.push(s.takeEarly());
+    return u;
+  };
+  // Speech, a 64 ms pause (offered), speech again, then silence to the end (offered again, then closed).
+  const closed = [...Array(5).fill(0.9), 0, 0, ...Array(3).fill(0.9), ...Array(7).fill(0)]
+    .map(step)
+    .filter((u) => u !== undefined);
+  const offered = early.filter((u) => u !== undefined);
+  assert.equal(offered.length, 2, 'one offer per pause of 64 ms');
+  assert.equal(offered[0]!.reason, 'early');
+  assert.equal(offered[0]!.speechEnd, 5 * 512);
+  assert.equal(offered[0]!.samples.length, 7 * 512, 'speech + 2 silent frames so far');
+  assert.equal(closed.length, 1);
+  assert.notEqual(offered[0]!.speechEnd, closed[0]!.speechEnd, 'speech came back: the first offer is stale');
+  assert.equal(offered[1]!.speechEnd, closed[0]!.speechEnd, 'the last offer stands for the utterance');
+  assert.ok(offered[1]!.closedAt < closed[0]!.closedAt, 'and was ready before the trailing silence ended');
 });

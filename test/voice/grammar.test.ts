@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { contrastVariants, sentencesFsg } from '../../agent/ingress/voice/contrast.ts';
 import {
   confidenceFromScores,
+  coverageConfidence,
   hypothesisWords,
   parseHypSeg,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
+import { contrastTable } from '../../models/factory/voice/contrasts.ts';
 import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
 import { buildJsgf, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
 import {
@@ -17,7 +20,8 @@ import {
   parseJsgfRules,
 } from '../../models/factory/voice/ngram.ts';
 import { numberToWords, wordsToNumbers } from '../../models/factory/voice/numbers.ts';
-import { buildFixtureGrammar } from '../helpers/speech.ts';
+import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
+import { buildFixtureGrammar, voiceFixtureSpec } from '../helpers/speech.ts';
 
 const slot = (t: string) => `<slot_${t}>`;
 
@@ -110,6 +114,9 @@ test('hypseg lines parse; fillers are dropped; confidence needs score and covera
     '"stop" explains a quarter of the speech',
   );
   assert.equal(parseHypSeg('garbage'), undefined);
+  // Against the VAD's speech span instead of a phone loop: words over 60 of 80 speech frames pass, 20 do not.
+  assert.ok(coverageConfidence(g, 80).confidence > 0.9);
+  assert.ok(coverageConfidence(shortWord!, 80).confidence < 0.1);
 });
 
 test('the trigram model is valid ARPA over the grammar sentences; the matcher accepts exactly the grammar', () => {
@@ -152,4 +159,26 @@ test('sling doctor reports voice: optional when disabled, a failure with the fix
   const on = checkVoice(config({ enabled: true, grammar: '/nonexistent/voice' }));
   assert.equal(on.status, 'fail');
   assert.equal(on.fix, 'npm run build:voice');
+});
+
+test('contrasts: opposites and other values of one list slot; variants swap one word; FSG accepts exactly them', () => {
+  const spec = readVoiceSpec(voiceFixtureSpec);
+  const table = contrastTable(spec, buildJsgf(spec).words);
+  assert.deepEqual(table.on, ['off']);
+  assert.deepEqual(table.forward, ['back', 'backward']);
+  assert.ok(table.kitchen?.includes('bedroom'), 'values of one list slot contrast');
+  const variants = contrastVariants('turn on the kitchen light'.split(' '), table);
+  assert.ok(variants.some((v) => v.join(' ') === 'turn off the kitchen light'));
+  assert.ok(
+    variants.every(
+      (v) =>
+        v.length === 5 && v.filter((w, i) => w !== 'turn on the kitchen light'.split(' ')[i]).length === 1,
+    ),
+  );
+  const fsg = sentencesFsg('c', [['turn', 'off'], ['stop']]);
+  assert.match(fsg, /^FSG_BEGIN c\nNUM_STATES 3\nSTART_STATE 0\nFINAL_STATE 1\n/);
+  assert.match(
+    fsg,
+    /TRANSITION 0 2 0\.500000 turn\nTRANSITION 2 1 1\.000000 off\nTRANSITION 0 1 0\.500000 stop\n/,
+  );
 });

@@ -37,12 +37,18 @@ async function nextMessage(match: (topic: string) => boolean, timeoutMs = 30000)
   }
 }
 
-/** Streams speech as 1024-sample 16 kHz WAV chunks, with silence around it, like a Hermes microphone. */
-async function streamSpeech(siteId: string, text: string) {
+/** Synthesized speech at 16 kHz with half a second of silence before and a second after. */
+async function paddedSpeech(text: string): Promise<Float32Array> {
   const clip = await speech(text);
   const samples16k = resample(clip.samples, clip.sampleRate, 16000);
   const all = new Float32Array(8000 + samples16k.length + 16000);
   all.set(samples16k, 8000);
+  return all;
+}
+
+/** Streams speech as 1024-sample 16 kHz WAV chunks, with silence around it, like a Hermes microphone. */
+async function streamSpeech(siteId: string, text: string) {
+  const all = await paddedSpeech(text);
   for (let at = 0; at < all.length; at += 1024) {
     await satellite.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + 1024), 16000));
   }
@@ -153,4 +159,50 @@ test('push-to-talk: audio is heard only between startListening and stopListening
   assert.equal(captured.siteId, 'ptt');
   assert.equal(captured.sessionId, 'p1');
   assert.deepEqual(heard, ['stop the robot']);
+});
+
+test('a satellite utterance is decoded once, early: at the pause, before the trailing silence closes it', async () => {
+  // A recogniser that records what it was given (the contract lets users plug in their own).
+  const given: number[] = [];
+  const recording = await VoiceEngine.open({
+    grammarDir: await buildFixtureGrammar(),
+    minConfidence: 0.5,
+    recognizer: {
+      name: 'recording',
+      recognize: async (samples) => {
+        given.push(samples.length);
+        return { text: 'turn on the light', confidence: 1, accepted: true, timing: { decodeMs: 0 } };
+      },
+      close: async () => {},
+    },
+  });
+  const heard: string[] = [];
+  const early = new HermesVoice({
+    client: agentClient,
+    engine: recording,
+    config: voiceSchema.parse({ enabled: true, hermes: { siteIds: ['porch'] }, tts: { enabled: false } }),
+    onCommand: async (text) => {
+      heard.push(text);
+      return undefined;
+    },
+  });
+  await early.start();
+  try {
+    await streamSpeech('porch', 'turn on the light');
+    await nextMessage((t) => t === HERMES.textCaptured);
+    assert.deepEqual(heard, ['turn on the light']);
+    assert.equal(given.length, 1, 'one decode for one utterance');
+    const decoded = given[0]!;
+    // The same audio as a file gives the closed utterance for comparison: the early decode was taken at the
+    // pause, so it lacks most of the trailing silence the utterance closes on.
+    const [file] = await recording.listenFile(encodeWav(await paddedSpeech('turn on the light'), 16000));
+    const trailingSamples = (voiceSchema.parse({}).vad.trailingSilenceMs * 16000) / 1000;
+    assert.ok(
+      file!.utterance.samples.length - decoded >= trailingSamples / 2,
+      `decoded ${decoded} samples, the closed utterance has ${file!.utterance.samples.length}`,
+    );
+  } finally {
+    await early.stop();
+    await recording.close();
+  }
 });

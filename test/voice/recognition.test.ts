@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { projectRoot } from '../../agent/paths.ts';
+import { buildVoiceModel } from '../../models/factory/voice/build.ts';
+import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
 import { buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
 
 // Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
@@ -107,5 +110,47 @@ test('the trigram decoder (used for large specs) recognises commands and refuses
     }
   } finally {
     await lm.close();
+  }
+});
+
+test('a hypothesis the audio does not prefer over its contrast ("on" for "off") is refused', async () => {
+  // The decoder's grammar can only say "turn on the kitchen light"; the command grammar also has "turn off
+  // ...". Spoken "turn off ..." is forced into "turn on ..." and the contrast check must catch it.
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-contrast-'));
+  const build = async (name: string, yaml: string) => {
+    writeFileSync(join(dir, `${name}.yaml`), yaml);
+    return (await buildVoiceModel(readVoiceSpec(join(dir, `${name}.yaml`)), join(dir, name), name)).dir;
+  };
+  const onOnly = await build('on', 'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n');
+  const both = await build(
+    'both',
+    'intents:\n  light.on:\n    examples: [turn on the kitchen light]\n  light.off:\n    examples: [turn off the kitchen light]\n',
+  );
+  const contrasts = JSON.parse(readFileSync(join(both, 'voice.json'), 'utf8')).contrasts;
+  assert.deepEqual(contrasts, { off: ['on'], on: ['off'] });
+  const recognizer = new PocketSphinxRecognizer({
+    grammar: join(onOnly, 'grammar.jsgf'),
+    dictionary: join(both, 'grammar.dict'),
+    loopGrammar: join(both, 'loop.jsgf'),
+    loopDictionary: join(both, 'loop.dict'),
+    sentenceGrammar: join(both, 'grammar.jsgf'),
+    contrasts,
+    minConfidence: 0, // only the contrast check decides
+  });
+  const forced = await VoiceEngine.open({ grammarDir: onOnly, minConfidence: 0, recognizer });
+  try {
+    const off = await speech('turn off the kitchen light');
+    const [wrong] = await forced.listenFile(withSilence([off.samples], off.sampleRate));
+    assert.equal(wrong?.recognition.text, 'turn on the kitchen light', 'the grammar forced the hypothesis');
+    assert.equal(wrong?.recognition.accepted, false);
+    assert.match(String(wrong?.recognition.reason), /too close to "turn off the kitchen light"/);
+    const on = await speech('turn on the kitchen light');
+    const [right] = await forced.listenFile(withSilence([on.samples], on.sampleRate));
+    assert.ok(right?.recognition.accepted, right?.recognition.reason);
+    assert.equal(right?.recognition.detail?.contrastRival, 'turn off the kitchen light');
+    assert.ok(Number(right?.recognition.detail?.contrastMargin) >= defaultCalibration.contrastMargin);
+  } finally {
+    await forced.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

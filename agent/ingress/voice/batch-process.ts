@@ -24,18 +24,31 @@ export class BatchProcess {
     { resolve: (line: string) => void; reject: (e: Error) => void }
   >();
   private readonly fifo: string;
+  /** With per-utterance grammars: a second FIFO naming each utterance's FSG file (`-fsgctl`). */
+  private readonly fsgFifo?: string;
+  private fsgCtl?: WriteStream;
 
   constructor(
     dir: string,
     tag: string,
     private readonly decoderArgs: string[],
+    perUtteranceGrammar = false,
   ) {
     this.fifo = join(dir, `${tag}.ctl`);
+    if (perUtteranceGrammar) this.fsgFifo = join(dir, `${tag}.fsgctl`);
   }
 
   private start(): void {
-    if (!existsSync(this.fifo)) execFileSync('mkfifo', [this.fifo]);
-    const command = ['pocketsphinx_batch', ...this.decoderArgs, '-ctl', this.fifo, '-hypseg', '/dev/stdout']
+    for (const f of [this.fifo, this.fsgFifo]) if (f && !existsSync(f)) execFileSync('mkfifo', [f]);
+    const command = [
+      'pocketsphinx_batch',
+      ...this.decoderArgs,
+      '-ctl',
+      this.fifo,
+      ...(this.fsgFifo ? ['-fsgctl', this.fsgFifo] : []),
+      '-hypseg',
+      '/dev/stdout',
+    ]
       .map(quote)
       .join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -56,16 +69,22 @@ export class BatchProcess {
       if (this.child === child) this.child = undefined;
       this.ctl?.destroy();
       this.ctl = undefined;
+      this.fsgCtl?.destroy();
+      this.fsgCtl = undefined;
       for (const w of this.waiting.values()) w.reject(new Error(`pocketsphinx_batch exited (${code})`));
       this.waiting.clear();
     });
     // Opening a FIFO for writing waits for the reader; a stream opens it off the main thread.
     this.ctl = createWriteStream(this.fifo);
     this.ctl.on('error', () => child.kill());
+    if (this.fsgFifo) {
+      this.fsgCtl = createWriteStream(this.fsgFifo);
+      this.fsgCtl.on('error', () => child.kill());
+    }
   }
 
-  /** Decodes `<dir>/<id>.wav`; resolves to its hypseg line. */
-  decode(id: string, timeoutMs: number): Promise<string> {
+  /** Decodes `<dir>/<id>.wav` (with `fsg`, a per-utterance grammar file); resolves to its hypseg line. */
+  decode(id: string, timeoutMs: number, fsg?: string): Promise<string> {
     if (!this.child) this.start();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -83,12 +102,14 @@ export class BatchProcess {
           reject(error);
         },
       });
+      if (this.fsgCtl) this.fsgCtl.write(`${fsg}\n`);
       this.ctl!.write(`${id}\n`);
     });
   }
 
   close(): void {
     this.ctl?.end();
+    this.fsgCtl?.end();
     this.child?.kill();
     this.child = undefined;
   }

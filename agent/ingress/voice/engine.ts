@@ -11,8 +11,13 @@ import { decodeWav } from './wav.ts';
 export interface Heard {
   utterance: Utterance;
   recognition: Recognition;
-  /** Wall-clock time from the end of speech being detected (segment closed) to the recognition. */
+  /** Wall-clock time the recogniser took. */
   recognizeMs: number;
+  /**
+   * Stream position (samples) where recognition began: the utterance's `closedAt`, or earlier when the audio
+   * up to a pause was decoded while the trailing silence was still being confirmed (early decoding).
+   */
+  decodeStartedAt: number;
 }
 
 export interface VoiceEngineOptions {
@@ -40,37 +45,101 @@ export class VoiceEngine {
   async stream(onHeard: (heard: Heard) => void | Promise<void>): Promise<AudioStream> {
     // Each stream needs its own recurrent VAD state, so it gets its own session.
     const vad = await SileroVad.load();
-    return new AudioStream(vad, new Segmenter(this.segmenterOptions), async (utterance) => {
-      onHeard(await this.recognize(utterance));
-    });
+    const early = new EarlyDecodes(this);
+    return new AudioStream(
+      vad,
+      new Segmenter(this.segmenterOptions),
+      async (utterance) => onHeard(await early.heard(utterance)),
+      (utterance) => early.start(utterance),
+    );
   }
 
   async recognize(utterance: Utterance): Promise<Heard> {
     const started = performance.now();
-    const recognition = await this.recognizer.recognize(utterance.samples);
-    return { utterance, recognition, recognizeMs: performance.now() - started };
+    // Utterance samples end at closedAt; the VAD's speech span within them.
+    const offset = utterance.closedAt - utterance.samples.length;
+    const recognition = await this.recognizer.recognize(utterance.samples, {
+      start: Math.max(0, utterance.speechStart - offset),
+      end: utterance.speechEnd - offset,
+    });
+    return {
+      utterance,
+      recognition,
+      recognizeMs: performance.now() - started,
+      decodeStartedAt: utterance.closedAt,
+    };
   }
 
   /** Every utterance in a WAV file, in order. */
   async listenFile(wav: Uint8Array): Promise<Heard[]> {
     const audio = decodeWav(wav);
     const utterances: Utterance[] = [];
+    const early = new Map<number, Utterance>();
     this.vad.reset();
-    const stream = new AudioStream(this.vad, new Segmenter(this.segmenterOptions), (u) => {
-      utterances.push(u);
-    });
+    const stream = new AudioStream(
+      this.vad,
+      new Segmenter(this.segmenterOptions),
+      (u) => {
+        utterances.push(u);
+      },
+      (u) => early.set(u.speechEnd, u),
+    );
     // Half a second of silence after the file so speech running to its very end still closes.
     await stream.push(audio.samples, audio.sampleRate);
     await stream.push(new Float32Array(VAD_SAMPLE_RATE / 2), VAD_SAMPLE_RATE);
     await stream.flush();
     const heard: Heard[] = [];
-    for (const u of utterances) heard.push(await this.recognize(u));
+    // As a live stream would: decode the audio up to the final pause, which is ready sooner. A file need not
+    // decode the pauses speech came back after.
+    for (const u of utterances) {
+      const at = early.get(u.speechEnd);
+      heard.push(at ? { ...(await this.recognize(at)), utterance: u } : await this.recognize(u));
+    }
     return heard;
   }
 
   async close(): Promise<void> {
     await this.recognizer.close();
     await this.vad.close();
+  }
+}
+
+/**
+ * Early decoding for one live stream: when speech pauses, the audio so far is decoded while the segmenter
+ * still waits out the trailing silence, so the text is ready about when the utterance closes.
+ */
+export class EarlyDecodes {
+  private early: { utterance: Utterance; heard: Promise<Heard> } | undefined;
+  private decoding = false;
+
+  constructor(private readonly engine: VoiceEngine) {}
+
+  /** Speech paused: start decoding what was said so far. */
+  start(utterance: Utterance): void {
+    // One early decode at a time: pauses inside a sentence must not queue decodes that delay the last one
+    // (that utterance is then decoded when it closes).
+    if (this.decoding) return;
+    const heard = this.engine.recognize(utterance);
+    this.decoding = true;
+    // A stale early decode is dropped; its failure (a replaced recogniser may throw) is not unhandled.
+    heard
+      .catch(() => {})
+      .finally(() => {
+        this.decoding = false;
+      });
+    this.early = { utterance, heard };
+  }
+
+  /** The early decode when it stands for this utterance (no speech came after its pause), undefined otherwise. */
+  take(utterance: Utterance): Promise<Heard> | undefined {
+    const started = this.early?.utterance.speechEnd === utterance.speechEnd ? this.early : undefined;
+    this.early = undefined;
+    return started?.heard.then((heard) => ({ ...heard, utterance }));
+  }
+
+  /** What was heard in a closed utterance: the early decode if it stands for it, else a decode now. */
+  heard(utterance: Utterance): Promise<Heard> {
+    return this.take(utterance) ?? this.engine.recognize(utterance);
   }
 }
 
@@ -87,6 +156,7 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     decoder?: 'jsgf' | 'lm';
     calibration?: Partial<Calibration>;
     decoderArgs?: string[];
+    contrasts?: Record<string, string[]>;
   };
   const files = {
     grammar: manifest.decoder === 'jsgf' ? 'grammar.jsgf' : 'grammar.lm',
@@ -105,6 +175,7 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     minConfidence,
     calibration: manifest.calibration ?? {},
     ...(manifest.decoderArgs ? { decoderArgs: manifest.decoderArgs } : {}),
+    ...(manifest.contrasts ? { contrasts: manifest.contrasts } : {}),
     ...(files.grammar.endsWith('.lm') ? { sentenceGrammar: join(dir, 'grammar.jsgf') } : {}),
   });
 }

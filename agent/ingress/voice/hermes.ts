@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { Heard, VoiceEngine } from './engine.ts';
+import type { VoiceDialogue } from './dialogue.ts';
+import { EarlyDecodes, type Heard, type VoiceEngine } from './engine.ts';
 import type { VoiceConfig } from './schema.ts';
-import type { AudioStream } from './stream.ts';
+import { Segmenter, type Utterance } from './segmenter.ts';
+import { AudioStream } from './stream.ts';
 import { play, synthesize } from './tts.ts';
+import { SileroVad } from './vad.ts';
+import type { WakeDetection } from './wake.ts';
 import { decodeWav, WavError } from './wav.ts';
 
 /**
@@ -11,7 +15,7 @@ import { decodeWav, WavError } from './wav.ts';
  * in  `hermes/audioServer/<siteId>/audioFrame` (WAV chunks), `hermes/asr/startListening|stopListening`,
  *     `hermes/tts/say`;
  * out `hermes/asr/textCaptured`, `hermes/error/asr` (refused speech), `hermes/audioServer/<siteId>/playBytes/<id>`
- *     (spoken replies as WAV), `hermes/tts/sayFinished`.
+ *     (spoken replies as WAV), `hermes/tts/sayFinished`, `hermes/hotword/<phrase>/detected` (wake word).
  */
 export const HERMES = {
   audioFrame: (siteId: string) => `hermes/audioServer/${siteId}/audioFrame`,
@@ -22,6 +26,7 @@ export const HERMES = {
   asrError: 'hermes/error/asr',
   say: 'hermes/tts/say',
   sayFinished: 'hermes/tts/sayFinished',
+  hotwordDetected: (wakewordId: string) => `hermes/hotword/${wakewordId}/detected`,
 };
 
 /** What the command path answers for a heard command; `reply` is spoken back to the site. */
@@ -37,10 +42,13 @@ export interface HermesVoiceOptions {
   onCommand: VoiceCommandHandler;
   /** Problems (bad frames, TTS failures) that must not stop the agent. */
   onError?: (error: Error) => void;
+  /** Wake word and spoken confirmation (dialogue.ts); without it every utterance is a command. */
+  dialogue?: VoiceDialogue;
 }
 
 interface Site {
   stream: AudioStream;
+  early: EarlyDecodes;
   listening: boolean;
   sessionId: string;
 }
@@ -87,8 +95,6 @@ export class HermesVoice {
     if (frame) {
       const siteId = frame[1]!;
       if (!this.wantsSite(siteId)) return;
-      const site = await this.site(siteId);
-      if (!site.listening) return;
       let audio: ReturnType<typeof decodeWav>;
       try {
         audio = decodeWav(payload);
@@ -96,7 +102,7 @@ export class HermesVoice {
         if (error instanceof WavError) throw new Error(`${topic}: bad audio frame: ${error.message}`);
         throw error;
       }
-      await site.stream.push(audio.samples, audio.sampleRate);
+      await this.pushAudio(siteId, audio.samples, audio.sampleRate);
       return;
     }
     const message = parseJson(payload);
@@ -115,6 +121,7 @@ export class HermesVoice {
       const site = await this.site(siteId);
       site.listening = true;
       site.sessionId = sessionId;
+      this.options.dialogue?.wake(siteId);
     } else if (topic === HERMES.stopListening && this.wantsSite(siteId)) {
       const site = await this.site(siteId);
       // The end of push-to-talk ends the utterance even without trailing silence.
@@ -123,15 +130,34 @@ export class HermesVoice {
     }
   }
 
+  /** Audio from a site (Hermes frames, the local microphone): any rate, in order. */
+  async pushAudio(siteId: string, samples: Float32Array, sampleRate: number): Promise<void> {
+    const site = await this.site(siteId);
+    if (site.listening) await site.stream.push(samples, sampleRate);
+  }
+
   private site(siteId: string): Promise<Site> {
     const known = this.sites.get(siteId);
     if (known) return Promise.resolve(known);
     let pending = this.pendingSites.get(siteId);
     if (!pending) {
-      pending = this.options.engine
-        .stream((heard) => this.heard(siteId, heard))
+      // Each site has its own VAD session (the model is recurrent) and segmenter.
+      const early = new EarlyDecodes(this.options.engine);
+      pending = SileroVad.load()
+        .then(
+          (vad) =>
+            new AudioStream(
+              vad,
+              new Segmenter(this.options.config.vad),
+              (u) => this.utterance(siteId, u),
+              // Only when the utterance will be heard as a whole command: no wake phrase to find, no answer.
+              (u) => {
+                if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
+              },
+            ),
+        )
         .then((stream) => {
-          const site = { stream, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
+          const site = { stream, early, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
           this.sites.set(siteId, site);
           return site;
         });
@@ -140,7 +166,38 @@ export class HermesVoice {
     return pending;
   }
 
-  private async heard(siteId: string, heard: Heard): Promise<void> {
+  private async utterance(siteId: string, utterance: Utterance): Promise<void> {
+    const { dialogue, engine } = this.options;
+    const early = this.sites.get(siteId)?.early.take(utterance);
+    if (!dialogue) return this.heard(siteId, await (early ?? engine.recognize(utterance)));
+    const route = await dialogue.route(siteId, utterance);
+    if (route.kind === 'woke') {
+      await this.woke(siteId, route.detection);
+    } else if (route.kind === 'recognize') {
+      // The early decode heard the same audio only when the route did not cut a wake phrase off it.
+      const heard = await (route.samples.length === utterance.samples.length && early
+        ? early
+        : engine.recognize({ ...utterance, samples: route.samples }));
+      // The phrase and something that is not a command: awake, waiting for the command.
+      if (route.wake && !heard.recognition.accepted) {
+        dialogue.wake(siteId);
+        await this.woke(siteId, route.wake);
+      } else await this.heard(siteId, heard, route.wake);
+    } else if (route.kind === 'execute') {
+      const { text, confidence, sessionId } = route.command;
+      await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
+    }
+  }
+
+  private async woke(siteId: string, detection: WakeDetection): Promise<void> {
+    const id = detection.phrase.replace(/\s+/g, '_');
+    await this.options.client.publishAsync(
+      HERMES.hotwordDetected(id),
+      JSON.stringify({ siteId, modelId: id, modelType: 'personal', sessionId: null }),
+    );
+  }
+
+  private async heard(siteId: string, heard: Heard, wake?: WakeDetection): Promise<void> {
     const { client } = this.options;
     const r = heard.recognition;
     const sessionId = this.sites.get(siteId)?.sessionId || randomUUID();
@@ -152,18 +209,30 @@ export class HermesVoice {
       );
       return;
     }
-    await client.publishAsync(
+    const wakewordId = wake ? wake.phrase.replace(/\s+/g, '_') : null;
+    const held = await this.options.dialogue?.hold(siteId, {
+      text: r.text,
+      confidence: r.confidence,
+      sessionId,
+    });
+    // A command waiting for its spoken "yes" is not captured yet (the agent would run textCaptured).
+    if (held) return this.say(held.question, siteId, randomUUID(), sessionId);
+    await this.command(siteId, r.text, r.confidence, seconds, sessionId, wakewordId);
+  }
+
+  private async command(
+    siteId: string,
+    text: string,
+    confidence: number,
+    seconds: number,
+    sessionId: string,
+    wakewordId: string | null,
+  ): Promise<void> {
+    await this.options.client.publishAsync(
       HERMES.textCaptured,
-      JSON.stringify({
-        text: r.text,
-        likelihood: r.confidence,
-        seconds,
-        siteId,
-        sessionId,
-        wakewordId: null,
-      }),
+      JSON.stringify({ text, likelihood: confidence, seconds, siteId, sessionId, wakewordId }),
     );
-    const answer = await this.options.onCommand(r.text, { siteId, sessionId, confidence: r.confidence });
+    const answer = await this.options.onCommand(text, { siteId, sessionId, confidence });
     if (answer?.reply) await this.say(answer.reply, siteId, randomUUID(), sessionId);
   }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,18 +9,20 @@ import {
   parseJsgfRules,
 } from '../../../models/factory/voice/ngram.ts';
 import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
-import type { Recognition, SpeechRecognizer } from './recognizer.ts';
+import { contrastVariants, sentencesFsg } from './contrast.ts';
+import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
 import { encodeWav } from './wav.ts';
 
 /**
- * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as a child process per utterance:
- * `pocketsphinx_batch` starts and decodes a grammar-constrained utterance in ~30 ms, so a long-running
- * process buys little and would need a FIFO (it cannot read Node's stdin socket).
+ * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as long-running `pocketsphinx_batch`
+ * processes (batch-process.ts), or one process per utterance without `script`.
  *
- * Out-of-grammar rejection: the same audio is decoded twice, once constrained by the command grammar and
- * once by an unconstrained phone loop. Speech the grammar explains well scores close to the phone loop;
- * speech it does not (a joke request forced into "stop") scores far below it. The per-frame acoustic score
- * difference is mapped to a 0..1 confidence. A grammar decode that reaches no final state is refused outright.
+ * Out-of-grammar rejection: with a grammar decoder the same audio is also decoded by an unconstrained phone
+ * loop. Speech the grammar explains well scores close to the phone loop; speech it does not (a joke request
+ * forced into "stop") scores far below it. The per-frame acoustic score difference and the share of speech
+ * explained by words are mapped to a 0..1 confidence. With the trigram decoder the hypothesis must be a
+ * grammar sentence and only that share counts (against the VAD's speech span when given). A decode that
+ * reaches no final state is refused outright. Accepted hypotheses then pass the contrast check (contrast.ts).
  */
 export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
 
@@ -38,6 +40,8 @@ export interface PocketSphinxOptions {
   decoderArgs?: string[];
   /** JSGF whose sentences a trigram decoder's hypothesis must be one of; unset = accept any word string. */
   sentenceGrammar?: string;
+  /** Word → words that would change what the command does (voice.json `contrasts`); unset = no check. */
+  contrasts?: Record<string, string[]>;
   timeoutMs?: number;
 }
 
@@ -97,6 +101,11 @@ export interface Calibration {
   /** Share of the phone loop's speech frames the grammar explains with words, at 0.5, and its spread. */
   coverageCenter: number;
   coverageScale: number;
+  /**
+   * Least acoustic score (log base 1.0001) by which the heard sentence must beat every sentence with one
+   * contrasting word swapped ("on" → "off"); closer calls are refused.
+   */
+  contrastMargin: number;
 }
 
 /**
@@ -109,6 +118,11 @@ export const defaultCalibration: Calibration = {
   scoreScale: 1.5,
   coverageCenter: 0.5,
   coverageScale: 0.05,
+  // Measured on espeak-ng commands at 20 and 10 dB (npm run bench:voice, contrastMargins): on/off flips
+  // the trigram decoder made scored from -35 to 468, correct short "on"/"off" from 4 to 720 (the final
+  // consonant drowns in noise), motion words (forward/back, left/right) mostly 800 and up. Safety first: a
+  // flip must not pass, so close calls are refused and the user asked again (costs ~9% of commands at 20 dB).
+  contrastMargin: 500,
 };
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -127,6 +141,23 @@ export function confidenceFromScores(
     sigmoid((coverage - c.coverageCenter) / c.coverageScale),
   );
   return { confidence, perFrame, coverage };
+}
+
+/** Samples per decoder frame (16 kHz, 100 frames per second). */
+const FRAME = 160;
+
+/** Confidence from coverage alone: the share of the VAD's speech frames the hypothesis explains with words. */
+export function coverageConfidence(
+  grammar: HypSeg,
+  speechFrames: number,
+  c: Calibration = defaultCalibration,
+): { confidence: number; perFrame: number; coverage: number } {
+  const coverage = wordFrames(grammar) / Math.max(1, speechFrames);
+  return {
+    confidence: sigmoid((coverage - c.coverageCenter) / c.coverageScale),
+    perFrame: Number.NaN,
+    coverage,
+  };
 }
 
 /**
@@ -155,22 +186,36 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** With a trigram decoder: the grammar its sentences must belong to (the n-gram model over-generates). */
   private readonly sentences?: { rules: Map<string, Node>; root: string };
 
+  /** The command grammar, whose sentences are the only rivals the contrast check weighs. */
+  private readonly commands?: { rules: Map<string, Node>; root: string };
+
   constructor(private readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
+    this.commands =
+      this.sentences ??
+      (options.contrasts && options.grammar.endsWith('.jsgf')
+        ? parseJsgfRules(readFileSync(options.grammar, 'utf8'))
+        : undefined);
   }
 
-  async recognize(samples: Float32Array): Promise<Recognition> {
+  async recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition> {
     const started = performance.now();
     const id = `u${++this.counter}`;
     const wav = join(this.dir, `${id}.wav`);
-    const ctl = join(this.dir, `${id}.ctl`);
     const o = this.options;
     try {
       writeFileSync(wav, encodeWav(padded(samples), 16000));
+      // The n-gram search's acoustic scores include its language-model path and are not comparable with the
+      // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts; and
+      // when the VAD says where the speech is, coverage is measured against that, sparing the phone-loop
+      // decode (half the CPU after speech ends). Measured on bench:voice: correct commands covered 0.77-1.0
+      // of the VAD's speech (0.69-1.0 of the phone loop's), so the same calibration holds.
+      const lm = !o.grammar.endsWith('.jsgf');
+      const vadSpeech = lm && speech && speech.end > speech.start ? speech : undefined;
       const [decoded, loop] = await Promise.all([
         this.decode(id, 'g', o.grammar, o.dictionary),
-        this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
+        vadSpeech ? undefined : this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
       ]);
       let words = decoded ? hypothesisWords(decoded.words) : [];
       if (!decoded || words.length === 0) {
@@ -198,30 +243,38 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         }
         words = words.slice(span.start, span.end);
       }
-      // The n-gram search's acoustic scores include its language-model path and are not comparable with the
-      // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts.
-      const lm = !o.grammar.endsWith('.jsgf');
       const grammar = decoded;
-      const decodeMs = performance.now() - started;
-      const { confidence, perFrame, coverage } = confidenceFromScores(grammar, loop, {
-        ...defaultCalibration,
-        ...o.calibration,
-        ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
-      });
-      const accepted = confidence >= o.minConfidence;
+      const calibration = { ...defaultCalibration, ...o.calibration };
+      const { confidence, perFrame, coverage } = vadSpeech
+        ? coverageConfidence(grammar, (vadSpeech.end - vadSpeech.start) / FRAME, calibration)
+        : confidenceFromScores(grammar, loop, {
+            ...calibration,
+            ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
+          });
+      const searchMs = performance.now() - started;
+      const contrast = confidence >= o.minConfidence ? await this.contrastCheck(id, words) : undefined;
+      const accepted = confidence >= o.minConfidence && (contrast?.passed ?? true);
+      const reason =
+        confidence < o.minConfidence
+          ? `low confidence ${confidence.toFixed(2)} < ${o.minConfidence}`
+          : contrast && !contrast.passed
+            ? `too close to "${contrast.rival}" (margin ${contrast.margin})`
+            : undefined;
       return {
         text: words.join(' '),
         confidence,
         accepted,
-        ...(accepted ? {} : { reason: `low confidence ${confidence.toFixed(2)} < ${o.minConfidence}` }),
+        ...(reason ? { reason } : {}),
         detail: {
+          searchMs,
+          ...(contrast ? { contrastMargin: contrast.margin, contrastRival: contrast.rival } : {}),
           perFrame,
           coverage,
           grammarAcoustic: grammar.acoustic,
           loopAcoustic: loop?.acoustic ?? Number.NaN,
           frames: grammar.frames,
         },
-        timing: { decodeMs },
+        timing: { decodeMs: performance.now() - started },
       };
     } catch (error) {
       return {
@@ -232,17 +285,58 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
-      for (const f of [wav, ctl, ...['g', 'l'].map((t) => join(this.dir, `${id}.${t}`))])
-        rmSync(f, { force: true });
+      for (const side of ['', 'h', 'v']) {
+        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.ch', '.cv'])
+          rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
+      }
     }
   }
 
+  /**
+   * Re-scores the hypothesis against every sentence with one contrasting word swapped, each side decoded as
+   * a tiny grammar over the same audio; passes when the hypothesis wins by `contrastMargin`.
+   */
+  private async contrastCheck(
+    id: string,
+    words: string[],
+  ): Promise<{ passed: boolean; margin: number; rival: string } | undefined> {
+    // Only swaps that make another command matter ("put it up" is not one, "lights on" is).
+    const commands = this.commands;
+    const variants = (this.options.contrasts ? contrastVariants(words, this.options.contrasts) : []).filter(
+      (v) => !commands || grammarAccepts(commands.rules, commands.root, v),
+    );
+    if (variants.length === 0) return undefined;
+    const margin = { ...defaultCalibration, ...this.options.calibration }.contrastMargin;
+    const sides = await Promise.all(
+      (['h', 'v'] as const).map(async (side) => {
+        linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
+        const fsg = join(this.dir, `${id}${side}.fsg`);
+        writeFileSync(fsg, sentencesFsg(`contrast_${side}`, side === 'h' ? [words] : variants));
+        // One process per side, so the two decodes run in parallel.
+        return this.decode(`${id}${side}`, `c${side}`, '', this.options.dictionary, fsg);
+      }),
+    );
+    const [heard, rival] = sides.map((seg) =>
+      seg && hypothesisWords(seg.words).length > 0 ? seg : undefined,
+    );
+    // The swapped sentences cannot be aligned to the audio at all: nothing to confuse the hypothesis with.
+    if (!rival) return { passed: true, margin: Number.POSITIVE_INFINITY, rival: '' };
+    const rivalText = hypothesisWords(rival.words).join(' ');
+    if (!heard) return { passed: false, margin: Number.NEGATIVE_INFINITY, rival: rivalText };
+    const difference = heard.acoustic - rival.acoustic;
+    return { passed: difference >= margin, margin: difference, rival: rivalText };
+  }
+
   private decoderArgs(grammar: string, dictionary: string): string[] {
+    const search = grammar === '' ? [] : [grammar.endsWith('.jsgf') ? '-jsgf' : '-lm', grammar];
     return [
-      ...['-hmm', this.options.hmm ?? DEFAULT_HMM, grammar.endsWith('.jsgf') ? '-jsgf' : '-lm', grammar],
+      ...['-hmm', this.options.hmm ?? DEFAULT_HMM, ...search],
       ...['-dict', dictionary, '-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav'],
       // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
       ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
+      // The n-gram search's second (flat-lexicon) pass: measured on the default world, 30% of the CPU and no
+      // better accuracy, so it is skipped to cut the wait after speech ends.
+      ...(grammar.endsWith('.lm') ? ['-fwdflat', 'no'] : []),
       ...(grammar === this.options.grammar ? (this.options.decoderArgs ?? []) : []),
     ];
   }
@@ -252,20 +346,27 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     tag: string,
     grammar: string,
     dictionary: string,
+    /** A per-utterance grammar (FSG file) instead of `grammar`. */
+    fsg?: string,
   ): Promise<HypSeg | undefined> {
     const timeoutMs = this.options.timeoutMs ?? 20000;
     if (this.persistent) {
       let process = this.processes.get(tag);
       if (!process) {
-        process = new BatchProcess(this.dir, tag, this.decoderArgs(grammar, dictionary));
+        process = new BatchProcess(this.dir, tag, this.decoderArgs(grammar, dictionary), fsg !== undefined);
         this.processes.set(tag, process);
       }
-      return parseHypSeg(await process.decode(id, timeoutMs));
+      return parseHypSeg(await process.decode(id, timeoutMs, fsg));
     }
     const ctl = join(this.dir, `${id}.ctl`);
     const out = join(this.dir, `${id}.${tag}`);
     writeFileSync(ctl, `${id}\n`);
-    const args = [...this.decoderArgs(grammar, dictionary), '-ctl', ctl, '-hypseg', out];
+    const perUtterance: string[] = [];
+    if (fsg !== undefined) {
+      writeFileSync(`${ctl}.fsg`, `${fsg}\n`);
+      perUtterance.push('-fsgctl', `${ctl}.fsg`);
+    }
+    const args = [...this.decoderArgs(grammar, dictionary), '-ctl', ctl, ...perUtterance, '-hypseg', out];
     return new Promise((resolve, reject) => {
       execFile('pocketsphinx_batch', args, { timeout: timeoutMs }, (error, _stdout, stderr) => {
         if (error) {

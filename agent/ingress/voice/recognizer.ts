@@ -15,9 +15,17 @@ export interface Recognition {
   timing: { decodeMs: number };
 }
 
+export interface SpeechSpan {
+  start: number;
+  end: number;
+}
+
 export interface SpeechRecognizer {
   readonly name: string;
-  /** `samples`: 16 kHz mono in [-1, 1]. Never throws on bad audio: returns a refused Recognition. */
-  recognize(samples: Float32Array): Promise<Recognition>;
+  /**
+   * `samples`: 16 kHz mono in [-1, 1]; `speech`, when known, where the VAD heard speech in them (sample
+   * offsets). Never throws on bad audio: returns a refused Recognition.
+   */
+  recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition>;
   close(): Promise<void>;
 }

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { confirmSchema } from './confirm.ts';
+import { microphoneSchema } from './mic.ts';
+import { wakeSchema } from './wake.ts';
 
 /** `voice:` config section. Voice is optional: disabled by default, and the agent runs without it. */
 export const voiceSchema = z
@@ -27,6 +30,13 @@ export const voiceSchema = z
         minSpeechMs: z.number().int().min(0).max(5000).default(128),
         maxUtteranceMs: z.number().int().min(1000).max(60000).default(10000),
         preRollMs: z.number().int().min(0).max(2000).default(192),
+        earlyDecodeMs: z
+          .number()
+          .int()
+          .min(32)
+          .max(5000)
+          .default(64)
+          .describe('pause after which decoding starts while the trailing silence is still being confirmed'),
       })
       .prefault({}),
     hermes: z
@@ -49,6 +59,9 @@ export const voiceSchema = z
           .describe('mqtt: publish WAV to hermes/audioServer/<siteId>/playBytes/<id>; aplay: play locally'),
       })
       .prefault({}),
+    wake: wakeSchema,
+    confirm: confirmSchema,
+    microphone: microphoneSchema,
   })
   .prefault({});
 

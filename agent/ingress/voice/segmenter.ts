@@ -14,6 +14,11 @@ export interface SegmenterOptions {
   maxUtteranceMs: number;
   /** Audio kept from before the first speech frame, so soft onsets are not clipped. */
   preRollMs: number;
+  /**
+   * Silence after which the utterance so far is offered for early decoding (`takeEarly`), while the rest of
+   * `trailingSilenceMs` confirms the end: the result is then ready about when the utterance closes.
+   */
+  earlyDecodeMs: number;
 }
 
 export const defaultSegmenterOptions: SegmenterOptions = {
@@ -23,6 +28,7 @@ export const defaultSegmenterOptions: SegmenterOptions = {
   minSpeechMs: 128,
   maxUtteranceMs: 10000,
   preRollMs: 192,
+  earlyDecodeMs: 64,
 };
 
 export interface Utterance {
@@ -33,7 +39,7 @@ export interface Utterance {
   speechEnd: number;
   /** Stream position (samples) when the utterance was closed: speechEnd + the trailing silence waited. */
   closedAt: number;
-  reason: 'silence' | 'max-length' | 'flush';
+  reason: 'silence' | 'max-length' | 'flush' | 'early';
 }
 
 const frameMs = (VAD_FRAME / VAD_SAMPLE_RATE) * 1000;
@@ -48,6 +54,7 @@ export class Segmenter {
   private silentFrames = 0;
   private speechStart = 0;
   private lastSpeechEnd = 0;
+  private early?: Utterance;
 
   constructor(options: Partial<SegmenterOptions> = {}) {
     this.options = { ...defaultSegmenterOptions, ...options };
@@ -84,6 +91,13 @@ export class Segmenter {
       this.lastSpeechEnd = this.position;
     } else {
       this.silentFrames++;
+      const silenceMs = this.silentFrames * frameMs;
+      if (
+        silenceMs >= o.earlyDecodeMs &&
+        silenceMs - frameMs < o.earlyDecodeMs &&
+        silenceMs < o.trailingSilenceMs
+      )
+        this.early = this.utterance('early');
     }
     if (this.silentFrames * frameMs >= o.trailingSilenceMs) return this.finish('silence');
     if (this.frames.length * frameMs >= o.maxUtteranceMs) return this.finish('max-length');
@@ -95,13 +109,27 @@ export class Segmenter {
     return this.inSpeech ? this.finish('flush') : undefined;
   }
 
+  /**
+   * The utterance so far, taken once, when speech has paused for `earlyDecodeMs`: decoding it may start now.
+   * It stands for the final utterance only if that ends with the same `speechEnd` (no speech came back).
+   */
+  takeEarly(): Utterance | undefined {
+    const early = this.early;
+    this.early = undefined;
+    return early;
+  }
+
   private finish(reason: Utterance['reason']): Utterance | undefined {
-    const long = this.speechFrames * frameMs >= this.options.minSpeechMs;
-    const frames = this.frames;
+    const utterance = this.utterance(reason);
     this.inSpeech = false;
     this.frames = [];
     this.preRoll = [];
-    if (!long) return undefined;
+    return utterance;
+  }
+
+  private utterance(reason: Utterance['reason']): Utterance | undefined {
+    if (this.speechFrames * frameMs < this.options.minSpeechMs) return undefined;
+    const frames = this.frames;
     const samples = new Float32Array(frames.reduce((n, f) => n + f.length, 0));
     let at = 0;
     for (const f of frames) {

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Agent } from '../../agent.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import type { CommandResult } from '../../report/result.ts';
+import { VoiceDialogue } from './dialogue.ts';
 import { VoiceEngine } from './engine.ts';
 import { HermesVoice, type VoiceCommandHandler } from './hermes.ts';
+import { Microphone } from './mic.ts';
+import type { VoiceConfig } from './schema.ts';
 
 /**
  * Voice in the running agent (`sling start` with `voice.enabled`). Heard commands reach the agent's normal
@@ -27,6 +31,20 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
     });
   } catch (error) {
     log.error({ reason: (error as Error).message }, 'voice disabled: it could not start');
+    return undefined;
+  }
+  let dialogue: VoiceDialogue | undefined;
+  try {
+    dialogue = await openDialogue(agent, log, (siteId, text) =>
+      voice.say(text, siteId, randomUUID(), '').catch(() => {}),
+    );
+  } catch (error) {
+    // Without its confirmation, motion by voice would run unasked: no voice rather than voice without it.
+    log.error(
+      { reason: (error as Error).message },
+      'voice disabled: wake word / confirmation could not start',
+    );
+    await engine.close();
     return undefined;
   }
   const mqtt = await import('mqtt');
@@ -57,17 +75,66 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
     config: config.voice,
     onCommand,
     onError: (error) => log.warn({ reason: error.message }, 'voice: input ignored'),
+    ...(dialogue ? { dialogue } : {}),
   });
   await voice.start();
+  const microphone = startMicrophone(config.voice.microphone, voice, log);
   log.info(
     { grammar: config.voice.grammar, recognizer: engine.recognizer.name },
     'voice: listening on Hermes audio',
   );
   return {
     async stop() {
+      microphone?.stop();
       await voice.stop();
+      await dialogue?.close();
       await client.endAsync();
       await engine.close();
     },
   };
+}
+
+/**
+ * Wake word and spoken confirmation, when configured. Whether a command needs a "yes" is decided by a dry run
+ * through the agent's own parser, planner and safety checks (nothing moves), so it is judged on the same
+ * understanding as the real run. If they cannot start, voice does not start either (see startVoice).
+ */
+async function openDialogue(
+  agent: Agent,
+  log: Logger,
+  speak: (siteId: string, text: string) => void,
+): Promise<VoiceDialogue | undefined> {
+  const voice = agent.currentConfig.voice;
+  if (!voice.wake.enabled && !voice.confirm.enabled) return undefined;
+  return VoiceDialogue.open({
+    wake: voice.wake,
+    confirm: voice.confirm,
+    grammarDir: fromProjectRoot(voice.grammar),
+    minConfidence: voice.minConfidence,
+    intentsOf: async (text) => {
+      const plan = await agent.command({ text, source: 'voice', dryRun: true });
+      if (plan.status !== 'ok') return [];
+      return plan.clauses ? plan.clauses.map((c) => c.intent) : [plan.intent];
+    },
+    onCancelled: (siteId, command, reason) => {
+      log.info({ siteId, text: command.text, reason }, 'voice: command not confirmed, cancelled');
+      speak(siteId, reason === 'timeout' ? 'No answer. Cancelled.' : 'Cancelled.');
+    },
+  });
+}
+
+function startMicrophone(config: VoiceConfig['microphone'], voice: HermesVoice, log: Logger) {
+  if (!config.enabled) return undefined;
+  const microphone = new Microphone({
+    config,
+    onAudio: (samples, rate) => {
+      voice.pushAudio(config.siteId, samples, rate).catch((error: Error) => {
+        log.warn({ reason: error.message }, 'voice: microphone audio ignored');
+      });
+    },
+    onError: (error) => log.error({ reason: error.message }, 'voice: microphone'),
+    onStart: (pid) => log.info({ pid, device: config.device }, 'voice: microphone capturing'),
+  });
+  microphone.start();
+  return microphone;
 }

@@ -16,6 +16,8 @@ export class AudioStream {
     private readonly vad: SileroVad,
     private readonly segmenter: Segmenter,
     private readonly onUtterance: (utterance: Utterance) => void | Promise<void>,
+    /** Speech paused: the utterance so far, for early decoding (not awaited: analysis goes on meanwhile). */
+    private readonly onEarly?: (utterance: Utterance) => void,
   ) {}
 
   /** Queues a chunk; the returned promise settles when it has been analysed (callers may ignore it). */
@@ -46,6 +48,8 @@ export class AudioStream {
       const probability = await this.vad.probability(frame);
       this.position += VAD_FRAME;
       const utterance = this.segmenter.push(frame, probability);
+      const early = this.segmenter.takeEarly();
+      if (early) this.onEarly?.(early);
       if (utterance) await this.onUtterance(utterance);
     }
     this.pending = joined.slice(at);

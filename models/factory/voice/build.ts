@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { contrastTable } from './contrasts.ts';
 import { buildDictionary, phoneLoop } from './dictionary.ts';
 import { buildJsgf, type VoiceGrammarSpec } from './jsgf.ts';
 import { inlinedSize, languageModel } from './ngram.ts';
@@ -66,6 +67,8 @@ export async function buildVoiceModel(
     words: grammar.words.length,
     guessedPronunciations: dictionary.guessed,
     files: VOICE_FILES,
+    // Words whose confusion changes what a command does: the recogniser refuses close calls between them.
+    contrasts: contrastTable(spec, grammar.words),
   };
   writeFileSync(join(dir, VOICE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
   return {

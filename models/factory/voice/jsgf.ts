@@ -13,6 +13,8 @@ export interface VoiceGrammarSpec {
   intents: Record<string, string[]>;
   /** Slot types whose phrases are samples of a numeric builtin: their numbers generalise to any number. */
   numericSlots?: string[];
+  /** List slots: canonical value → synonyms (what tells one value from another, for contrasts). */
+  listSlots?: Record<string, Record<string, string[]>>;
   /** Connectives that join two commands in one utterance ("X then Y"); empty for none. */
   connectives?: string[];
 }

@@ -1,25 +1,15 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { builtinEntity } from '../../../agent/decide/entities/registry.ts';
 import { mulberry32 } from '../rng.ts';
+import { loadSpec, type Spec } from '../spec.ts';
 import type { VoiceGrammarSpec } from './jsgf.ts';
 
 /**
- * Intent spec YAML → the grammar's intermediate form. Only reads the fields a grammar needs; validation with
- * file:line errors is the model factory's spec parser's job (it runs on the same files when the NLU model
- * is built). Replace this reader with that parser's output once both live in one build.
+ * Intent spec → the grammar's intermediate form. The spec is read and validated by the model factory's own
+ * parser (`models/factory/spec.ts`: file:line errors, unknown slots, bad templates), so the grammar and the
+ * NLU model are built from the same checked definitions.
  */
-interface RawSlot {
-  type?: string;
-  values?: Record<string, unknown>;
-  examples?: unknown[];
-}
-interface RawIntent {
-  examples?: unknown[];
-  templates?: unknown[];
-}
-
 export function specFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path)
@@ -28,64 +18,33 @@ export function specFiles(path: string): string[] {
     .map((f) => join(path, f));
 }
 
-export function voiceSpecFromDocuments(
-  docs: { file: string; text: string }[],
-  builtinSamples = 400,
-): VoiceGrammarSpec {
-  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [] };
+export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGrammarSpec {
+  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [], listSlots: {} };
+  // Builtin slots are represented by seeded samples (numbers fold into one <number> rule later).
   const rng = mulberry32(7);
-  for (const { file, text } of docs) {
-    const doc = (parse(text) ?? {}) as {
-      slots?: Record<string, RawSlot>;
-      intents?: Record<string, RawIntent | unknown[]>;
-    };
-    for (const [name, slot] of Object.entries(doc.slots ?? {})) {
-      const type = slot?.type ?? 'list';
+  for (const parsed of specs) {
+    for (const [name, slot] of parsed.slots) {
       const phrases: string[] = [];
-      if (type === 'list') {
-        for (const [canonical, synonyms] of Object.entries(slot.values ?? {})) {
-          const list = Array.isArray(synonyms)
-            ? synonyms.map(String)
-            : synonyms == null
-              ? [canonical]
-              : [String(synonyms)];
-          phrases.push(...list);
-        }
-      } else if (type === 'open') {
-        phrases.push(...(slot.examples ?? []).map(String));
-      } else if (type.startsWith('builtin.')) {
-        const entity = builtinEntity(type);
-        if (!entity) throw new Error(`${file}: slot ${name}: unknown builtin type ${type}`);
+      if (slot.kind === 'list') {
+        phrases.push(...Object.values(slot.values).flat());
+        spec.listSlots![name] = slot.values;
+      } else if (slot.kind === 'open') phrases.push(...slot.examples);
+      else {
+        const entity = builtinEntity(slot.type)!; // the parser checked it exists
         for (let i = 0; i < builtinSamples; i++) phrases.push(entity.sample(rng));
         spec.numericSlots!.push(name);
-      } else {
-        throw new Error(`${file}: slot ${name}: unknown slot type ${type}`);
       }
       spec.slots[name] = [...new Set(phrases)];
     }
-    for (const [name, intent] of Object.entries(doc.intents ?? {})) {
-      const sentences = Array.isArray(intent)
-        ? intent
-        : [...(intent?.examples ?? []), ...(intent?.templates ?? [])];
-      spec.intents[name] = [...(spec.intents[name] ?? []), ...sentences.map(String)];
-    }
-  }
-  // `{slot:name}` refers to slot types; builtin types may be referenced without a slots entry.
-  for (const sentences of Object.values(spec.intents)) {
-    for (const s of sentences) {
-      for (const m of s.matchAll(/\{([\w.-]+)(?::[\w.-]+)?\}|\]\(([\w.-]+)\)/g)) {
-        const type = (m[1] ?? m[2])!;
-        if (spec.slots[type] || !type.startsWith('builtin.')) continue;
-        const entity = builtinEntity(type);
-        if (!entity) continue;
-        spec.slots[type] = [...new Set(Array.from({ length: builtinSamples }, () => entity.sample(rng)))];
-        spec.numericSlots!.push(type);
-      }
+    for (const intent of parsed.intents) {
+      const sentences = [...intent.examples, ...intent.templates].map((s) => s.text);
+      spec.intents[intent.name] = [...(spec.intents[intent.name] ?? []), ...sentences];
     }
   }
   return spec;
 }
 
+/** A spec file or a directory of them → the grammar's input; throws SpecError (file:line: reason). */
 export function readVoiceSpec(path: string): VoiceGrammarSpec {
-  return voiceSpecFromDocuments(specFiles(path).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+  return voiceSpecFromSpecs(specFiles(path).map((file) => loadSpec(file)));
 }

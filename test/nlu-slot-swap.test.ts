@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { substituteSlotValues } from '../models/factory/augment.ts';
 import type { Example } from '../models/factory/dataset.ts';
 import { slotGazetteer } from '../models/factory/slot-gazetteer.ts';
+import { substituteSlotValues } from '../models/factory/slot-swap.ts';
 
 /** "play <track> by <artist>" with distinct values, and one sentence without slots. */
 function sentences(): Example[] {

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/** `voice.confirm:` spoken confirmation of commands heard by voice (on by default for robot motion). */
+export const confirmSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('ask back before running the intents below when heard by voice'),
+    intents: z
+      .array(z.string().regex(/^[a-z0-9_.]+\*?$/i, 'an intent name, or a prefix ending in *'))
+      .default(['robot.move', 'robot.turn', 'robot.goto', 'robot.dock'])
+      .describe('intents (or prefixes ending in *) that need a spoken "yes"; stop intents never do'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(60000)
+      .default(8000)
+      .describe('no answer within this: cancelled'),
+    // Few, distinct "yes" phrases: measured, "go ahead" and "do it" attracted commands and questions.
+    yes: z.array(z.string().min(1)).min(1).default(['yes', 'confirm']),
+    no: z.array(z.string().min(1)).min(1).default(['no', 'cancel', 'no thanks', 'never mind']),
+  })
+  .prefault({});
+
+export type ConfirmConfig = z.infer<typeof confirmSchema>;
+
+const words = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z' ]/g, ' ')
+    .trim()
+    .split(/\s+/)
+    .join(' ');
+
+export type Answer = 'yes' | 'no' | 'other';
+
+/** The whole utterance must be one of the phrases: "yes" inside a longer sentence is not consent. */
+export function classifyAnswer(text: string, config: Pick<ConfirmConfig, 'yes' | 'no'>): Answer {
+  const said = words(text);
+  if (config.yes.some((p) => words(p) === said)) return 'yes';
+  if (config.no.some((p) => words(p) === said)) return 'no';
+  return 'other';
+}
+
+// Stopping must never wait for a "yes", whatever the configuration says.
+const STOP = /(^|\.)(e?stop|halt)$/;
+
+/** True when any of the command's intents (one per clause) matches a pattern and none is a stop. */
+export function needsConfirmation(intents: readonly (string | null)[], patterns: readonly string[]): boolean {
+  const named = intents.filter((i): i is string => i !== null);
+  if (named.some((i) => STOP.test(i))) return false;
+  return named.some((intent) =>
+    patterns.some((p) => (p.endsWith('*') ? intent.startsWith(p.slice(0, -1)) : intent === p)),
+  );
+}
+
+/** A command waiting for its "yes". */
+export interface PendingCommand {
+  text: string;
+  confidence: number;
+  sessionId: string;
+}
+
+export type Resolution =
+  | { kind: 'execute'; command: PendingCommand }
+  | { kind: 'cancel'; command: PendingCommand; reason: 'no' | 'timeout' | 'other' }
+  | { kind: 'none' };
+
+/**
+ * Pending confirmations per site (pure: time comes in as an argument). One per site; a new question replaces
+ * the old one. Only an exact "yes" phrase from the same site within the timeout executes; "no", anything else
+ * and the timeout cancel.
+ */
+export class Confirmations {
+  private readonly pending = new Map<string, { command: PendingCommand; expiresAt: number }>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  ask(siteId: string, command: PendingCommand, now: number): number {
+    const expiresAt = now + this.timeoutMs;
+    this.pending.set(siteId, { command, expiresAt });
+    return expiresAt;
+  }
+
+  waiting(siteId: string, now: number): boolean {
+    const p = this.pending.get(siteId);
+    return p !== undefined && now <= p.expiresAt;
+  }
+
+  answer(siteId: string, answer: Answer, now: number): Resolution {
+    const p = this.pending.get(siteId);
+    if (!p) return { kind: 'none' };
+    this.pending.delete(siteId);
+    if (now > p.expiresAt) return { kind: 'cancel', command: p.command, reason: 'timeout' };
+    if (answer === 'yes') return { kind: 'execute', command: p.command };
+    return { kind: 'cancel', command: p.command, reason: answer === 'no' ? 'no' : 'other' };
+  }
+
+  /** Questions whose time ran out, removed. */
+  expire(now: number): { siteId: string; command: PendingCommand }[] {
+    const expired: { siteId: string; command: PendingCommand }[] = [];
+    for (const [siteId, p] of this.pending) {
+      if (now > p.expiresAt) {
+        this.pending.delete(siteId);
+        expired.push({ siteId, command: p.command });
+      }
+    }
+    return expired;
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resample } from '../../agent/ingress/voice/resample.ts';
+import { synthesize } from '../../agent/ingress/voice/tts.ts';
+import { decodeWav } from '../../agent/ingress/voice/wav.ts';
+
+export const RATE = 16000;
+
+const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
+
+/**
+ * Synthesized speech for benchmarks: espeak-ng, 16 kHz, silence around it, and optionally pink noise from sox
+ * at a given SNR against the speech. The noise runs on across renditions so each gets a different stretch.
+ */
+export class NoisySpeech {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'sling-bench-noise-'));
+  private readonly noise: Float32Array;
+  private noiseAt = 0;
+
+  constructor(noiseSeconds = 120) {
+    const file = join(this.dir, 'pink.wav');
+    execFileSync('sox', [
+      '-n',
+      '-r',
+      String(RATE),
+      '-b',
+      '16',
+      '-c',
+      '1',
+      file,
+      'synth',
+      String(noiseSeconds),
+      'pinknoise',
+    ]);
+    this.noise = decodeWav(readFileSync(file)).samples;
+  }
+
+  /** `snr` null: clean. `speechEnd`: the sample after the last one above 0.01 (the end of speech). */
+  async render(
+    text: string,
+    voice: string,
+    wordsPerMinute: number,
+    snr: number | null,
+    leadS = 0.6,
+    tailS = 0.8,
+  ) {
+    const clip = decodeWav(await synthesize(text, { voice, wordsPerMinute }));
+    const speech = resample(clip.samples, clip.sampleRate, RATE);
+    let last = speech.length - 1;
+    while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
+    let first = 0;
+    while (first < last && Math.abs(speech[first]!) < 0.01) first++;
+    const lead = Math.round(leadS * RATE);
+    const samples = new Float32Array(lead + speech.length + Math.round(tailS * RATE));
+    samples.set(speech, lead);
+    if (snr !== null) {
+      const gain = rms(speech.subarray(first, last)) / 10 ** (snr / 20) / rms(this.noise);
+      for (let i = 0; i < samples.length; i++)
+        samples[i]! += this.noise[(this.noiseAt + i) % this.noise.length]! * gain;
+      this.noiseAt = (this.noiseAt + samples.length) % this.noise.length;
+    }
+    return { samples, speechEnd: lead + last + 1 };
+  }
+
+  close(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Wake word and spoken-confirmation benchmark. Synthesized speech (espeak-ng, 3 voices × 2 speeds), clean and
+ * with pink noise (sox) at 20 and 10 dB SNR, through the live path: audio → Silero VAD → segmenter → the voice
+ * dialogue (keyphrase spotting + its second opinion). Reports per condition:
+ * - detection rate of the wake phrase alone, and of the phrase followed by a command in one breath (with the
+ *   command then recognised word for word by the default world's grammar);
+ * - false wakes on speech without the phrase: out-of-scope sentences and the default world's commands;
+ * - latency from the end of the phrase's speech to the wake (trailing silence the VAD waits + spotting);
+ * - the yes/no recogniser of spoken confirmation: "yes" phrases accepted as yes, and false "yes" on commands
+ *   and other speech (a false yes would run a held motion command).
+ * Env: WAKE_BENCH_NEGATIVES (default 20 out-of-scope + 20 commands), WAKE_BENCH_GRAMMAR (models/default/voice).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
+import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
+import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
+import { AudioStream } from '../../agent/ingress/voice/stream.ts';
+import { SileroVad } from '../../agent/ingress/voice/vad.ts';
+import { projectRoot } from '../../agent/paths.ts';
+import { spokenWords } from '../../models/factory/voice/jsgf.ts';
+import { percentile, type Row, writeResult } from './harness.ts';
+import { NoisySpeech, RATE } from './noisy-speech.ts';
+
+const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
+const SPEEDS = [150, 190];
+const CONDITIONS: (number | null)[] = [null, 20, 10];
+const nNegatives = Number(process.env.WAKE_BENCH_NEGATIVES ?? 20);
+const grammarDir = resolve(projectRoot, process.env.WAKE_BENCH_GRAMMAR ?? 'models/default/voice');
+
+const fixtureLines = (file: string) =>
+  readFileSync(resolve(projectRoot, 'test/fixtures', file), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+const spread = <T>(items: T[], n: number) =>
+  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
+const commands = spread(
+  fixtureLines('commands.txt')
+    .map((l) => l.split('|').map((p) => p.trim()))
+    .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
+    .map(([text]) => text!),
+  nNegatives,
+);
+const outOfScope = spread(fixtureLines('out-of-scope.txt'), nNegatives);
+const combos = VOICES.flatMap((voice) => SPEEDS.map((wpm) => ({ voice, wpm })));
+const normalize = (text: string) => spokenWords(text).join(' ').replace(/metre/g, 'meter');
+
+const config = voiceSchema.parse({ enabled: true, wake: { enabled: true } });
+const engine = await VoiceEngine.open({ grammarDir, minConfidence: config.minConfidence });
+const dialogue = await VoiceDialogue.open({
+  wake: config.wake,
+  confirm: config.confirm,
+  grammarDir,
+  minConfidence: config.minConfidence,
+  onCancelled: () => {},
+});
+const vad = await SileroVad.load();
+const speech = new NoisySpeech();
+
+let site = 0;
+/** Streams one rendition through VAD → dialogue on a fresh (asleep) site; what the dialogue made of it. */
+async function hear(wav: Float32Array) {
+  const siteId = `s${++site}`;
+  const routes: { utterance: Utterance; route: Awaited<ReturnType<VoiceDialogue['route']>>; ms: number }[] =
+    [];
+  vad.reset();
+  const stream = new AudioStream(vad, new Segmenter(config.vad), async (utterance) => {
+    const started = performance.now();
+    const route = await dialogue.route(siteId, utterance);
+    routes.push({ utterance, route, ms: performance.now() - started });
+  });
+  await stream.push(wav, RATE);
+  await stream.flush();
+  return routes;
+}
+
+const rows: Row[] = [];
+const latencies: number[] = [];
+const spotMs: number[] = [];
+const misses: string[] = [];
+
+for (const snr of CONDITIONS) {
+  const label = snr === null ? 'clean' : `${snr} dB`;
+  let alone = 0;
+  let inBreath = 0;
+  let commandExact = 0;
+  for (const [i, { voice, wpm }] of combos.entries()) {
+    const phrase = await speech.render('hey sling', voice, wpm, snr);
+    const heard = await hear(phrase.samples);
+    const woke = heard.find((h) => h.route.kind !== 'ignore');
+    if (woke) {
+      alone++;
+      latencies.push(((woke.utterance.closedAt - phrase.speechEnd) / RATE) * 1000 + woke.ms);
+    } else misses.push(`${label} ${voice} ${wpm}: "hey sling" not detected`);
+
+    const command = commands[(i * 7) % commands.length]!;
+    const both = await speech.render(`hey sling ${command}`, voice, wpm, snr);
+    const routes = await hear(both.samples);
+    const first = routes.find((h) => h.route.kind !== 'ignore');
+    if (first) inBreath++;
+    else misses.push(`${label} ${voice} ${wpm}: "hey sling ${command}" not detected`);
+    // The command: in the same utterance after the phrase, or the next utterance once awake.
+    const recognizeRoute = routes.find((h) => h.route.kind === 'recognize');
+    if (recognizeRoute?.route.kind === 'recognize') {
+      const r = await engine.recognize({
+        ...recognizeRoute.utterance,
+        samples: recognizeRoute.route.samples,
+      });
+      if (r.recognition.accepted && normalize(r.recognition.text) === normalize(command)) commandExact++;
+      else
+        misses.push(
+          `${label} ${voice} ${wpm}: "${command}" after the phrase heard as "${r.recognition.text}"`,
+        );
+    }
+  }
+  let falseWakes = 0;
+  const negatives = [...outOfScope, ...commands];
+  for (const [i, text] of negatives.entries()) {
+    const { voice, wpm } = combos[i % combos.length]!;
+    const r = await speech.render(text, voice, wpm, snr);
+    const routes = await hear(r.samples);
+    for (const h of routes) spotMs.push(h.ms);
+    if (routes.some((h) => h.route.kind !== 'ignore')) {
+      falseWakes++;
+      misses.push(`${label} ${voice} ${wpm}: false wake on "${text}"`);
+    }
+  }
+  rows.push({
+    condition: `wake @ ${label}`,
+    phraseAlone: `${alone}/${combos.length}`,
+    phraseThenCommand: `${inBreath}/${combos.length} (command exact ${commandExact})`,
+    falseWakes: `${falseWakes}/${negatives.length}`,
+  });
+}
+
+// Spoken confirmation: the yes/no recogniser on its own answers and on speech that is not an answer.
+const yes = config.confirm.yes;
+const no = config.confirm.no;
+for (const snr of [20, 10]) {
+  let yesRight = 0;
+  let noRight = 0;
+  let falseYes = 0;
+  const answerOf = async (text: string, voice: string, wpm: number) => {
+    const r = await speech.render(text, voice, wpm, snr);
+    const utterances: Utterance[] = [];
+    vad.reset();
+    const stream = new AudioStream(vad, new Segmenter(config.vad), (u) => {
+      utterances.push(u);
+    });
+    await stream.push(r.samples, RATE);
+    await stream.flush();
+    // Each utterance is an answer; any "yes" among them would run the held command.
+    return Promise.all(utterances.map((u) => dialogue.answer(u)));
+  };
+  for (const [i, { voice, wpm }] of combos.entries()) {
+    if ((await answerOf(yes[i % yes.length]!, voice, wpm)).includes('yes')) yesRight++;
+    else misses.push(`${snr} dB ${voice} ${wpm}: "${yes[i % yes.length]}" not heard as yes`);
+    if ((await answerOf(no[i % no.length]!, voice, wpm)).includes('no')) noRight++;
+    else misses.push(`${snr} dB ${voice} ${wpm}: "${no[i % no.length]}" not heard as no`);
+  }
+  const negatives = [...outOfScope, ...commands];
+  for (const [i, text] of negatives.entries()) {
+    const { voice, wpm } = combos[i % combos.length]!;
+    if ((await answerOf(text, voice, wpm)).includes('yes')) {
+      falseYes++;
+      misses.push(`${snr} dB: false yes on "${text}"`);
+    }
+  }
+  rows.push({
+    condition: `confirm answers @ ${snr} dB`,
+    phraseAlone: `yes ${yesRight}/${combos.length}`,
+    phraseThenCommand: `no ${noRight}/${combos.length}`,
+    falseWakes: `false yes ${falseYes}/${negatives.length}`,
+  });
+}
+
+rows.push({
+  condition: 'speed',
+  phraseAlone: `wake latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+  phraseThenCommand: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
+  falseWakes: `spotting per non-wake utterance p50 ${percentile(spotMs, 50).toFixed(0)} ms`,
+});
+await dialogue.close();
+await engine.close();
+await vad.close();
+speech.close();
+writeResult('wake', rows, {
+  phrase: config.wake.phrase,
+  threshold: config.wake.threshold,
+  phoneLoopProbability: config.wake.phoneLoopProbability,
+  verifyConfidence: config.wake.verifyConfidence,
+  grammar: grammarDir,
+  voices: VOICES,
+  wordsPerMinute: SPEEDS,
+  noise: 'sox pinknoise, SNR against the speech RMS',
+  latency:
+    'end of the phrase speech (last sample above 0.01) → wake: trailing silence the VAD waits + spotting',
+  misses,
+});
+process.stdout.write(`\n${misses.length} misses:\n${misses.slice(0, 60).join('\n')}\n`);
