@@ -18,7 +18,7 @@ const sling = resolve(projectRoot, 'agent/sling.js');
 const run = runJsonStep;
 
 /** The shipped configuration, chosen on dev (models/README.md, "What was tried"). */
-const trainFlags = ['--slot-gazetteer'];
+const trainFlags: string[] = [];
 let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
 let trainWall = Number.NaN;
 const loadAverageAtStart = loadavg();
