@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import { f16round } from '@petamoriken/float16';
 import * as ort from 'onnxruntime-node';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
-import { augmentTexts } from '../models/factory/augment.ts';
 import { buildModel } from '../models/factory/build.ts';
 import {
   labelByTeachers,
@@ -34,6 +33,7 @@ import {
   type TrainInput,
   trainModel,
 } from '../models/factory/train.ts';
+import { variantTexts } from '../models/factory/variants.ts';
 
 const specFile = new URL('./fixtures/nlu/home.yaml', import.meta.url).pathname;
 const sentences = [
@@ -162,8 +162,8 @@ describe('model compression', { timeout: 180_000 }, () => {
   });
 
   test('augmented variants are new sentences, seeded, and the teacher labels them', () => {
-    const variants = augmentTexts(input.train, 2, 5);
-    assert.deepEqual(variants, augmentTexts(input.train, 2, 5));
+    const variants = variantTexts(input.train, 2, 5);
+    assert.deepEqual(variants, variantTexts(input.train, 2, 5));
     const inScope = input.train.filter((e) => e.intent !== null).length;
     assert.ok(variants.length > inScope * 1.5, `${variants.length} variants of ${inScope} sentences`);
     const known = new Set(input.train.map((e) => e.text.toLowerCase()));
@@ -192,10 +192,10 @@ describe('model compression', { timeout: 180_000 }, () => {
       teacherTargets([t], intents, tags);
     const distill = { teacher: targets, temperature: 2, alpha: 0.5 };
     const plain = trainModel({ ...input, hyper: student, distill });
-    const extra = labelByTeachers([t], augmentTexts(input.train, 2, 5)).examples;
+    const extra = labelByTeachers([t], variantTexts(input.train, 2, 5)).examples;
     const augmented = trainModel({ ...input, train: [...input.train, ...extra], hyper: student, distill });
     // variants from another seed: neither student saw them
-    const unseen = labelByTeachers([t], augmentTexts(input.train, 1, 99)).examples;
+    const unseen = labelByTeachers([t], variantTexts(input.train, 1, 99)).examples;
     const lossOf = (m: TrainedModel) => meanSoftLoss(m, unseen, targets);
     assert.ok(lossOf(augmented) < lossOf(plain), `augmented ${lossOf(augmented)} vs plain ${lossOf(plain)}`);
   });
@@ -352,7 +352,7 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
         sparsity: 0.5,
         pruneEpochs: 1,
         embeddingBits: 4,
-        augment: 1,
+        teacherAugment: 1,
       },
     });
     assert.equal(manifest.model.opset, 21);
@@ -361,10 +361,13 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
       distillation: { teacher: { source: string } };
       pruning: { sparsity?: number; measuredSparsity?: number }[];
       quantization: { embeddingBits: number };
-      augmentation: { variants: number; kept: number; droppedOutOfScope: number };
+      teacherAugmentation: { variants: number; kept: number; droppedOutOfScope: number };
     };
-    assert.ok(c.augmentation.kept > 0);
-    assert.equal(c.augmentation.kept + c.augmentation.droppedOutOfScope, c.augmentation.variants);
+    assert.ok(c.teacherAugmentation.kept > 0);
+    assert.equal(
+      c.teacherAugmentation.kept + c.teacherAugmentation.droppedOutOfScope,
+      c.teacherAugmentation.variants,
+    );
 
     // --init: prune and fine-tune the built teacher itself instead of training a new model
     const tuned = buildModel({

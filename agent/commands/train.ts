@@ -21,7 +21,7 @@ interface TrainFlags {
   pruneSteps?: string;
   pruneEpochs?: string;
   embeddingBits?: string;
-  augment?: string;
+  teacherAugment?: string;
   init?: string;
   quiet?: boolean;
   json?: boolean;
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'distillation temperature', '2')
     .option('--alpha <a>', 'weight of the teacher (soft) loss; gold labels get 1 - a', '0.5')
     .option(
-      '--augment <n>',
+      '--teacher-augment <n>',
       'distillation: n variants per sentence (paraphrase frames, fillers, typos, ASR-like errors) labelled by the teacher',
     )
     .option(
@@ -114,7 +114,7 @@ export function register(program: Command): void {
         pruneSteps: int(flags.pruneSteps),
         pruneEpochs: int(flags.pruneEpochs),
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
-        augment: int(flags.augment),
+        teacherAugment: int(flags.teacherAugment),
         init: flags.init,
       };
       const problem =
@@ -128,10 +128,10 @@ export function register(program: Command): void {
                 ? `--alpha must be in [0, 1], got ${flags.alpha}`
                 : compress.temperature !== undefined && !(compress.temperature > 0)
                   ? `--temperature must be > 0, got ${flags.temperature}`
-                  : compress.augment !== undefined && !(compress.augment >= 0)
-                    ? `--augment must be a whole number ≥ 0, got ${flags.augment}`
-                    : compress.augment && !flags.teacher && !distilling
-                      ? '--augment needs a teacher to label the variants: add --teacher <dir> or --distill'
+                  : compress.teacherAugment !== undefined && !(compress.teacherAugment >= 0)
+                    ? `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`
+                    : compress.teacherAugment && !flags.teacher && !distilling
+                      ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
                       : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);

@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Manifest, NORMALIZATION, type SlotInfo, sha256, writeModelDir } from './artifact.ts';
-import { augmentTexts } from './augment.ts';
 import {
   labelByTeachers,
   loadTeacher,
@@ -31,6 +30,7 @@ import {
   type TrainInput,
   trainModel,
 } from './train.ts';
+import { variantTexts } from './variants.ts';
 
 export interface BuildOptions {
   source: string;
@@ -73,8 +73,8 @@ export interface CompressOptions {
   embeddingBits?: 4 | 8;
   /** Start from this built model directory's weights (same data and sizes) instead of training: prune it. */
   init?: string;
-  /** Distillation only: this many augmented variants per training sentence, labelled by the teacher(s). */
-  augment?: number;
+  /** Distillation only: this many variants per training sentence (variants.ts), labelled by the teacher(s). */
+  teacherAugment?: number;
 }
 
 export interface BuildResult {
@@ -290,9 +290,9 @@ export function trainCompressed(
       }
       teacherInfo = { source: 'trained in this run', hidden, seeds, dev: devs };
     }
-    if (options.augment !== undefined && options.augment > 0) {
-      const augmented = augmentWithTeachers(teachers, input, options.augment);
-      compression.augmentation = augmented.record;
+    if (options.teacherAugment !== undefined && options.teacherAugment > 0) {
+      const augmented = augmentWithTeachers(teachers, input, options.teacherAugment);
+      compression.teacherAugmentation = augmented.record;
       input = augmented.input;
     }
     const temperature = options.temperature ?? 2;
@@ -315,14 +315,17 @@ export function trainCompressed(
   return prune(initial ?? trainModel(input), input, options, dev, train, compression);
 }
 
-/** Adds teacher-labelled variants of the training sentences (see augment.ts) to the student's data. */
+/** Adds teacher-labelled variants of the training sentences (see variants.ts) to the student's data. */
 function augmentWithTeachers(
   teachers: readonly Teacher[],
   input: TrainInput,
   perSentence: number,
 ): { input: TrainInput; record: CompressionRecord } {
-  const variants = augmentTexts(input.train, perSentence, input.seed);
-  input.progress?.(`augmentation: ${variants.length} variants, labelling them with the teacher`, true);
+  const variants = variantTexts(input.train, perSentence, input.seed);
+  input.progress?.(
+    `teacher augmentation: ${variants.length} variants, labelling them with the teacher`,
+    true,
+  );
   const labelled = labelByTeachers(teachers, variants);
   const ops: Record<string, number> = {};
   for (const v of variants) for (const op of v.ops) ops[op] = (ops[op] ?? 0) + 1;

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Float16Array } from '@petamoriken/float16';
 import type { Manifest } from './artifact.ts';
-import type { Augmented } from './augment.ts';
 import type { Example } from './dataset.ts';
 import { bioSpans, viterbi } from './decode.ts';
 import { type FeatureSettings, featurize, type Gazetteer } from './features.ts';
@@ -24,6 +23,7 @@ import {
   type TrainInput,
   topIntent,
 } from './train.ts';
+import type { Variant } from './variants.ts';
 
 /** A model that can label sentences for a student: its own features, intents and tags. */
 export interface Teacher {
@@ -276,7 +276,7 @@ export interface TeacherLabelled {
  */
 export function labelByTeachers(
   teachers: readonly Teacher[],
-  texts: readonly Augmented[],
+  texts: readonly Variant[],
   minConfidence = teachers[0]?.threshold ?? 0.5,
 ): TeacherLabelled {
   const first = teachers[0]!;

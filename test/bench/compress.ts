@@ -126,18 +126,46 @@ const trained: [string, string[], string][] = [
     [...tiny, '--buckets', '8192', '--epochs', '6'],
     '48 ch, 8192 buckets × 32, int4 embedding, distilled, ≤ 6 epochs',
   ],
-  ['tiny 8192 × 32, 14 epochs', [...tiny, '--buckets', '8192', '--epochs', '14'], 'as above, ≤ 14 epochs'],
+  [
+    'tiny 8192 × 32, 14 epochs',
+    [...tiny, '--buckets', '8192', '--epochs', '14'],
+    'as above, ≤ 14 epochs (fp32 row scales: built before the fp16 change)',
+  ],
   [
     'tiny 8192 × 32 + augment, 14 epochs',
-    [...tiny, '--buckets', '8192', '--epochs', '14', '--augment', '1'],
+    [...tiny, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
     'as above + 1 teacher-labelled variant per sentence (frames, fillers, typos, ASR-like errors, slot swaps)',
   ],
   [
+    'tiny 8192 × 32 from scratch, 14 epochs',
+    ['--hidden', '48', '--dim', '32', '--embedding-bits', '4', '--buckets', '8192', '--epochs', '14'],
+    'same student, no teacher (worker-thread trainer)',
+  ],
+  [
     'tiny 11776 × 32 + augment',
-    [...tiny, '--buckets', '11776', '--epochs', '12', '--augment', '1'],
+    [...tiny, '--buckets', '11776', '--epochs', '12', '--teacher-augment', '1'],
     '48 ch, 11776 buckets × 32, int4 + fp16 scales, distilled, 1 teacher-labelled variant per sentence, ≤ 12 epochs',
   ],
 ];
+// the slot-gazetteer models/snips of the nlu branch (test F1 93.82) and a tiny student distilled from it; the
+// bench reads them from the bench directory (they are not in this branch), or carries their rows
+const gazetteerTeacher = join(work, 'slot-gazetteer-models-snips-nlu-branch');
+for (const [name, dir, how] of [
+  ['slot-gazetteer models/snips (nlu branch)', gazetteerTeacher, 'int8, --slot-gazetteer, 96 ch'],
+  ['slot-gazetteer models/snips + int4', `${gazetteerTeacher}-int4`, 'post-training int4 embedding'],
+] as const) {
+  if (!existsSync(join(gazetteerTeacher, 'manifest.json'))) {
+    carry(name);
+    continue;
+  }
+  if (dir !== gazetteerTeacher) recompressModelDir(gazetteerTeacher, dir, { embeddingBits: 4 });
+  score(name, dir, how);
+}
+trained.push([
+  'tiny 8192 × 32 + augment, slot-gazetteer teacher',
+  [...tiny.slice(0, -1), gazetteerTeacher, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
+  'as "tiny 8192 × 32 + augment", distilled from the slot-gazetteer models/snips',
+]);
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
@@ -194,10 +222,11 @@ await renderChart(rows);
 
 /** Accuracy against model size (log x): slot F1 and intent accuracy per configuration. */
 async function renderChart(all: Row[]): Promise<void> {
-  const W = 900;
-  const Hh = 520;
-  const m = { l: 70, r: 260, t: 40, b: 60 };
+  const W = 1000;
   const pts = all.filter((r) => typeof r.model_bytes === 'number');
+  // the legend has one line per configuration: the chart grows with it
+  const Hh = Math.max(520, 40 + (pts.length + 3) * 20 + 20);
+  const m = { l: 70, r: 340, t: 40, b: 60 };
   const xs = pts.map((r) => Math.log10(r.model_bytes as number));
   const x0 = Math.floor(Math.min(...xs));
   const x1 = Math.ceil(Math.max(...xs));
@@ -232,22 +261,10 @@ async function renderChart(all: Row[]): Promise<void> {
     `<text x="${(W - m.r + m.l) / 2}" y="${Hh - 15}" text-anchor="middle">model file (log scale)</text>`,
   );
   parts.push(`<text x="18" y="${Hh / 2}" transform="rotate(-90 18 ${Hh / 2})" text-anchor="middle">%</text>`);
-  const colors = [
-    '#393b79',
-    '#1f77b4',
-    '#d62728',
-    '#2ca02c',
-    '#9467bd',
-    '#ff7f0e',
-    '#8c564b',
-    '#e377c2',
-    '#7f7f7f',
-    '#bcbd22',
-    '#17becf',
-    '#000',
-  ];
+  // golden-angle hues: neighbouring configurations get distinct colours however many there are
+  const colour = (i: number) => `hsl(${Math.round((i * 137.5) % 360)}, 70%, ${i % 2 === 0 ? 40 : 55}%)`;
   pts.forEach((r, i) => {
-    const c = colors[i % colors.length]!;
+    const c = colour(i);
     const x = X(r.model_bytes as number);
     if (typeof r.slot_f1 === 'number')
       parts.push(`<circle cx="${x}" cy="${Y(r.slot_f1)}" r="5" fill="${c}"/>`, floorLabel(x, r.slot_f1));

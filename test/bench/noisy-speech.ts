@@ -19,9 +19,11 @@ export class NoisySpeech {
   private readonly noise: Float32Array;
   private noiseAt = 0;
 
-  constructor(noiseSeconds = 120) {
+  /** `repeatable`: the same noise every run (sox -R), so runs compare. */
+  constructor(noiseSeconds = 120, repeatable = false) {
     const file = join(this.dir, 'pink.wav');
     execFileSync('sox', [
+      ...(repeatable ? ['-R'] : []),
       '-n',
       '-r',
       String(RATE),
@@ -45,9 +47,13 @@ export class NoisySpeech {
     snr: number | null,
     leadS = 0.6,
     tailS = 0.8,
+    /** How espeak-ng's WAV becomes 16 kHz samples (default: Sling's resampler). */
+    to16k = (wav: Buffer) => {
+      const clip = decodeWav(wav);
+      return resample(clip.samples, clip.sampleRate, RATE);
+    },
   ) {
-    const clip = decodeWav(await synthesize(text, { voice, wordsPerMinute }));
-    const speech = resample(clip.samples, clip.sampleRate, RATE);
+    const speech = to16k(await synthesize(text, { voice, wordsPerMinute }));
     let last = speech.length - 1;
     while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
     let first = 0;

@@ -7,7 +7,7 @@ import type { Example } from './dataset.ts';
 import { mulberry32 } from './rng.ts';
 
 /** What produced a variant (counted in the manifest). */
-export type AugmentOp = 'frame' | 'filler' | 'typo' | 'asr' | 'drop' | 'slot';
+export type VariantOp = 'frame' | 'filler' | 'typo' | 'asr' | 'drop' | 'slot';
 
 const PREFIXES = [
   'please',
@@ -102,7 +102,7 @@ function typo(word: string, rng: () => number): string {
 const pick = <T>(items: readonly T[], rng: () => number): T => items[Math.floor(rng() * items.length)]!;
 
 /** Applies one operation in place; false when it does not apply to this sentence. */
-function apply(op: AugmentOp, segs: Segment[], pool: Map<string, string[][]>, rng: () => number): boolean {
+function apply(op: VariantOp, segs: Segment[], pool: Map<string, string[][]>, rng: () => number): boolean {
   const outside = segs.filter((s) => s.slot === undefined);
   switch (op) {
     case 'frame': {
@@ -153,12 +153,12 @@ function apply(op: AugmentOp, segs: Segment[], pool: Map<string, string[][]>, rn
   }
 }
 
-const OPS: readonly AugmentOp[] = ['frame', 'filler', 'typo', 'asr', 'drop', 'slot'];
+const OPS: readonly VariantOp[] = ['frame', 'filler', 'typo', 'asr', 'drop', 'slot'];
 
-export interface Augmented {
+export interface Variant {
   text: string;
   /** Operations applied, in order. */
-  ops: AugmentOp[];
+  ops: VariantOp[];
   /** Intent of the sentence it was made from (to measure how often the teacher agrees; not a label). */
   sourceIntent: string;
 }
@@ -167,7 +167,7 @@ export interface Augmented {
  * `perSentence` variants of each in-scope example (one or two operations each), distinct from every training
  * sentence and from each other. Deterministic for a seed.
  */
-export function augmentTexts(examples: readonly Example[], perSentence: number, seed: number): Augmented[] {
+export function variantTexts(examples: readonly Example[], perSentence: number, seed: number): Variant[] {
   const rng = mulberry32(seed ^ 0x5a17);
   const pool = new Map<string, string[][]>();
   const seenValue = new Set<string>();
@@ -182,11 +182,11 @@ export function augmentTexts(examples: readonly Example[], perSentence: number, 
     }
   }
   const seen = new Set(examples.map((e) => e.text.trim().toLowerCase()));
-  const out: Augmented[] = [];
+  const out: Variant[] = [];
   for (const e of inScope) {
     for (let k = 0, tries = 0; k < perSentence && tries < perSentence * 4; tries++) {
       const segs = segmentsOf(e).map((s) => ({ ...s, words: [...s.words] }));
-      const ops: AugmentOp[] = [];
+      const ops: VariantOp[] = [];
       const wanted = rng() < 0.6 ? 1 : 2;
       for (let j = 0; j < wanted * 3 && ops.length < wanted; j++) {
         const op = pick(OPS, rng);
