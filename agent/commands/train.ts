@@ -27,6 +27,7 @@ interface TrainFlags {
   json?: boolean;
   workers?: string;
   slotGazetteer?: boolean;
+  slotSwap?: string;
 }
 
 export function register(program: Command): void {
@@ -65,6 +66,11 @@ export function register(program: Command): void {
     .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
     .option('--prune-epochs <n>', 'fine-tuning epochs after each pruning step', '2')
     .option('--embedding-bits <4|8>', '4: int4 embedding table (ONNX opset 21), about half the file', '8')
+    .option(
+      '--slot-gazetteer',
+      'jsonl: gazetteer flags from the training slot values (leave-out folds: the model learns how far to trust them)',
+    )
+    .option('--slot-swap <ratio>', 'add ratio × N copies of the training sentences with slot values swapped')
     .option(
       '--workers <n>',
       'gradient threads, always used (default: up to min(2, cores), each period measured and the faster kept); same model bytes for any n',
@@ -145,6 +151,7 @@ export function register(program: Command): void {
           progress,
           workers: int(flags.workers),
           slotGazetteer: flags.slotGazetteer,
+          slotSwap: float(flags.slotSwap),
         });
         const dev = manifest.metrics.dev;
         if (flags.json) {

@@ -17,6 +17,7 @@ import { buildOnnx, graphOpset, quantizeModel } from './export.ts';
 import { defaultFeatureSettings, type FeatureSettings, type Gazetteer } from './features.ts';
 import { computeMetrics, type Judged, type Metrics } from './metrics.ts';
 import { defaultSlotGazetteer, slotGazetteer } from './slot-gazetteer.ts';
+import { substituteSlotValues } from './slot-swap.ts';
 import { expandSpec, loadSpec, slotNameTypes, specGazetteer } from './spec.ts';
 import { tokenize } from './text.ts';
 import {
@@ -42,6 +43,8 @@ export interface BuildOptions {
   keepFp32?: boolean;
   progress?: (line: string, final: boolean) => void;
   compress?: CompressOptions;
+  /** Add this ratio of slot-value-substituted copies of the training sentences (slot-swap.ts). */
+  slotSwap?: number;
   /** jsonl sources: flags from a gazetteer of the training slot values, with leave-out folds (slot-gazetteer.ts). */
   slotGazetteer?: boolean;
   /** Gradient threads (default: both cores of a 2-core machine); the model is the same bytes whatever it is. */
@@ -151,13 +154,14 @@ export function buildModel(options: BuildOptions): BuildResult {
   // a home-sized spec needs less capacity than a benchmark and must train in seconds
   const small = source.train.length < smallDataSentences ? smallSpecHyper : {};
   const hyper = { ...defaultHyper, ...small, ...options.hyper };
+  const augmented = options.slotSwap ? substituteSlotValues(source.train, options.slotSwap, seed) : [];
   if (options.slotGazetteer && options.source.endsWith('.jsonl')) {
-    const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed });
+    const learnt = slotGazetteer(source.train, { ...defaultSlotGazetteer, seed }, augmented);
     source.gazetteer = learnt.full;
     gazetteerFor = learnt.forExample;
   }
   const input: TrainInput = {
-    train: source.train,
+    train: [...source.train, ...augmented],
     dev,
     gazetteer: source.gazetteer,
     gazetteerFor,

@@ -137,31 +137,36 @@ export function featurize(
   return { length, width, ids, weights, gaz: gazetteerFlags(tokens, gaz) };
 }
 
-interface PhraseIndex {
-  /** first word → [slot index, phrase length] pairs of the phrases starting with it (all slots). */
-  byFirst: Map<string, [number, number][]>;
-  sets: Set<string>[];
+/** Word trie of every gazetteer phrase; `slots`: the slots whose phrase ends at this node. */
+interface PhraseNode {
+  next: Map<string, PhraseNode>;
+  slots: number[];
 }
 
-const phraseIndexCache = new WeakMap<Gazetteer, PhraseIndex>();
+const phraseTrieCache = new WeakMap<Gazetteer, PhraseNode>();
 
-function phraseIndex(gaz: Gazetteer): PhraseIndex {
-  let index = phraseIndexCache.get(gaz);
-  if (!index) {
-    // one map over all slots: a parse costs one lookup per token, however many slots the gazetteer has
-    const byFirst = new Map<string, [number, number][]>();
+function phraseTrie(gaz: Gazetteer): PhraseNode {
+  let root = phraseTrieCache.get(gaz);
+  if (!root) {
+    // one trie over all slots: a parse walks it once from each token, however many phrases there are
+    root = { next: new Map(), slots: [] };
     gaz.phrases.forEach((phrases, g) => {
       for (const p of phrases) {
-        const words = p.split(' ');
-        const list = byFirst.get(words[0]!) ?? [];
-        byFirst.set(words[0]!, list);
-        if (!list.some(([h, n]) => h === g && n === words.length)) list.push([g, words.length]);
+        let node = root!;
+        for (const word of p.split(' ')) {
+          let child = node.next.get(word);
+          if (!child) {
+            child = { next: new Map(), slots: [] };
+            node.next.set(word, child);
+          }
+          node = child;
+        }
+        if (!node.slots.includes(g)) node.slots.push(g);
       }
     });
-    index = { byFirst, sets: gaz.phrases.map((p) => new Set(p)) };
-    phraseIndexCache.set(gaz, index);
+    phraseTrieCache.set(gaz, root);
   }
-  return index;
+  return root;
 }
 
 const NO_FLAGS = new Float32Array(0);
@@ -170,17 +175,14 @@ export function gazetteerFlags(tokens: readonly Token[], gaz: Gazetteer): Float3
   const dim = gazetteerDim(gaz);
   if (dim === 0) return NO_FLAGS;
   const flags = new Float32Array(tokens.length * dim);
-  const { byFirst, sets } = phraseIndex(gaz);
+  const root = phraseTrie(gaz);
   for (let t = 0; t < tokens.length; t++) {
-    const starts = byFirst.get(tokens[t]!.norm);
-    if (!starts) continue;
-    for (const [g, n] of starts) {
-      if (t + n > tokens.length) continue;
-      let phrase = tokens[t]!.norm;
-      for (let j = t + 1; j < t + n; j++) phrase += ` ${tokens[j]!.norm}`;
-      if (!sets[g]!.has(phrase)) continue;
-      flags[t * dim + 2 * g] = 1;
-      for (let j = t + 1; j < t + n; j++) flags[j * dim + 2 * g + 1] = 1;
+    let node = root.next.get(tokens[t]!.norm);
+    for (let end = t; node; node = ++end < tokens.length ? node.next.get(tokens[end]!.norm) : undefined) {
+      for (const g of node.slots) {
+        flags[t * dim + 2 * g] = 1;
+        for (let j = t + 1; j <= end; j++) flags[j * dim + 2 * g + 1] = 1;
+      }
     }
   }
   return flags;

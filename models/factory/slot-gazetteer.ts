@@ -27,13 +27,19 @@ export interface SlotGazetteerOptions {
 
 export const defaultSlotGazetteer = { folds: 4, minValues: 20 };
 
-export function slotGazetteer(examples: readonly Example[], options: SlotGazetteerOptions): SlotGazetteer {
+/** `extra` sentences (augmented copies) get a fold but give no values (theirs are copies of others'). */
+export function slotGazetteer(
+  examples: readonly Example[],
+  options: SlotGazetteerOptions,
+  extra: readonly Example[] = [],
+): SlotGazetteer {
   const pick = mulberry32(options.seed + 7);
   const fold = new Map<Example, number>();
+  for (const e of extra) fold.set(e, Math.floor(pick() * options.folds));
   // per sentence: its (slot, normalised value) pairs
   const values = new Map<Example, [string, string][]>();
   for (const e of examples) {
-    if (values.has(e)) continue;
+    if (values.has(e) || fold.has(e)) continue;
     fold.set(e, Math.floor(pick() * options.folds));
     const tagged = tagExample(e);
     values.set(

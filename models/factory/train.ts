@@ -190,9 +190,16 @@ export function topIntent(
   return { index, confidence: index < 0 ? 0 : probs[index]! };
 }
 
-export function judge(model: TrainedModel, data: readonly Prepared[], threshold: number): Judged[] {
+export function judge(
+  model: TrainedModel,
+  data: readonly Prepared[],
+  threshold: number,
+  /** Receives each sentence's prediction (dev loss without a second forward pass). */
+  onPrediction?: (pred: Prediction, d: Prepared) => void,
+): Judged[] {
   return data.map((d) => {
     const pred = predict(model, d.f);
+    onPrediction?.(pred, d);
     const top = topIntent(pred.probs, model.intents);
     const toSpans = (tags: readonly string[]) =>
       bioSpans(tags).map((s) => ({ slot: s.slot, start: s.first, end: s.last }));
@@ -428,13 +435,14 @@ export function trainModel(input: TrainInput): TrainedModel {
         }
       }
       epochTimes.push((performance.now() - epochStart) / 1000);
-      const metrics = computeMetrics(judge(model, devData, 0));
-      const score = metrics.intentAccuracy + metrics.slotF1 + metrics.exactMatch;
       // ties (common on small specs, where dev is soon perfect) go to the more confident model
-      const devLoss = devData.reduce(
-        (sum, d) => sum - Math.log(Math.max(predict(model, d.f).probs[d.intent] ?? 1, 1e-12)),
-        0,
+      let devLoss = 0;
+      const metrics = computeMetrics(
+        judge(model, devData, 0, (pred, d) => {
+          devLoss -= Math.log(Math.max(pred.probs[d.intent] ?? 1, 1e-12));
+        }),
       );
+      const score = metrics.intentAccuracy + metrics.slotF1 + metrics.exactMatch;
       model.epochsRun = epoch;
       const improved =
         !best ||
