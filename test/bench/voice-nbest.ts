@@ -32,6 +32,7 @@ import {
   type Node,
   parseJsgfRules,
 } from '../../models/factory/voice/ngram.ts';
+import { numberToWords } from '../../models/factory/voice/numbers.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
 
@@ -98,36 +99,19 @@ for (const [name, node] of rules) {
   if (phrases.length > 1) slotPhrases.push(phrases);
 }
 
-const UNITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-const TEENS = [
-  'ten',
-  'eleven',
-  'twelve',
-  'thirteen',
-  'fourteen',
-  'fifteen',
-  'sixteen',
-  'seventeen',
-  'eighteen',
-  'nineteen',
-];
-const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
-function below100(n: number): string[] {
-  if (n < 10) return [UNITS[n]!];
-  if (n < 20) return [TEENS[n - 10]!];
-  return n % 10 ? [TENS[Math.floor(n / 10)]!, UNITS[n % 10]!] : [TENS[n / 10]!];
-}
+const spoken = (n: number | string) => numberToWords(String(n)).split(' ');
+const DIGITS = Array.from({ length: 10 }, (_, d) => d);
 /** Spoken numbers a number slot is swapped between: 0–100, whole hundreds, x point y below ten. */
 const NUMBERS: string[][] = [
-  ...Array.from({ length: 100 }, (_, n) => below100(n)),
+  ...Array.from({ length: 100 }, (_, n) => spoken(n)),
   ['a', 'hundred'],
-  ['one', 'hundred'],
-  ...UNITS.slice(2).map((u) => [u, 'hundred']),
-  ...[120, 150, 180, 270].map((n) => ['a', 'hundred', 'and', ...below100(n - 100)]),
-  ...UNITS.flatMap((u) => UNITS.map((d) => [u, 'point', d])),
+  ...DIGITS.slice(1).map((d) => spoken(d * 100)),
+  ...[120, 150, 180, 270].map((n) => ['a', 'hundred', 'and', ...spoken(n - 100)]),
+  ...DIGITS.flatMap((u) => DIGITS.map((d) => spoken(`${u}.${d}`))),
 ];
-const NUMBER_CORE = new Set([...UNITS, ...TEENS, ...TENS.filter(Boolean), 'hundred', 'minus']);
-const NUMBER_WORD = new Set([...NUMBER_CORE, 'a', 'and', 'point']);
+const NUMBER_JOINERS = new Set(['a', 'and', 'point']);
+const NUMBER_CORE = new Set([...NUMBERS.flat().filter((w) => !NUMBER_JOINERS.has(w)), 'minus']);
+const NUMBER_WORD = new Set([...NUMBER_CORE, ...NUMBER_JOINERS]);
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((w, i) => w === b[i]);
 
