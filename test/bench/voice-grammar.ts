@@ -21,6 +21,7 @@ import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { grammarAccepts, parseJsgfRules, sampleSentence } from '../../models/factory/voice/ngram.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { plannedCommands, spread } from './voice-fixtures.ts';
 
 /** The recogniser pads each utterance with this much silence (pocketsphinx.ts). */
 const PAD = 4000;
@@ -55,17 +56,8 @@ const ROBOT_HOME = [
   'play some music in the living room',
 ];
 
-const spread = <T>(items: T[], n: number) =>
-  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
-
 // Held-out split: bench:voice reports spread(commands, 40); these are spread over the rest.
-const fixture = readFileSync(resolve(projectRoot, 'test/fixtures/commands.txt'), 'utf8')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith('#'))
-  .map((l) => l.split('|').map((p) => p.trim()))
-  .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
-  .map(([text]) => text!);
+const fixture = plannedCommands();
 const reported = new Set(spread(fixture, 40));
 const grammar = parseJsgfRules(readFileSync(join(voiceDir, 'grammar.jsgf'), 'utf8'));
 const heldOut = spread(

@@ -35,6 +35,7 @@ import {
 import { numberToWords } from '../../models/factory/voice/numbers.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
 
 const PAD = 4000;
 /** The voice config's default `minConfidence` (schema.ts). */
@@ -50,18 +51,7 @@ const nOos = Number(process.env.VOICE_NBEST_OOS ?? 20);
 const useRepairs = process.env.VOICE_NBEST_REPAIR !== '0';
 const voiceDir = resolve(projectRoot, 'models/default/voice');
 
-const spread = <T>(items: T[], n: number) =>
-  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
-const lines = (file: string) =>
-  readFileSync(resolve(projectRoot, 'test/fixtures', file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-
-const fixture = lines('commands.txt')
-  .map((l) => l.split('|').map((p) => p.trim()))
-  .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
-  .map(([text]) => text!);
+const fixture = plannedCommands();
 const reported = new Set(spread(fixture, 40));
 const { rules, root } = parseJsgfRules(readFileSync(join(voiceDir, 'grammar.jsgf'), 'utf8'));
 const accepts = (words: string[]) => grammarAccepts(rules, root, words);
@@ -70,7 +60,7 @@ const rest = fixture.filter((t) => !reported.has(t));
 const heldOut = spread(rest.slice(Math.floor(rest.length / nCommands / 2)), nCommands)
   .map((t) => spokenWords(t).join(' '))
   .filter((t) => accepts(t.split(' ')));
-const oosAll = lines('out-of-scope.txt');
+const oosAll = fixtureLines('out-of-scope.txt');
 const oosReported = new Set(spread(oosAll, 40));
 const oosHeldOut = spread(
   oosAll.filter((t) => !oosReported.has(t)),

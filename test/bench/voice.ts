@@ -1,53 +1,23 @@
-/**
- * Voice benchmark: the default world's test commands (test/fixtures/commands.txt) and out-of-scope sentences
- * (test/fixtures/out-of-scope.txt) synthesized with espeak-ng in 3 voices × 2 speeds, mixed with pink noise
- * (sox) at 20 and 10 dB SNR, through audio → Silero VAD → PocketSphinx → text. Reports exact-sentence
- * accuracy and word error rate per condition, out-of-scope false accepts, real-time factor, and latency from
- * the end of speech to the recognised text.
- * With an NLU model (nlu.model, or VOICE_BENCH_MODEL) the heard text also goes through parse → plan, and a
- * command counts as an exact plan when its plan equals the plan of the typed sentence.
- * Env: VOICE_BENCH_COMMANDS (default 20), VOICE_BENCH_OOS (20), VOICE_BENCH_GRAMMAR (models/default/voice),
- * VOICE_BENCH_MODEL.
- */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
-import { resample } from '../../agent/ingress/voice/resample.ts';
-import { synthesize } from '../../agent/ingress/voice/tts.ts';
-import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
+import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
 
-const RATE = 16000;
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
 const nCommands = Number(process.env.VOICE_BENCH_COMMANDS ?? 20);
 const nOos = Number(process.env.VOICE_BENCH_OOS ?? 20);
 const grammarDir = resolve(projectRoot, process.env.VOICE_BENCH_GRAMMAR ?? 'models/default/voice');
 
-function fixtureLines(file: string): string[] {
-  return readFileSync(resolve(projectRoot, 'test/fixtures', file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-}
-
-/** Every k-th item, so the sample spans the whole file (robot, lights, thermostat...) reproducibly. */
-const spread = <T>(items: T[], n: number) =>
-  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
-
-const commands = spread(
-  fixtureLines('commands.txt')
-    .map((l) => l.split('|').map((p) => p.trim()))
-    .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
-    .map(([text]) => text!),
-  nCommands,
-);
+const commands = spread(plannedCommands(), nCommands);
 const outOfScope = spread(fixtureLines('out-of-scope.txt'), nOos);
 
 // British and American spellings are the same sound; compare what was said, not how it is spelt.
@@ -73,44 +43,13 @@ function wordErrors(ref: string[], hyp: string[]): number {
   return d[ref.length]![hyp.length]!;
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'sling-bench-voice-'));
-const noiseFile = join(tmp, 'pink.wav');
-execFileSync('sox', [
-  '-R', // repeatable noise: the same audio every run, so runs compare
-  '-n',
-  '-r',
-  String(RATE),
-  '-b',
-  '16',
-  '-c',
-  '1',
-  noiseFile,
-  'synth',
-  '120',
-  'pinknoise',
-]);
-const noise = decodeWav(readFileSync(noiseFile)).samples;
-let noiseAt = 0;
-
-const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
+// Repeatable noise: the same audio every run, so runs compare.
+const noisy = new NoisySpeech(120, true);
 
 /** Speech with 0.6 s silence before and 0.8 s after, pink noise at `snr` dB relative to the speech. */
 async function rendition(text: string, voice: string, wpm: number, snr: number | null) {
-  const clip = decodeWav(await synthesize(text, { voice, wordsPerMinute: wpm }));
-  const speech = resample(clip.samples, clip.sampleRate, RATE);
-  let last = speech.length - 1;
-  while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
-  let first = 0;
-  while (first < last && Math.abs(speech[first]!) < 0.01) first++;
-  const lead = Math.round(0.6 * RATE);
-  const out = new Float32Array(lead + speech.length + Math.round(0.8 * RATE));
-  out.set(speech, lead);
-  if (snr !== null) {
-    const gain = rms(speech.subarray(first, last)) / 10 ** (snr / 20) / rms(noise);
-    for (let i = 0; i < out.length; i++) out[i]! += noise[(noiseAt + i) % noise.length]! * gain;
-    noiseAt = (noiseAt + out.length) % noise.length;
-  }
-  return { wav: encodeWav(out, RATE), speechEnd: lead + last + 1, seconds: out.length / RATE };
+  const { samples, speechEnd } = await noisy.render(text, voice, wpm, snr);
+  return { wav: encodeWav(samples, RATE), speechEnd, seconds: samples.length / RATE };
 }
 
 const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5 });

@@ -1,16 +1,3 @@
-/**
- * Wake word and spoken-confirmation benchmark. Synthesized speech (espeak-ng, 3 voices × 2 speeds), clean and
- * with pink noise (sox) at 20 and 10 dB SNR, through the live path: audio → Silero VAD → segmenter → the voice
- * dialogue (keyphrase spotting + its second opinion). Reports per condition:
- * - detection rate of the wake phrase alone, and of the phrase followed by a command in one breath (with the
- *   command then recognised word for word by the default world's grammar);
- * - false wakes on speech without the phrase: out-of-scope sentences and the default world's commands;
- * - latency from the end of the phrase's speech to the wake (trailing silence the VAD waits + spotting);
- * - the yes/no recogniser of spoken confirmation: "yes" phrases accepted as yes, and false "yes" on commands
- *   and other speech (a false yes would run a held motion command).
- * Env: WAKE_BENCH_NEGATIVES (default 20 out-of-scope + 20 commands), WAKE_BENCH_GRAMMAR (models/default/voice).
- */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
@@ -22,6 +9,7 @@ import { projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
@@ -29,20 +17,7 @@ const CONDITIONS: (number | null)[] = [null, 20, 10];
 const nNegatives = Number(process.env.WAKE_BENCH_NEGATIVES ?? 20);
 const grammarDir = resolve(projectRoot, process.env.WAKE_BENCH_GRAMMAR ?? 'models/default/voice');
 
-const fixtureLines = (file: string) =>
-  readFileSync(resolve(projectRoot, 'test/fixtures', file), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-const spread = <T>(items: T[], n: number) =>
-  Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / n)]!);
-const commands = spread(
-  fixtureLines('commands.txt')
-    .map((l) => l.split('|').map((p) => p.trim()))
-    .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
-    .map(([text]) => text!),
-  nNegatives,
-);
+const commands = spread(plannedCommands(), nNegatives);
 const outOfScope = spread(fixtureLines('out-of-scope.txt'), nNegatives);
 const combos = VOICES.flatMap((voice) => SPEEDS.map((wpm) => ({ voice, wpm })));
 const normalize = (text: string) => spokenWords(text).join(' ').replace(/metre/g, 'meter');
