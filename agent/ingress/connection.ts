@@ -251,6 +251,9 @@ export class MqttConnection extends EventEmitter {
       this.stats.connects++;
       // Nagle off for every connection (mqtt.js does not expose it): see the class comment.
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      // Under back-pressure mqtt.js waits for 'drain' once per publish; a burst of results (bench:agent: 5,000
+      // commands at once) queues thousands of those one-shot listeners, which Node reports as a leak.
+      client.stream.setMaxListeners(0);
       client.options.reconnectPeriod = backoffDelay(
         0,
         this.settings.reconnect.minMs,
