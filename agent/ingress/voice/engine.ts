@@ -41,19 +41,6 @@ export class VoiceEngine {
     return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
   }
 
-  /** A live stream (one per satellite/microphone: each has its own VAD state and segmenter). */
-  async stream(onHeard: (heard: Heard) => void | Promise<void>): Promise<AudioStream> {
-    // Each stream needs its own recurrent VAD state, so it gets its own session.
-    const vad = await SileroVad.load();
-    const early = new EarlyDecodes(this);
-    return new AudioStream(
-      vad,
-      new Segmenter(this.segmenterOptions),
-      async (utterance) => onHeard(await early.heard(utterance)),
-      (utterance) => early.start(utterance),
-    );
-  }
-
   async recognize(utterance: Utterance): Promise<Heard> {
     const started = performance.now();
     // Utterance samples end at closedAt; the VAD's speech span within them.
