@@ -21,10 +21,8 @@ import { buildOnnx, quantizeModel } from '../models/factory/export.ts';
 import { featurize } from '../models/factory/features.ts';
 import { forward, type Params } from '../models/factory/model.ts';
 import { dequantize, quantizePerChannel } from '../models/factory/quantize.ts';
-import { expandSpec, loadSpec, specGazetteer } from '../models/factory/spec.ts';
 import { tokenize } from '../models/factory/text.ts';
 import {
-  defaultHyper,
   type Prepared,
   prepare,
   type SoftTargets,
@@ -34,8 +32,9 @@ import {
   trainModel,
 } from '../models/factory/train.ts';
 import { variantTexts } from '../models/factory/variants.ts';
+import { homeSpec, smallHomeInput } from './helpers/nlu.ts';
 
-const specFile = new URL('./fixtures/nlu/home.yaml', import.meta.url).pathname;
+const specFile = homeSpec;
 const sentences = [
   'could you turn on the lamp in the front room please',
   'dim the lounge lights to fifty percent',
@@ -48,16 +47,8 @@ let input: TrainInput;
 let teacher: TrainedModel;
 
 /** Small, fast settings: 4096 buckets, a few epochs. */
-function smallInput(): TrainInput {
-  const spec = loadSpec(specFile);
-  return {
-    train: expandSpec(spec, 3),
-    gazetteer: specGazetteer(spec),
-    features: { buckets: 4096, minN: 3, maxN: 5, maxPerToken: 24 },
-    hyper: { ...defaultHyper, dim: 16, hidden: 48, dilations: [1, 2], epochs: 3, patience: 3 },
-    seed: 3,
-  };
-}
+const smallInput = (): TrainInput =>
+  smallHomeInput({ perTemplate: 3, seed: 3, hyper: { hidden: 48, epochs: 3, patience: 3 } });
 
 async function onnxOutputs(
   onnx: Uint8Array,

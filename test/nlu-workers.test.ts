@@ -2,22 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
 import { shardRange } from '../models/factory/shards.ts';
-import { expandSpec, loadSpec, specGazetteer } from '../models/factory/spec.ts';
-import { defaultHyper, type TrainInput, trainModel } from '../models/factory/train.ts';
+import { type TrainInput, trainModel } from '../models/factory/train.ts';
+import { smallHomeInput } from './helpers/nlu.ts';
 
-const specFile = new URL('./fixtures/nlu/home.yaml', import.meta.url).pathname;
-
-function smallInput(workers: number): TrainInput {
-  const spec = loadSpec(specFile);
-  return {
-    train: expandSpec(spec, 5),
-    gazetteer: specGazetteer(spec),
-    features: { buckets: 4096, minN: 3, maxN: 5, maxPerToken: 24 },
-    hyper: { ...defaultHyper, dim: 16, hidden: 32, dilations: [1, 2], epochs: 2, patience: 2 },
-    seed: 5,
-    workers,
-  };
-}
+const smallInput = (workers: number): TrainInput =>
+  smallHomeInput({ perTemplate: 5, seed: 5, workers, hyper: { hidden: 32, epochs: 2, patience: 2 } });
 
 describe('training on worker threads', { timeout: 120_000 }, () => {
   test('shards cover a batch exactly once, in order', () => {
