@@ -29,6 +29,9 @@ export const HERMES = {
   hotwordDetected: (wakewordId: string) => `hermes/hotword/${wakewordId}/detected`,
 };
 
+/** The Hermes topics this side listens to. */
+const INBOUND = [HERMES.audioFrame('+'), HERMES.startListening, HERMES.stopListening, HERMES.say];
+
 /** What the command path answers for a heard command; `reply` is spoken back to the site. */
 export type VoiceCommandHandler = (
   text: string,
@@ -65,23 +68,13 @@ export class HermesVoice {
   async start(): Promise<void> {
     const { client } = this.options;
     client.on('message', this.onMessage);
-    await client.subscribeAsync([
-      HERMES.audioFrame('+'),
-      HERMES.startListening,
-      HERMES.stopListening,
-      HERMES.say,
-    ]);
+    await client.subscribeAsync(INBOUND);
   }
 
   async stop(): Promise<void> {
     const { client } = this.options;
     client.off('message', this.onMessage);
-    await client.unsubscribeAsync([
-      HERMES.audioFrame('+'),
-      HERMES.startListening,
-      HERMES.stopListening,
-      HERMES.say,
-    ]);
+    await client.unsubscribeAsync(INBOUND);
     for (const site of this.sites.values()) await site.stream.flush();
   }
 
