@@ -37,15 +37,18 @@ export async function buildFixtureGrammar(): Promise<string> {
   return built.dir;
 }
 
-/**
- * A Hermes satellite saying `text`: synthesized speech with 0.5 s of silence before and 1 s after, published as
- * 16 kHz WAV chunks on `hermes/audioServer/<siteId>/audioFrame`.
- */
-export async function publishSpeech(client: MqttClient, siteId: string, text: string, chunk = 2048) {
+/** Synthesized speech at 16 kHz with 0.5 s of silence before and 1 s after. */
+export async function paddedSpeech(text: string): Promise<Float32Array> {
   const clip = await speech(text);
   const samples = resample(clip.samples, clip.sampleRate, 16000);
   const all = new Float32Array(8000 + samples.length + 16000);
   all.set(samples, 8000);
+  return all;
+}
+
+/** A Hermes satellite saying `text`: `paddedSpeech` published as 16 kHz WAV chunks on its audioFrame topic. */
+export async function publishSpeech(client: MqttClient, siteId: string, text: string, chunk = 2048) {
+  const all = await paddedSpeech(text);
   for (let at = 0; at < all.length; at += chunk) {
     await client.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + chunk), 16000));
   }

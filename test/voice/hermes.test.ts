@@ -7,7 +7,7 @@ import { resample } from '../../agent/ingress/voice/resample.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
-import { buildFixtureGrammar, speech } from '../helpers/speech.ts';
+import { buildFixtureGrammar, paddedSpeech, publishSpeech, speech } from '../helpers/speech.ts';
 
 // A Rhasspy-style satellite streams WAV chunks over a real mosquitto; Sling hears, captures text, answers aloud.
 let broker: Mosquitto;
@@ -37,22 +37,8 @@ async function nextMessage(match: (topic: string) => boolean, timeoutMs = 30000)
   }
 }
 
-/** Synthesized speech at 16 kHz with half a second of silence before and a second after. */
-async function paddedSpeech(text: string): Promise<Float32Array> {
-  const clip = await speech(text);
-  const samples16k = resample(clip.samples, clip.sampleRate, 16000);
-  const all = new Float32Array(8000 + samples16k.length + 16000);
-  all.set(samples16k, 8000);
-  return all;
-}
-
 /** Streams speech as 1024-sample 16 kHz WAV chunks, with silence around it, like a Hermes microphone. */
-async function streamSpeech(siteId: string, text: string) {
-  const all = await paddedSpeech(text);
-  for (let at = 0; at < all.length; at += 1024) {
-    await satellite.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + 1024), 16000));
-  }
-}
+const streamSpeech = (siteId: string, text: string) => publishSpeech(satellite, siteId, text, 1024);
 
 before(async () => {
   broker = await startMosquitto();
