@@ -19,6 +19,7 @@ import {
 import type { Example } from '../models/factory/dataset.ts';
 import { buildOnnx, quantizeModel } from '../models/factory/export.ts';
 import { featurize } from '../models/factory/features.ts';
+import type { Metrics } from '../models/factory/metrics.ts';
 import { forward, type Params } from '../models/factory/model.ts';
 import { dequantize, quantizePerChannel } from '../models/factory/quantize.ts';
 import { tokenize } from '../models/factory/text.ts';
@@ -392,5 +393,40 @@ describe('sling train compression options end to end', { timeout: 180_000 }, () 
     assert.equal(c.pruning.length, 2);
     assert.ok(c.pruning[1]!.measuredSparsity! >= 0.5);
     assert.equal(c.quantization.embeddingBits, 4);
+  });
+
+  test('--fine-tune: born-again from itself in one run, kept only when dev improves, same bytes per seed', async () => {
+    await loadBuiltinEntities();
+    const hyper = { dim: 16, hidden: 24, dilations: [1, 2], epochs: 2, patience: 2 };
+    const build = (out: string) =>
+      buildModel({
+        source: specFile,
+        out: join(dir, out),
+        seed: 5,
+        hyper,
+        features: { buckets: 4096 },
+        compress: { fineTuneEpochs: 1, teacherAugment: 1 },
+      }).manifest;
+    const manifest = build('born-again');
+    const c = manifest.compression as {
+      fineTune: {
+        teacher: string;
+        epochs: number;
+        baseEpochs: number;
+        before: Metrics;
+        after: Metrics;
+        kept: string;
+      };
+      teacherAugmentation: { kept: number };
+    };
+    assert.equal(c.fineTune.teacher, 'itself');
+    assert.equal(c.fineTune.baseEpochs, 2);
+    assert.ok(c.teacherAugmentation.kept > 0);
+    const score = (m: Metrics) => m.intentAccuracy + m.slotF1 + m.exactMatch;
+    const keptTuned = c.fineTune.kept === 'fine-tuned';
+    assert.equal(keptTuned, score(c.fineTune.after) > score(c.fineTune.before));
+    const kept = keptTuned ? c.fineTune.after : c.fineTune.before;
+    assert.equal(score(manifest.metrics.dev.fp32), score(kept));
+    assert.equal(build('born-again-again').model.sha256, manifest.model.sha256);
   });
 });

@@ -23,6 +23,8 @@ interface TrainFlags {
   embeddingBits?: string;
   teacherAugment?: string;
   init?: string;
+  fineTune?: string;
+  fineTuneLr?: string;
   quiet?: boolean;
   json?: boolean;
   workers?: string;
@@ -61,6 +63,11 @@ export function register(program: Command): void {
       '--init <dir>',
       'start from this built model (same data) instead of training: prune and fine-tune it',
     )
+    .option(
+      '--fine-tune <n>',
+      'born-again: after training (or --init), fine-tune n epochs on its own (or --teacher) soft labels and --teacher-augment variants',
+    )
+    .option('--fine-tune-lr <x>', 'learning rate of --fine-tune as a fraction of the training one', '0.5')
     .option('--keep-channels <n>', 'structured pruning: keep n hidden channels, then fine-tune')
     .option('--sparsity <s>', 'magnitude pruning: zero this fraction of each weight matrix, then fine-tune')
     .option('--prune-steps <n>', 'reach --sparsity in n steps, each fine-tuned', '1')
@@ -116,6 +123,8 @@ export function register(program: Command): void {
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
         teacherAugment: int(flags.teacherAugment),
         init: flags.init,
+        fineTuneEpochs: int(flags.fineTune),
+        fineTuneLr: float(flags.fineTuneLr),
       };
       const problem =
         bits !== 4 && bits !== 8
@@ -130,9 +139,13 @@ export function register(program: Command): void {
                   ? `--temperature must be > 0, got ${flags.temperature}`
                   : compress.teacherAugment !== undefined && !(compress.teacherAugment >= 0)
                     ? `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`
-                    : compress.teacherAugment && !flags.teacher && !distilling
-                      ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
-                      : undefined;
+                    : compress.fineTuneEpochs !== undefined && !(compress.fineTuneEpochs >= 1)
+                      ? `--fine-tune must be a whole number ≥ 1, got ${flags.fineTune}`
+                      : compress.fineTuneLr !== undefined && !(compress.fineTuneLr > 0)
+                        ? `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`
+                        : compress.teacherAugment && !flags.teacher && !distilling && !compress.fineTuneEpochs
+                          ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
+                          : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;

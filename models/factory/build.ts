@@ -75,6 +75,13 @@ export interface CompressOptions {
   init?: string;
   /** Distillation only: this many variants per training sentence (variants.ts), labelled by the teacher(s). */
   teacherAugment?: number;
+  /**
+   * Born-again fine-tuning: after the model is trained (or read by `init`), fine-tune it this many epochs on
+   * the soft outputs of `teacher` or, without one, of itself, plus the `teacherAugment` variants it labels.
+   */
+  fineTuneEpochs?: number;
+  /** Learning rate of that fine-tuning as a fraction of the training one (default 0.5). */
+  fineTuneLr?: number;
 }
 
 export interface BuildResult {
@@ -264,6 +271,8 @@ export function trainCompressed(
   // --init: the compression steps start from a built model's weights instead of a freshly trained model
   const initial = options.init ? loadTrainedModel(options.init, input) : undefined;
   if (initial) compression.init = { from: options.init, dev: devMetrics(initial, input, dev, train) };
+  if (options.fineTuneEpochs !== undefined && options.fineTuneEpochs > 0)
+    return bornAgain(initial, input, options, dev, train, compression);
   const distilling =
     options.teacher !== undefined ||
     options.teacherHidden !== undefined ||
@@ -313,6 +322,70 @@ export function trainCompressed(
     return prune(student, input, options, dev, train, compression);
   }
   return prune(initial ?? trainModel(input), input, options, dev, train, compression);
+}
+
+/**
+ * Born-again fine-tuning: the trained (or `--init`) model labels variants of the training sentences and gives
+ * soft targets (or `--teacher` does), then the model itself is fine-tuned on gold + soft labels + variants.
+ * Dev decides: when no fine-tuned epoch beats the starting model on dev, the starting model is kept.
+ */
+function bornAgain(
+  initial: TrainedModel | undefined,
+  input: TrainInput,
+  options: CompressOptions,
+  dev: Example[] | undefined,
+  train: Example[],
+  compression: CompressionRecord,
+): { model: TrainedModel; compression: CompressionRecord } {
+  const say = (line: string) => input.progress?.(line, true);
+  const base = initial ?? trainModel(input);
+  const teachers: Teacher[] = options.teacher
+    ? [loadTeacher(options.teacher)]
+    : [{ ...base, features: input.features, gazetteer: input.gazetteer }];
+  let tuned = input;
+  if (options.teacherAugment !== undefined && options.teacherAugment > 0) {
+    const augmented = augmentWithTeachers(teachers, input, options.teacherAugment);
+    compression.teacherAugmentation = augmented.record;
+    tuned = augmented.input;
+  }
+  const temperature = options.temperature ?? 2;
+  const alpha = options.alpha ?? 0.5;
+  const epochs = options.fineTuneEpochs!;
+  const lrScale = options.fineTuneLr ?? 0.5;
+  say(`born-again fine-tuning: ${epochs} epochs at ${lrScale} × lr (T ${temperature}, alpha ${alpha})`);
+  const fine = trainModel({
+    ...tuned,
+    distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
+    hyper: {
+      ...tuned.hyper,
+      hidden: base.config.hidden,
+      epochs,
+      patience: epochs,
+      lr: tuned.hyper.lr * lrScale,
+    },
+    init: { config: base.config, params: base.params },
+  });
+  const before = devMetrics(base, input, dev, train);
+  const after = devMetrics(fine, input, dev, train);
+  const score = (m: Metrics) => m.intentAccuracy + m.slotF1 + m.exactMatch;
+  const kept = score(after) > score(before) ? fine : base;
+  compression.fineTune = {
+    teacher: options.teacher ?? 'itself',
+    epochs,
+    lrScale,
+    temperature,
+    alpha,
+    bestEpoch: fine.bestEpoch,
+    ...(initial ? { from: options.init } : { baseEpochs: base.epochsRun, baseBestEpoch: base.bestEpoch }),
+    before,
+    after,
+    kept: kept === fine ? 'fine-tuned' : 'starting model (fine-tuning did not improve dev)',
+  };
+  // the whole recipe's training time: the starting model's training plus the fine-tuning
+  return {
+    model: { ...kept, trainSeconds: (initial ? 0 : base.trainSeconds) + fine.trainSeconds },
+    compression,
+  };
 }
 
 /** Adds teacher-labelled variants of the training sentences (see variants.ts) to the student's data. */
