@@ -50,7 +50,10 @@ export function register(program: Command): void {
     .option('--dilations <list>', 'one encoder layer per dilation, e.g. 1,2,4')
     .option('--fp32', 'also write model.fp32.onnx for comparison')
     .option('--distill', 'train a wider teacher first and distil the model from it')
-    .option('--teacher <dir>', 'distil from this built model directory (same intents and tags)')
+    .option(
+      '--teacher <dir>',
+      'distil from this built model directory (same intents and tags); a,b: an ensemble (outputs averaged)',
+    )
     .option('--teacher-hidden <n>', 'channels of the teacher trained by --distill (default: 2 × --hidden)')
     .option('--teacher-seeds <n>', 'ensemble of n differently seeded teachers (logits averaged)')
     .option('--temperature <t>', 'distillation temperature', '2')

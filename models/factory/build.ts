@@ -281,7 +281,7 @@ export function trainCompressed(
     const teachers: Teacher[] = [];
     let teacherInfo: Record<string, unknown>;
     if (options.teacher) {
-      teachers.push(loadTeacher(options.teacher));
+      teachers.push(...options.teacher.split(',').map((dir) => loadTeacher(dir)));
       teacherInfo = { source: options.teacher, hidden: teachers[0]!.config.hidden };
     } else {
       const hidden = options.teacherHidden ?? input.hyper.hidden * 2;
@@ -340,7 +340,7 @@ function bornAgain(
   const say = (line: string) => input.progress?.(line, true);
   const base = initial ?? trainModel(input);
   const teachers: Teacher[] = options.teacher
-    ? [loadTeacher(options.teacher)]
+    ? options.teacher.split(',').map((dir) => loadTeacher(dir))
     : [{ ...base, features: input.features, gazetteer: input.gazetteer }];
   let tuned = input;
   if (options.teacherAugment !== undefined && options.teacherAugment > 0) {

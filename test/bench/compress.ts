@@ -166,6 +166,45 @@ trained.push([
   [...tiny.slice(0, -1), gazetteerTeacher, '--buckets', '8192', '--epochs', '14', '--teacher-augment', '1'],
   'as "tiny 8192 × 32 + augment", distilled from the slot-gazetteer models/snips',
 ]);
+// a second seed of the same student, from scratch and distilled, so the distillation gain is not one draw
+const tinyScratch = ['--hidden', '48', '--dim', '32', '--embedding-bits', '4', '--buckets', '8192'];
+trained.push(
+  [
+    'tiny 8192 × 32 from scratch, seed 2',
+    [...tinyScratch, '--epochs', '14', '--seed', '2'],
+    'same student, no teacher, seed 2',
+  ],
+  [
+    'tiny 8192 × 32 + augment, slot-gazetteer teacher, seed 2',
+    [
+      ...tinyScratch,
+      '--teacher',
+      gazetteerTeacher,
+      '--epochs',
+      '14',
+      '--teacher-augment',
+      '1',
+      '--seed',
+      '2',
+    ],
+    'as "tiny 8192 × 32 + augment, slot-gazetteer teacher", seed 2',
+  ],
+  [
+    'tiny 8192 × 32, slot-gazetteer teacher + born-again 3 epochs',
+    [
+      ...tinyScratch,
+      '--init',
+      join(work, 'tiny 8192 × 32 + augment, slot-gazetteer teacher'.replace(/[^a-z0-9]+/gi, '-')),
+      '--teacher',
+      gazetteerTeacher,
+      '--fine-tune',
+      '3',
+      '--teacher-augment',
+      '2',
+    ],
+    'the row above fine-tuned 3 more epochs (half lr) on the slot-gazetteer teacher with 2 new teacher-labelled variants per sentence',
+  ],
+);
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
