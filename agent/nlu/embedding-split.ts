@@ -1,0 +1,183 @@
+/**
+ * Splits a Sling NLU graph at the input of its first convolution. The head of the graph (DequantizeLinear of
+ * the embedding table, Gather, a batched MatMul for the mean of each token's rows, Squeeze, Concat with the
+ * gazetteer flags, Transpose, Unsqueeze) is six to eight tiny onnxruntime nodes costing about a third of a
+ * parse; the parser computes the same thing in JS instead, with one pooled vector cached per word, and runs
+ * only the tail in onnxruntime. The model file stays the one self-contained ONNX graph that training wrote.
+ * Anything that does not look exactly like that head is left alone (undefined: the parser runs the whole graph).
+ */
+import { Float16Array, f16round } from '@petamoriken/float16';
+import { DataType, onnxModelType } from '../../models/factory/onnx-proto.ts';
+
+interface TensorProto {
+  name: string;
+  dims: unknown[];
+  data_type: number;
+  raw_data?: Uint8Array;
+}
+interface NodeProto {
+  op_type: string;
+  input: string[];
+  output: string[];
+}
+interface ValueInfo {
+  name: string;
+  type?: unknown;
+}
+interface ModelProto {
+  graph: { node: NodeProto[]; initializer: TensorProto[]; input: ValueInfo[]; output: ValueInfo[] };
+}
+
+/** The embedding table as the graph dequantizes it, one row at a time (kept quantized: 1 byte per weight). */
+export class EmbeddingTable {
+  constructor(
+    readonly rows: number,
+    readonly dim: number,
+    private readonly values: Int8Array | Float32Array,
+    /** One scale per row; absent for an fp32 table. */
+    private readonly scales: Float32Array | undefined,
+    /** DequantizeLinear with fp16 scales yields fp16 values: round like onnxruntime does. */
+    private readonly halfPrecision: boolean,
+  ) {}
+
+  /** out[d * stride + offset] += weight × row[d]. */
+  addRow(id: number, weight: number, out: Float32Array | Float64Array): void {
+    const d0 = id * this.dim;
+    const v = this.values;
+    if (!this.scales) {
+      for (let d = 0; d < this.dim; d++) out[d]! += weight * v[d0 + d]!;
+      return;
+    }
+    const s = this.scales[id]!;
+    if (this.halfPrecision) for (let d = 0; d < this.dim; d++) out[d]! += weight * f16round(v[d0 + d]! * s);
+    else for (let d = 0; d < this.dim; d++) out[d]! += weight * Math.fround(v[d0 + d]! * s);
+  }
+}
+
+export interface SplitGraph {
+  /** The graph from the first convolution on: input `input` [1, channels, T]. */
+  tail: Uint8Array;
+  input: string;
+  /** Embedding width + gazetteer flags. */
+  channels: number;
+  table: EmbeddingTable;
+}
+
+/** The head ops, in the order buildOnnx writes them (DequantizeLinear/Cast only for quantized tables). */
+const HEAD_OPS = new Set([
+  'DequantizeLinear',
+  'Cast',
+  'Gather',
+  'Unsqueeze',
+  'MatMul',
+  'Squeeze',
+  'Concat',
+  'Transpose',
+]);
+
+export function splitEmbedding(onnx: Uint8Array, gazDim: number): SplitGraph | undefined {
+  const Model = onnxModelType();
+  const model = Model.toObject(Model.decode(onnx), {
+    longs: Number,
+    defaults: false,
+  }) as unknown as ModelProto;
+  const g = model.graph;
+  const conv = g.node.findIndex((n) => n.op_type === 'Conv');
+  if (conv < 0) return undefined;
+  const cut = g.node[conv]!.input[0]!;
+  const producer = new Map<string, number>();
+  g.node.forEach((n, i) => {
+    for (const o of n.output) producer.set(o, i);
+  });
+  // every node the convolution input depends on
+  const head = new Set<number>();
+  const pending = [cut];
+  while (pending.length > 0) {
+    const i = producer.get(pending.pop()!);
+    if (i === undefined || head.has(i)) continue;
+    head.add(i);
+    pending.push(...g.node[i]!.input);
+  }
+  const headNodes = [...head].sort((a, b) => a - b).map((i) => g.node[i]!);
+  const ops = headNodes.map((n) => n.op_type);
+  const count = (op: string) => ops.filter((o) => o === op).length;
+  if (ops.some((op) => !HEAD_OPS.has(op))) return undefined;
+  if (count('Gather') !== 1 || count('MatMul') !== 1 || count('Transpose') !== 1) return undefined;
+  if (count('Concat') !== (gazDim > 0 ? 1 : 0)) return undefined;
+  const gather = headNodes.find((n) => n.op_type === 'Gather')!;
+  if (gather.input[1] !== 'ids') return undefined;
+  const inits = new Map(g.initializer.map((t) => [t.name, t]));
+  const table = readTable(inits, headNodes, gather.input[0]!);
+  if (!table) return undefined;
+  // the tail must not read anything the head computed except the cut
+  const headOutputs = new Set(headNodes.flatMap((n) => n.output));
+  headOutputs.delete(cut);
+  const tailNodes = g.node.filter((_, i) => !head.has(i));
+  if (tailNodes.some((n) => n.input.some((x) => headOutputs.has(x) || ['ids', 'weights', 'gaz'].includes(x))))
+    return undefined;
+  const used = new Set(tailNodes.flatMap((n) => n.input));
+  const channels = table.dim + gazDim;
+  const tail = {
+    ...model,
+    graph: {
+      ...g,
+      node: tailNodes,
+      initializer: g.initializer.filter((t) => used.has(t.name)),
+      input: [
+        {
+          name: cut,
+          type: {
+            tensor_type: {
+              elem_type: DataType.FLOAT,
+              shape: { dim: [{ dim_value: 1 }, { dim_value: channels }, { dim_param: 'T' }] },
+            },
+          },
+        },
+      ],
+    },
+  };
+  return { tail: Model.encode(Model.fromObject(tail)).finish(), input: cut, channels, table };
+}
+
+function readTable(
+  inits: Map<string, TensorProto>,
+  headNodes: NodeProto[],
+  gathered: string,
+): EmbeddingTable | undefined {
+  const bytesOf = (t: TensorProto) => Uint8Array.from(t.raw_data ?? []); // aligned copy
+  const direct = inits.get(gathered);
+  if (direct) {
+    if (direct.data_type !== DataType.FLOAT || direct.dims.length !== 2) return undefined;
+    const [rows, dim] = direct.dims.map(Number) as [number, number];
+    const values = new Float32Array(bytesOf(direct).buffer);
+    return values.length === rows * dim ? new EmbeddingTable(rows, dim, values, undefined, false) : undefined;
+  }
+  // gathered ← [Cast ←] DequantizeLinear(q, scale[, zero]) with one scale per row (axis 0)
+  let source = headNodes.find((n) => n.output[0] === gathered);
+  if (source?.op_type === 'Cast') source = headNodes.find((n) => n.output[0] === source!.input[0]);
+  if (source?.op_type !== 'DequantizeLinear') return undefined;
+  const q = inits.get(source.input[0]!);
+  const scale = inits.get(source.input[1]!);
+  const zero = source.input[2] ? inits.get(source.input[2]) : undefined;
+  if (!q || !scale || q.dims.length !== 2) return undefined;
+  if (zero && bytesOf(zero).some((b) => b !== 0)) return undefined;
+  const [rows, dim] = q.dims.map(Number) as [number, number];
+  const halfPrecision = scale.data_type === DataType.FLOAT16;
+  const scaleBytes = bytesOf(scale);
+  const scales = halfPrecision
+    ? Float32Array.from(new Float16Array(scaleBytes.buffer))
+    : scale.data_type === DataType.FLOAT
+      ? new Float32Array(scaleBytes.buffer)
+      : undefined;
+  if (!scales || scales.length !== rows) return undefined;
+  const raw = bytesOf(q);
+  let values: Int8Array;
+  if (q.data_type === DataType.INT4) {
+    values = new Int8Array(rows * dim);
+    for (let i = 0; i < values.length; i++) values[i] = (((raw[i >> 1]! >> ((i & 1) * 4)) & 0xf) << 28) >> 28;
+  } else if (q.data_type === DataType.INT8) values = new Int8Array(raw.buffer);
+  else return undefined;
+  return values.length === rows * dim
+    ? new EmbeddingTable(rows, dim, values, scales, halfPrecision)
+    : undefined;
+}
