@@ -147,11 +147,7 @@ export class OnnxParser implements Parser {
   private pooledEmbedding(norm: string, split: SplitGraph): Float32Array {
     let pooled = this.pooledCache.get(norm);
     if (pooled) return pooled;
-    const ids = tokenFeatureIds(norm, this.manifest.features);
-    const sum = new Float64Array(split.table.dim);
-    const weight = Math.fround(1 / ids.length);
-    for (const id of ids) split.table.addRow(id, weight, sum);
-    pooled = Float32Array.from(sum);
+    pooled = split.table.mean(tokenFeatureIds(norm, this.manifest.features));
     if (this.pooledCache.size >= POOLED_CACHE_LIMIT) this.pooledCache.clear();
     this.pooledCache.set(norm, pooled);
     return pooled;
