@@ -273,7 +273,8 @@ export async function loadParser(dir: string, options: ParserOptions = {}): Prom
       // (0.25 → 0.045 ms on SNIPS), and no int8 kernels that also quantize the activations are swapped in, so
       // the graph computes what training measured. 'extended' then fuses Conv+Relu and Transpose+MatMul
       // (22 → 18 nodes, about 4 µs less per parse); outputs checked bit-identical to 'basic' on 15k sentences.
-      graphOptimizationLevel: 'extended',
+      // The split tail's 2-D convolutions run with the blocked-channel kernels of level 'all' (embedding-split.ts).
+      graphOptimizationLevel: split ? 'all' : 'extended',
       extra: { session: { disable_quant_qdq: '1' } },
     },
     options.session ?? 'native',
