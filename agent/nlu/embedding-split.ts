@@ -37,35 +37,41 @@ interface ModelProto {
 /** The embedding table as the graph dequantizes it. */
 export class EmbeddingTable {
   /**
-   * Dequantized once at load (~10 ms for 32768 × 48): dequantizing rows on first use made a new word cost
-   * ~10 µs instead of ~5, more than the split saves. It takes the place of onnxruntime's folded copy.
+   * Quantized rows are dequantized on first use into a zero-filled table, so only the pages of rows ever
+   * looked up become resident (dequantizing it all at load cost 4 MiB of RSS; onnxruntime no longer folds its
+   * own copy). One fp16 rounding per row value, not per weight: that made a new word cost ~10 µs.
    */
   private readonly table: Float32Array;
+  private readonly ready: Uint8Array | undefined;
+  private readonly lut = new Float64Array(16);
 
   constructor(
     readonly rows: number,
     readonly dim: number,
-    values: Int8Array | Float32Array,
+    private readonly values: Int8Array | Float32Array,
     /** One scale per row; absent for an fp32 table. */
-    scales: Float32Array | undefined,
+    private readonly scales: Float32Array | undefined,
     /** DequantizeLinear with fp16 scales yields fp16 values: round like onnxruntime does. */
-    halfPrecision: boolean,
+    private readonly halfPrecision: boolean,
   ) {
-    if (!scales) {
-      this.table = values as Float32Array;
-      return;
-    }
-    this.table = new Float32Array(rows * dim);
-    const lut = new Float64Array(16);
-    for (let r = 0; r < rows; r++) {
-      const s = scales[r]!;
-      const d0 = r * dim;
-      if (halfPrecision) {
-        // an int4 row takes at most 16 values: round each once
-        for (let q = -8; q <= 7; q++) lut[q + 8] = f16round(q * s);
-        for (let d = d0; d < d0 + dim; d++) this.table[d] = lut[values[d]! + 8]!;
-      } else for (let d = d0; d < d0 + dim; d++) this.table[d] = values[d]! * s;
-    }
+    if (scales) {
+      this.table = new Float32Array(rows * dim);
+      this.ready = new Uint8Array(rows);
+    } else this.table = values as Float32Array;
+  }
+
+  private dequantizeRow(id: number): void {
+    const d0 = id * this.dim;
+    const s = this.scales![id]!;
+    const v = this.values;
+    const t = this.table;
+    if (this.halfPrecision) {
+      // an int4 row takes at most 16 values
+      const lut = this.lut;
+      for (let q = -8; q <= 7; q++) lut[q + 8] = f16round(q * s);
+      for (let d = d0; d < d0 + this.dim; d++) t[d] = lut[v[d]! + 8]!;
+    } else for (let d = d0; d < d0 + this.dim; d++) t[d] = v[d]! * s;
+    this.ready![id] = 1;
   }
 
   /** The mean of the rows `ids` (what the graph's batched MatMul computes with weights 1/ids.length). */
@@ -75,7 +81,11 @@ export class EmbeddingTable {
     const n = ids.length;
     const weight = Math.fround(1 / n);
     const offsets = new Int32Array(n);
-    for (let k = 0; k < n; k++) offsets[k] = ids[k]! * dim;
+    for (let k = 0; k < n; k++) {
+      const id = ids[k]!;
+      if (this.ready && !this.ready[id]) this.dequantizeRow(id);
+      offsets[k] = id * dim;
+    }
     const out = new Float32Array(dim);
     // one accumulator per output in a register: a row-by-row += loop was twice as slow
     for (let d = 0; d < dim; d++) {
