@@ -327,7 +327,7 @@ export function trainCompressed(
 /**
  * Born-again fine-tuning: the trained (or `--init`) model labels variants of the training sentences and gives
  * soft targets (or `--teacher` does), then the model itself is fine-tuned on gold + soft labels + variants.
- * Dev decides: when no fine-tuned epoch beats the starting model on dev, the starting model is kept.
+ * Dev decides, on the quantized weights that ship: when the fine-tuned model does not beat the start, the start is kept.
  */
 function bornAgain(
   initial: TrainedModel | undefined,
@@ -365,8 +365,13 @@ function bornAgain(
     },
     init: { config: base.config, params: base.params },
   });
-  const before = devMetrics(base, input, dev, train);
-  const after = devMetrics(fine, input, dev, train);
+  // judged as it ships: the quantized weights (int4 fine-tuning gains can vanish in quantization, run 12)
+  const shipped = (m: TrainedModel) => ({
+    ...m,
+    params: quantizeModel(m.config, m.params, { embeddingBits: options.embeddingBits ?? 8 }).params,
+  });
+  const before = devMetrics(shipped(base), input, dev, train);
+  const after = devMetrics(shipped(fine), input, dev, train);
   const score = (m: Metrics) => m.intentAccuracy + m.slotF1 + m.exactMatch;
   const kept = score(after) > score(before) ? fine : base;
   compression.fineTune = {
