@@ -353,18 +353,15 @@ function bornAgain(
   const epochs = options.fineTuneEpochs!;
   const lrScale = options.fineTuneLr ?? 0.5;
   say(`born-again fine-tuning: ${epochs} epochs at ${lrScale} × lr (T ${temperature}, alpha ${alpha})`);
-  const fine = trainModel({
-    ...tuned,
-    distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
-    hyper: {
-      ...tuned.hyper,
-      hidden: base.config.hidden,
-      epochs,
-      patience: epochs,
-      lr: tuned.hyper.lr * lrScale,
+  const fine = fineTune(
+    {
+      ...tuned,
+      distill: { teacher: (intents, tags) => teacherTargets(teachers, intents, tags), temperature, alpha },
     },
-    init: { config: base.config, params: base.params },
-  });
+    base,
+    epochs,
+    lrScale,
+  );
   // judged as it ships: the quantized weights (int4 fine-tuning gains can vanish in quantization, run 12)
   const shipped = (m: TrainedModel) => ({
     ...m,
@@ -391,6 +388,28 @@ function bornAgain(
     model: { ...kept, trainSeconds: (initial ? 0 : base.trainSeconds) + fine.trainSeconds },
     compression,
   };
+}
+
+/** Continues training `start` for `epochs` at `lrScale` × the learning rate (dev picks the best epoch). */
+function fineTune(
+  input: TrainInput,
+  start: TrainedModel,
+  epochs: number,
+  lrScale: number,
+  masks?: Record<string, Float32Array>,
+): TrainedModel {
+  return trainModel({
+    ...input,
+    hyper: {
+      ...input.hyper,
+      hidden: start.config.hidden,
+      epochs,
+      patience: epochs,
+      lr: input.hyper.lr * lrScale,
+    },
+    init: { config: start.config, params: start.params },
+    masks,
+  });
 }
 
 /** Adds teacher-labelled variants of the training sentences (see variants.ts) to the student's data. */
@@ -430,19 +449,6 @@ function prune(
 ): { model: TrainedModel; compression: CompressionRecord } {
   const say = (line: string) => input.progress?.(line, true);
   const epochs = options.pruneEpochs ?? 2;
-  const fineTune = (start: TrainedModel, masks?: Record<string, Float32Array>) =>
-    trainModel({
-      ...input,
-      hyper: {
-        ...input.hyper,
-        hidden: start.config.hidden,
-        epochs,
-        patience: epochs,
-        lr: input.hyper.lr / 2,
-      },
-      init: { config: start.config, params: start.params },
-      masks,
-    });
   const steps: Record<string, unknown>[] = [];
   if (options.keepChannels !== undefined && options.keepChannels < model.config.hidden) {
     const before = devMetrics(model, input, dev, train);
@@ -453,7 +459,7 @@ function prune(
     );
     const pruned = { ...model, config: narrowed.config, params: narrowed.params };
     const beforeFineTune = devMetrics(pruned, input, dev, train);
-    model = fineTune(pruned);
+    model = fineTune(input, pruned, epochs, 0.5);
     steps.push({
       kind: 'structured: hidden channels (lowest weight norm)',
       hidden: { from, to: model.config.hidden },
@@ -469,7 +475,7 @@ function prune(
       const before = devMetrics(model, input, dev, train);
       const masks = magnitudeMasks(model.params, target);
       say(`pruning: magnitude, sparsity ${(target * 100).toFixed(0)}%, fine-tuning ${epochs} epochs`);
-      model = fineTune(model, masks);
+      model = fineTune(input, model, epochs, 0.5, masks);
       steps.push({
         kind: 'magnitude (per tensor, weight matrices and embedding)',
         sparsity: target,

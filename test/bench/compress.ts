@@ -173,6 +173,18 @@ trained.push([
 ]);
 // a second seed of the same student, from scratch and distilled, so the distillation gain is not one draw
 const tinyScratch = ['--hidden', '48', '--dim', '32', '--embedding-bits', '4', '--buckets', '8192'];
+/** A 14-epoch student distilled with teacher-labelled variants. */
+const distilled = (student: string[], teacher: string, variants: number, seed = 1) => [
+  ...student,
+  '--teacher',
+  teacher,
+  '--epochs',
+  '14',
+  '--teacher-augment',
+  String(variants),
+  ...(seed === 1 ? [] : ['--seed', String(seed)]),
+];
+const wide = ['--hidden', '64', '--dim', '40', '--embedding-bits', '4', '--buckets', '8192'];
 trained.push(
   [
     'tiny 8192 × 32 from scratch, seed 2',
@@ -181,38 +193,23 @@ trained.push(
   ],
   [
     'tiny 8192 × 32 + augment, slot-gazetteer teacher, seed 2',
-    [
-      ...tinyScratch,
-      '--teacher',
-      gazetteerTeacher,
-      '--epochs',
-      '14',
-      '--teacher-augment',
-      '1',
-      '--seed',
-      '2',
-    ],
+    distilled(tinyScratch, gazetteerTeacher, 1, 2),
     'as "tiny 8192 × 32 + augment, slot-gazetteer teacher", seed 2',
   ],
   [
     'tiny 8192 × 40, 64 ch + augment, slot-gazetteer teacher',
-    [
-      '--hidden',
-      '64',
-      '--dim',
-      '40',
-      '--embedding-bits',
-      '4',
-      '--buckets',
-      '8192',
-      '--teacher',
-      gazetteerTeacher,
-      '--epochs',
-      '14',
-      '--teacher-augment',
-      '1',
-    ],
+    distilled(wide, gazetteerTeacher, 1),
     'the ≤ 250 KB budget spent on width: 64 ch, 40-dim embedding, distilled from the slot-gazetteer models/snips with 1 teacher-labelled variant per sentence',
+  ],
+  [
+    'tiny 8192 × 32 + 2 variants, slot-gazetteer teacher',
+    distilled(tinyScratch, gazetteerTeacher, 2),
+    'as "tiny 8192 × 32 + augment, slot-gazetteer teacher" with 2 teacher-labelled variants per sentence',
+  ],
+  [
+    'tiny 8192 × 32 + augment, ensemble teacher',
+    distilled(tinyScratch, `${shipped},${gazetteerTeacher}`, 1),
+    'as "tiny 8192 × 32 + augment, slot-gazetteer teacher", distilled from models/snips and the slot-gazetteer model together (outputs averaged)',
   ],
 );
 for (const [name, extra, how] of trained) {
