@@ -202,6 +202,11 @@ trained.push(
     'the ≤ 250 KB budget spent on width: 64 ch, 40-dim embedding, distilled from the slot-gazetteer models/snips with 1 teacher-labelled variant per sentence',
   ],
   [
+    'tiny 8192 × 40, 64 ch + augment, slot-gazetteer teacher, seed 2',
+    distilled(wide, gazetteerTeacher, 1, 2),
+    'as the row above, seed 2',
+  ],
+  [
     'tiny 8192 × 32 + 2 variants, slot-gazetteer teacher',
     distilled(tinyScratch, gazetteerTeacher, 2),
     'as "tiny 8192 × 32 + augment, slot-gazetteer teacher" with 2 teacher-labelled variants per sentence',
