@@ -52,8 +52,14 @@ async function rendition(text: string, voice: string, wpm: number, snr: number |
   return { wav: encodeWav(samples, RATE), speechEnd, seconds: samples.length / RATE };
 }
 
-const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5 });
 const config = loadConfig().config;
+// The configured VAD and decoder settings (config/sling.yaml, else the schema defaults), as the agent runs.
+const engine = await VoiceEngine.open({
+  grammarDir,
+  minConfidence: 0.5,
+  segmenter: config.voice.vad,
+  decoder: config.voice.decoder,
+});
 const modelDir = process.env.VOICE_BENCH_MODEL ?? config.nlu.model;
 const hasModelFiles = existsSync(join(fromProjectRoot(modelDir), 'manifest.json'));
 let commandPath = hasModelFiles ? await loadCommandPath(config, modelDir) : undefined;
