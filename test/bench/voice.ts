@@ -17,8 +17,20 @@ const nCommands = Number(process.env.VOICE_BENCH_COMMANDS ?? 20);
 const nOos = Number(process.env.VOICE_BENCH_OOS ?? 20);
 const grammarDir = resolve(projectRoot, process.env.VOICE_BENCH_GRAMMAR ?? 'models/default/voice');
 
-const commands = spread(plannedCommands(), nCommands);
-const outOfScope = spread(fixtureLines('out-of-scope.txt'), nOos);
+/**
+ * VOICE_BENCH_HELDOUT=1: the same run on commands and out-of-scope sentences this benchmark does not report
+ * (written to voice-heldout.json), for choosing settings without tuning on the reported set.
+ */
+const heldOut = Boolean(process.env.VOICE_BENCH_HELDOUT);
+const notReported = <T>(items: T[], n: number) => {
+  const reported = new Set(spread(items, n));
+  return items.filter((t) => !reported.has(t));
+};
+const commands = spread(heldOut ? notReported(plannedCommands(), 40) : plannedCommands(), nCommands);
+const outOfScope = spread(
+  heldOut ? notReported(fixtureLines('out-of-scope.txt'), 20) : fixtureLines('out-of-scope.txt'),
+  nOos,
+);
 
 // British and American spellings are the same sound; compare what was said, not how it is spelt.
 const normalize = (text: string) =>
@@ -237,7 +249,7 @@ rows.push({
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
   flips: '',
 });
-writeResult('voice', rows, {
+writeResult(heldOut ? 'voice-heldout' : 'voice', rows, {
   grammar: grammarDir,
   model: withModel ? modelDir : null,
   voices: VOICES,
