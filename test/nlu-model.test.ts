@@ -94,6 +94,9 @@ describe('nlu model: small spec end to end', { timeout: 120_000 }, () => {
 
   test('the int8 and fp32 ONNX graphs agree with the TypeScript forward pass', async () => {
     const fp32 = await loadParser(dir, { graph: 'fp32' });
+    // both tables (int8 rows, fp32) go through the JS embedding bag
+    assert.equal(parser.embeddingBag, 'js');
+    assert.equal(fp32.embeddingBag, 'js');
     const quantized = { ...model.config, params: quantizeModel(model.config, model.params).params };
     const sentences = [
       ...heldOut,

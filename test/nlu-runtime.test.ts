@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
+import { splitEmbedding } from '../agent/nlu/embedding-split.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
 import { createGraphSession } from '../agent/nlu/session.ts';
@@ -13,6 +14,7 @@ import {
   fnv1a,
   tokenFeatureIds,
 } from '../models/factory/features.ts';
+import { onnxModelType } from '../models/factory/onnx-proto.ts';
 import { normalizeWord, tokenize, wordShape } from '../models/factory/text.ts';
 
 // The run-time shortcuts of the parser (native session, 'extended' graph optimisation, reused Viterbi
@@ -58,6 +60,77 @@ describe('run-time parser shortcuts', () => {
       assert.deepEqual({ ...a.result, timing: 0 }, { ...b.result, timing: 0 }, text);
       assert.deepEqual(a.tags, b.tags, text);
     }
+  });
+
+  it('the embedding bag computed in JS parses like the whole graph', async () => {
+    const whole = await loadParser(dir, { splitEmbedding: false });
+    assert.equal(native.embeddingBag, 'js');
+    assert.equal(whole.embeddingBag, 'graph');
+    const commands = readFileSync(fromProjectRoot('test/fixtures/commands.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'))
+      .map((l) => l.split('|')[0]!);
+    assert.ok(commands.length > 200);
+    let worst = 0;
+    for (const text of [...SENTENCES, ...commands]) {
+      const a = await native.parseDetailed(text);
+      const b = await whole.parseDetailed(text);
+      // the same tags, intents and slots; only float summation order differs (JS vs onnxruntime's MatMul)
+      assert.deepEqual(
+        { ...a.result, timing: 0, confidence: 0, alternatives: a.result.alternatives.map((x) => x.intent) },
+        { ...b.result, timing: 0, confidence: 0, alternatives: b.result.alternatives.map((x) => x.intent) },
+        text,
+      );
+      assert.deepEqual(a.tags, b.tags, text);
+      const tokens = tokenize(text);
+      const [x, y] = [await native.run(tokens), await whole.run(tokens)];
+      for (const [p, q] of [
+        [x.intentLogits, y.intentLogits],
+        [x.emissions, y.emissions],
+      ] as const)
+        p.forEach((v, i) => {
+          worst = Math.max(worst, Math.abs(v - q[i]!));
+        });
+    }
+    await whole.release();
+    assert.ok(worst < 1e-4, `max |logit difference| ${worst}`);
+  });
+
+  it('a graph whose head is not the known embedding bag runs whole', () => {
+    const { manifest, onnx } = readModelDir(dir, 'model');
+    const split = splitEmbedding(onnx, manifest.config.gazDim);
+    assert.equal(split?.channels, manifest.config.dim + manifest.config.gazDim);
+    assert.equal(split?.table.rows, manifest.config.buckets);
+    const Model = onnxModelType();
+    const altered = (change: (nodes: { op_type: string; input: string[] }[]) => void) => {
+      const m = Model.toObject(Model.decode(onnx)) as {
+        graph: { node: { op_type: string; input: string[] }[] };
+      };
+      change(m.graph.node);
+      return Model.encode(Model.fromObject(m)).finish();
+    };
+    // a max instead of the mean of the rows; ids gathered from another input; a gazetteer the manifest lacks
+    const matmul = (n: { op_type: string }[]) => n.find((x) => x.op_type === 'MatMul')!;
+    assert.equal(
+      splitEmbedding(
+        altered((n) => {
+          matmul(n).op_type = 'Max';
+        }),
+        manifest.config.gazDim,
+      ),
+      undefined,
+    );
+    const gather = (n: { op_type: string; input: string[] }[]) => n.find((x) => x.op_type === 'Gather')!;
+    assert.equal(
+      splitEmbedding(
+        altered((n) => {
+          gather(n).input[1] = 'weights';
+        }),
+        14,
+      ),
+      undefined,
+    );
+    assert.equal(splitEmbedding(onnx, 0), undefined);
   });
 
   it("'extended' graph optimisation gives bit-identical outputs to 'basic'", async () => {

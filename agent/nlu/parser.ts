@@ -1,9 +1,15 @@
 /** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
 import type { Manifest } from '../../models/factory/artifact.ts';
 import { bioSpans, type CrfParams, ViterbiDecoder } from '../../models/factory/decode.ts';
-import { type FeatureBuffers, featurize } from '../../models/factory/features.ts';
+import {
+  type FeatureBuffers,
+  featurize,
+  gazetteerFlags,
+  tokenFeatureIds,
+} from '../../models/factory/features.ts';
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
 import { hasWordChar, tokenize } from '../../models/factory/text.ts';
+import { type SplitGraph, splitEmbedding } from './embedding-split.ts';
 import { readModelDir } from './model-dir.ts';
 import { createGraphSession, type GraphSession } from './session.ts';
 import { resolveSlotValue } from './slot-values.ts';
@@ -20,7 +26,15 @@ export interface ParserOptions {
   alternatives?: number;
   /** onnxruntime entry point (default 'native', see session.ts; 'public' for tests comparing both). */
   session?: 'native' | 'public';
+  /**
+   * Compute the embedding bag in JS and run only the rest of the graph (default true; see embedding-split.ts).
+   * false runs the whole graph, as a test compares.
+   */
+  splitEmbedding?: boolean;
 }
+
+/** Words whose pooled embedding the parser keeps (48 floats each: about 0.8 MB when full). */
+const POOLED_CACHE_LIMIT = 4096;
 
 /** Raw model outputs for one sentence (exposed for tests and benchmarks). */
 export interface RawOutput {
@@ -43,12 +57,17 @@ export class OnnxParser implements Parser {
    * before another parse can start (the public API reads them later, so concurrent parses need their own).
    */
   private readonly buffers: FeatureBuffers | undefined;
+  /** Reused like `buffers`, for the split graph's input. */
+  private convInput = new Float32Array(0);
+  private readonly pooledCache = new Map<string, Float32Array>();
 
   constructor(
     readonly manifest: Manifest,
     readonly session: GraphSession,
     private readonly ort: typeof import('onnxruntime-node'),
     options: ParserOptions = {},
+    /** Set when `session` runs only the graph's tail (the embedding bag is computed here). */
+    private readonly split?: SplitGraph,
   ) {
     this.maxChars = options.maxChars ?? manifest.limits.maxChars;
     this.alternatives = options.alternatives ?? 3;
@@ -65,6 +84,11 @@ export class OnnxParser implements Parser {
     if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
   }
 
+  /** Where the embedding bag is computed: in JS before the graph's tail, or by the whole graph. */
+  get embeddingBag(): 'js' | 'graph' {
+    return this.split ? 'js' : 'graph';
+  }
+
   /** Runs the graph on already tokenised text. */
   async run(tokens: ReturnType<typeof tokenize>): Promise<RawOutput> {
     return this.runGraph(tokens);
@@ -72,22 +96,61 @@ export class OnnxParser implements Parser {
 
   /** Synchronous with the native session: a parse then awaits nothing it does not need to. */
   private runGraph(tokens: ReturnType<typeof tokenize>): RawOutput | Promise<RawOutput> {
+    const feeds = this.split ? this.splitFeeds(tokens, this.split) : this.graphFeeds(tokens);
+    const length = tokens.length;
+    const outputs = (out: Record<string, { data: unknown }>): RawOutput => ({
+      intentLogits: out.intent_logits!.data as Float32Array,
+      emissions: out.emissions!.data as Float32Array,
+      length,
+    });
+    const out = this.session.run(feeds);
+    return out instanceof Promise ? out.then(outputs) : outputs(out);
+  }
+
+  private graphFeeds(tokens: ReturnType<typeof tokenize>): Record<string, OrtTensor> {
     const m = this.manifest;
     const f = featurize(tokens, m.features, m.gazetteer, this.idCache, this.buffers);
-    const feeds: Record<string, InstanceType<typeof this.ort.Tensor>> = {
+    const feeds: Record<string, OrtTensor> = {
       ids: this.int64Ids
         ? new this.ort.Tensor('int64', BigInt64Array.from(f.ids, BigInt), [f.length, f.width])
         : new this.ort.Tensor('int32', f.ids, [f.length, f.width]),
       weights: new this.ort.Tensor('float32', f.weights, [f.length, f.width]),
     };
     if (m.config.gazDim > 0) feeds.gaz = new this.ort.Tensor('float32', f.gaz, [f.length, m.config.gazDim]);
-    const outputs = (out: Record<string, { data: unknown }>): RawOutput => ({
-      intentLogits: out.intent_logits!.data as Float32Array,
-      emissions: out.emissions!.data as Float32Array,
-      length: f.length,
-    });
-    const out = this.session.run(feeds);
-    return out instanceof Promise ? out.then(outputs) : outputs(out);
+    return feeds;
+  }
+
+  /** The convolution input [1, channels, T]: each token's mean embedding row, then its gazetteer flags. */
+  private splitFeeds(tokens: ReturnType<typeof tokenize>, split: SplitGraph): Record<string, OrtTensor> {
+    const m = this.manifest;
+    const T = tokens.length;
+    const size = split.channels * T;
+    let input: Float32Array;
+    if (this.buffers) {
+      if (this.convInput.length < size) this.convInput = new Float32Array(size);
+      input = this.convInput.subarray(0, size);
+    } else input = new Float32Array(size);
+    const dim = split.table.dim;
+    for (let t = 0; t < T; t++) {
+      const pooled = this.pooledEmbedding(tokens[t]!.norm, split);
+      for (let d = 0; d < dim; d++) input[d * T + t] = pooled[d]!;
+    }
+    const gazDim = m.config.gazDim;
+    if (gazDim > 0) {
+      const flags = gazetteerFlags(tokens, m.gazetteer);
+      for (let t = 0; t < T; t++)
+        for (let j = 0; j < gazDim; j++) input[(dim + j) * T + t] = flags[t * gazDim + j]!;
+    }
+    return { [split.input]: new this.ort.Tensor('float32', input, [1, split.channels, T]) };
+  }
+
+  private pooledEmbedding(norm: string, split: SplitGraph): Float32Array {
+    let pooled = this.pooledCache.get(norm);
+    if (pooled) return pooled;
+    pooled = split.table.mean(tokenFeatureIds(norm, this.manifest.features));
+    if (this.pooledCache.size >= POOLED_CACHE_LIMIT) this.pooledCache.clear();
+    this.pooledCache.set(norm, pooled);
+    return pooled;
   }
 
   async parse(text: string): Promise<ParseResult> {
@@ -160,6 +223,8 @@ export class OnnxParser implements Parser {
 
 const BLANK = /^\s*$/;
 
+type OrtTensor = InstanceType<typeof import('onnxruntime-node').Tensor>;
+
 function refusal(text: unknown, error: string, started: number): { result: ParseResult; tags: string[] } {
   return {
     result: {
@@ -193,9 +258,13 @@ function softmax(logits: Float32Array): Float32Array {
 export async function loadParser(dir: string, options: ParserOptions = {}): Promise<OnnxParser> {
   const verified = readModelDir(dir, options.graph ?? 'model');
   const ort = await import('onnxruntime-node');
+  const split =
+    options.splitEmbedding === false
+      ? undefined
+      : splitEmbedding(verified.onnx, verified.manifest.config.gazDim);
   const session = await createGraphSession(
     ort,
-    verified.onnx,
+    split?.tail ?? verified.onnx,
     {
       executionProviders: ['cpu'],
       intraOpNumThreads: options.threads ?? 1,
@@ -204,10 +273,11 @@ export async function loadParser(dir: string, options: ParserOptions = {}): Prom
       // (0.25 → 0.045 ms on SNIPS), and no int8 kernels that also quantize the activations are swapped in, so
       // the graph computes what training measured. 'extended' then fuses Conv+Relu and Transpose+MatMul
       // (22 → 18 nodes, about 4 µs less per parse); outputs checked bit-identical to 'basic' on 15k sentences.
-      graphOptimizationLevel: 'extended',
+      // The split tail's 2-D convolutions run with the blocked-channel kernels of level 'all' (embedding-split.ts).
+      graphOptimizationLevel: split ? 'all' : 'extended',
       extra: { session: { disable_quant_qdq: '1' } },
     },
     options.session ?? 'native',
   );
-  return new OnnxParser(verified.manifest, session, ort, options);
+  return new OnnxParser(verified.manifest, session, ort, options, split);
 }

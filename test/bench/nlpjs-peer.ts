@@ -1,29 +1,10 @@
 // The NLP.js peer for bench:nlu, run in its own process so its time and peak memory are its own.
 // Usage: tsx test/bench/nlpjs-peer.ts train.jsonl test.jsonl → one JSON line on stdout.
 import { readJsonl } from '../../models/factory/dataset.ts';
+import { trainNlpjs } from './nlpjs-train.ts';
 
 const [trainFile, testFile] = process.argv.slice(2) as [string, string];
-// @nlpjs/basic ships no types
-const { dockStart } = (await import('@nlpjs/basic')) as unknown as {
-  dockStart: (o: object) => Promise<{ get(name: string): NlpLike }>;
-};
-interface NlpLike {
-  addLanguage(l: string): void;
-  addDocument(l: string, text: string, intent: string): void;
-  train(): Promise<void>;
-  process(l: string, text: string): Promise<{ intent: string; score: number }>;
-  export(minified?: boolean): string;
-}
-const dock = await dockStart({
-  settings: { nlp: { autoSave: false, autoLoad: false, log: false, nlu: { log: false } } },
-  use: ['Basic', 'LangEn'],
-});
-const nlp = dock.get('nlp');
-nlp.addLanguage('en');
-for (const e of readJsonl(trainFile)) nlp.addDocument('en', e.text, e.intent!);
-const t0 = performance.now();
-await nlp.train();
-const trainSeconds = (performance.now() - t0) / 1000;
+const { nlp, trainSeconds } = await trainNlpjs(trainFile);
 const test = readJsonl(testFile);
 for (const e of test.slice(0, 50)) await nlp.process('en', e.text);
 let right = 0;
