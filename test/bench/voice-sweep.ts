@@ -18,11 +18,10 @@ import { pocketSphinxFromDir } from '../../agent/ingress/voice/engine.ts';
 import { DEFAULT_HMM, hypothesisWords, parseHypSeg } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { projectRoot } from '../../agent/paths.ts';
-import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { grammarAccepts, longestGrammarSpan, parseJsgfRules } from '../../models/factory/voice/ngram.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
-import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
+import { fixtureLines, notReported, plannedCommands, spokenText, spread } from './voice-fixtures.ts';
 
 const PAD = 4000;
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
@@ -34,25 +33,8 @@ const nCommands = Number(process.env.VOICE_SWEEP_COMMANDS ?? 40);
 const nOos = Number(process.env.VOICE_SWEEP_OOS ?? 20);
 
 // Held out: bench:voice reports spread(commands, 40) and spread(out-of-scope, 20).
-const fixture = plannedCommands();
-const reported = new Set(spread(fixture, 40));
-const commands = spread(
-  fixture.filter((t) => !reported.has(t)),
-  nCommands,
-);
-const oosAll = fixtureLines('out-of-scope.txt');
-const oosReported = new Set(spread(oosAll, 20));
-const outOfScope = spread(
-  oosAll.filter((t) => !oosReported.has(t)),
-  nOos,
-);
-const normalize = (text: string) =>
-  spokenWords(text)
-    .join(' ')
-    .replace(/metre/g, 'meter')
-    .replace(/centimetre/g, 'centimeter')
-    .replace(/colour/g, 'color');
-
+const commands = spread(notReported(plannedCommands(), 40), nCommands);
+const outOfScope = spread(notReported(fixtureLines('out-of-scope.txt'), 20), nOos);
 const grammar = parseJsgfRules(readFileSync(join(voiceDir, 'grammar.jsgf'), 'utf8'));
 /** The recogniser's sentence check (pocketsphinx.ts): a grammar sentence, or one after trimming one word. */
 function accepted(words: string[]): string | undefined {
@@ -108,7 +90,7 @@ async function add(set: string, sentences: string[], snrs: number[], command: bo
         padded.set(samples, PAD);
         const id = `${set}_${snr}_${si}_${k}`;
         writeFileSync(join(clipDir, `${id}.wav`), encodeWav(padded, RATE));
-        const ref = normalize(text);
+        const ref = spokenText(text);
         clips.push({
           id,
           text: ref,
@@ -229,7 +211,7 @@ try {
 writeResult('voice-sweep', rows, {
   commands: commands.length,
   commandsInGrammar: commands.filter((t) =>
-    grammarAccepts(grammar.rules, grammar.root, normalize(t).split(' ')),
+    grammarAccepts(grammar.rules, grammar.root, spokenText(t).split(' ')),
   ).length,
   outOfScope: outOfScope.length,
   settings,

@@ -6,10 +6,9 @@ import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
-import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
-import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
+import { fixtureLines, notReported, plannedCommands, spokenText, spread } from './voice-fixtures.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
@@ -22,23 +21,11 @@ const grammarDir = resolve(projectRoot, process.env.VOICE_BENCH_GRAMMAR ?? 'mode
  * (written to voice-heldout.json), for choosing settings without tuning on the reported set.
  */
 const heldOut = Boolean(process.env.VOICE_BENCH_HELDOUT);
-const notReported = <T>(items: T[], n: number) => {
-  const reported = new Set(spread(items, n));
-  return items.filter((t) => !reported.has(t));
-};
 const commands = spread(heldOut ? notReported(plannedCommands(), 40) : plannedCommands(), nCommands);
 const outOfScope = spread(
   heldOut ? notReported(fixtureLines('out-of-scope.txt'), 20) : fixtureLines('out-of-scope.txt'),
   nOos,
 );
-
-// British and American spellings are the same sound; compare what was said, not how it is spelt.
-const normalize = (text: string) =>
-  spokenWords(text)
-    .join(' ')
-    .replace(/metre/g, 'meter')
-    .replace(/centimetre/g, 'centimeter')
-    .replace(/colour/g, 'color');
 
 function wordErrors(ref: string[], hyp: string[]): number {
   const d = Array.from({ length: ref.length + 1 }, (_, i) => [i, ...Array(hyp.length).fill(0)] as number[]);
@@ -145,8 +132,8 @@ for (const snr of [20, 10]) {
         .filter((h) => h.recognition.accepted)
         .map((h) => h.recognition.text)
         .join(' ');
-      const ref = normalize(text).split(' ');
-      const hyp = hypothesis ? normalize(hypothesis).split(' ') : [];
+      const ref = spokenText(text).split(' ');
+      const hyp = hypothesis ? spokenText(hypothesis).split(' ') : [];
       n++;
       words += ref.length;
       errors += wordErrors(ref, hyp);
@@ -165,7 +152,7 @@ for (const snr of [20, 10]) {
         const margin = h.recognition.detail?.contrastMargin;
         if (typeof margin === 'number')
           contrastMargins.push(
-            `${Math.round(margin)} ${normalize(h.recognition.text) === ref.join(' ') ? 'right' : 'wrong'}: ${h.recognition.text} / ${h.recognition.detail?.contrastRival}`,
+            `${Math.round(margin)} ${spokenText(h.recognition.text) === ref.join(' ') ? 'right' : 'wrong'}: ${h.recognition.text} / ${h.recognition.detail?.contrastRival}`,
           );
       }
       let planMs = 0;
