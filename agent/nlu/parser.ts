@@ -4,7 +4,7 @@ import { bioSpans, type CrfParams, ViterbiDecoder } from '../../models/factory/d
 import {
   type FeatureBuffers,
   featurize,
-  gazetteerFlags,
+  markGazetteer,
   tokenFeatureIds,
 } from '../../models/factory/features.ts';
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
@@ -135,11 +135,9 @@ export class OnnxParser implements Parser {
       const pooled = this.pooledEmbedding(tokens[t]!.norm, split);
       for (let d = 0; d < dim; d++) input[d * T + t] = pooled[d]!;
     }
-    const gazDim = m.config.gazDim;
-    if (gazDim > 0) {
-      const flags = gazetteerFlags(tokens, m.gazetteer);
-      for (let t = 0; t < T; t++)
-        for (let j = 0; j < gazDim; j++) input[(dim + j) * T + t] = flags[t * gazDim + j]!;
+    if (m.config.gazDim > 0) {
+      input.fill(0, dim * T);
+      markGazetteer(tokens, m.gazetteer, input, dim * T, 1, T);
     }
     return { [split.input]: new this.ort.Tensor('float32', input, [1, split.channels, T]) };
   }

@@ -175,15 +175,30 @@ export function gazetteerFlags(tokens: readonly Token[], gaz: Gazetteer): Float3
   const dim = gazetteerDim(gaz);
   if (dim === 0) return NO_FLAGS;
   const flags = new Float32Array(tokens.length * dim);
+  markGazetteer(tokens, gaz, flags, 0, dim, 1);
+  return flags;
+}
+
+/**
+ * Sets the flag of token t, flag channel c at `out[base + t * tokenStride + c * channelStride]` (the caller
+ * zeroes `out`): token-major for training, channel-major straight into the run-time parser's graph input.
+ */
+export function markGazetteer(
+  tokens: readonly Token[],
+  gaz: Gazetteer,
+  out: Float32Array,
+  base: number,
+  tokenStride: number,
+  channelStride: number,
+): void {
   const root = phraseTrie(gaz);
   for (let t = 0; t < tokens.length; t++) {
     let node = root.next.get(tokens[t]!.norm);
     for (let end = t; node; node = ++end < tokens.length ? node.next.get(tokens[end]!.norm) : undefined) {
       for (const g of node.slots) {
-        flags[t * dim + 2 * g] = 1;
-        for (let j = t + 1; j <= end; j++) flags[j * dim + 2 * g + 1] = 1;
+        out[base + t * tokenStride + 2 * g * channelStride] = 1;
+        for (let j = t + 1; j <= end; j++) out[base + j * tokenStride + (2 * g + 1) * channelStride] = 1;
       }
     }
   }
-  return flags;
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
+import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 
 /** Non-empty, non-comment lines of a file in test/fixtures/. */
 export function fixtureLines(file: string): string[] {
@@ -22,3 +23,17 @@ export function plannedCommands(): string[] {
     .filter(([, plan]) => plan && plan !== 'refused' && !plan.startsWith('?'))
     .map(([text]) => text!);
 }
+
+/** Items a benchmark reporting `spread(items, reported)` does not report: held out for choosing settings. */
+export function notReported<T>(items: T[], reported: number): T[] {
+  const shown = new Set(spread(items, reported));
+  return items.filter((t) => !shown.has(t));
+}
+
+/** What was said, as words: British and American spellings are the same sound, so they compare equal. */
+export const spokenText = (text: string) =>
+  spokenWords(text)
+    .join(' ')
+    .replace(/metre/g, 'meter')
+    .replace(/centimetre/g, 'centimeter')
+    .replace(/colour/g, 'color');

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DecoderSettings } from './decoder.ts';
 import { type Calibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
 import { Segmenter, type SegmenterOptions, type Utterance } from './segmenter.ts';
@@ -25,6 +26,8 @@ export interface VoiceEngineOptions {
   grammarDir: string;
   minConfidence: number;
   segmenter?: Partial<SegmenterOptions>;
+  /** PocketSphinx search settings (config `voice.decoder`); unset = the measured defaults. */
+  decoder?: DecoderSettings;
   /** Replace PocketSphinx, e.g. with a user-provided ONNX speech model behind the same interface. */
   recognizer?: SpeechRecognizer;
 }
@@ -37,7 +40,8 @@ export class VoiceEngine {
   ) {}
 
   static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
-    const recognizer = options.recognizer ?? pocketSphinxFromDir(options.grammarDir, options.minConfidence);
+    const recognizer =
+      options.recognizer ?? pocketSphinxFromDir(options.grammarDir, options.minConfidence, options.decoder);
     return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
   }
 
@@ -130,7 +134,11 @@ export class EarlyDecodes {
   }
 }
 
-export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketSphinxRecognizer {
+export function pocketSphinxFromDir(
+  dir: string,
+  minConfidence: number,
+  decoder?: DecoderSettings,
+): PocketSphinxRecognizer {
   // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
   // may carry a calibration measured on its own commands.
   const manifestFile = join(dir, 'voice.json');
@@ -162,6 +170,7 @@ export function pocketSphinxFromDir(dir: string, minConfidence: number): PocketS
     minConfidence,
     calibration: manifest.calibration ?? {},
     ...(manifest.decoderArgs ? { decoderArgs: manifest.decoderArgs } : {}),
+    ...(decoder ? { decoder } : {}),
     ...(manifest.contrasts ? { contrasts: manifest.contrasts } : {}),
     ...(files.grammar.endsWith('.lm') ? { sentenceGrammar: join(dir, 'grammar.jsgf') } : {}),
   });

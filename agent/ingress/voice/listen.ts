@@ -53,6 +53,7 @@ export async function listenToFile(
       grammarDir: fromProjectRoot(o.grammar ?? voice.grammar),
       minConfidence,
       segmenter: voice.vad,
+      decoder: voice.decoder,
     });
   } catch (error) {
     err.write(`voice is not available: ${(error as Error).message}\n`);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { confirmSchema } from './confirm.ts';
+import { decoderSchema } from './decoder.ts';
 import { microphoneSchema } from './mic.ts';
+import { defaultSegmenterOptions } from './segmenter.ts';
 import { wakeSchema } from './wake.ts';
 
 /** `voice:` config section. Voice is optional: disabled by default, and the agent runs without it. */
@@ -17,6 +19,7 @@ export const voiceSchema = z
       .max(1)
       .default(0.5)
       .describe('recognitions below this are refused, never executed'),
+    decoder: decoderSchema,
     vad: z
       .strictObject({
         threshold: z.number().min(0.05).max(0.99).default(0.5),
@@ -25,8 +28,8 @@ export const voiceSchema = z
           .int()
           .min(64)
           .max(5000)
-          .default(224)
-          .describe('silence that ends an utterance'),
+          .default(defaultSegmenterOptions.trailingSilenceMs)
+          .describe('silence that ends an utterance (longer for slow speakers, costs latency)'),
         minSpeechMs: z.number().int().min(0).max(5000).default(128),
         maxUtteranceMs: z.number().int().min(1000).max(60000).default(10000),
         preRollMs: z.number().int().min(0).max(2000).default(192),
@@ -35,7 +38,7 @@ export const voiceSchema = z
           .int()
           .min(32)
           .max(5000)
-          .default(64)
+          .default(defaultSegmenterOptions.earlyDecodeMs)
           .describe('pause after which decoding starts while the trailing silence is still being confirmed'),
       })
       .prefault({}),

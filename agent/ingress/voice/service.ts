@@ -28,6 +28,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
       grammarDir: fromProjectRoot(config.voice.grammar),
       minConfidence: config.voice.minConfidence,
       segmenter: config.voice.vad,
+      decoder: config.voice.decoder,
     });
   } catch (error) {
     log.error({ reason: (error as Error).message }, 'voice disabled: it could not start');

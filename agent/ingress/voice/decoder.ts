@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * PocketSphinx search settings for the command decoder (`voice.decoder`), and their command-line form (pure).
+ * Defaults measured with `npm run bench:voice-sweep` on held-out commands (not bench:voice's test set).
+ */
+export const decoderSchema = z
+  .strictObject({
+    topn: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(8)
+      .describe(
+        'Gaussians scored per frame (pocketsphinx -topn): more is more accurate in noise, and slower',
+      ),
+    beam: z
+      .number()
+      .positive()
+      .max(1)
+      .default(1e-48)
+      .describe('HMM and phone beam (-beam, -pbeam): smaller keeps more paths'),
+    wordBeam: z.number().positive().max(1).default(7e-29).describe('word-exit beam (-wbeam)'),
+    maxActiveHmms: z
+      .number()
+      .int()
+      .min(-1)
+      .default(-1)
+      .describe('cap on active HMMs per frame (-maxhmmpf), -1 for none'),
+    extraArgs: z
+      .array(z.string())
+      .refine(
+        (args) => args.length % 2 === 0 && args.every((a, i) => i % 2 === 1 || a.startsWith('-')),
+        'pairs of "-option", "value"',
+      )
+      .default([])
+      .describe('further pocketsphinx options, e.g. ["-lw", "8"]; they override the ones above'),
+  })
+  .prefault({});
+
+export type DecoderSettings = z.infer<typeof decoderSchema>;
+
+export const defaultDecoderSettings: DecoderSettings = decoderSchema.parse(undefined);
+
+/** The settings as pocketsphinx arguments. */
+export function decoderArguments(s: DecoderSettings): string[] {
+  return [
+    ...['-topn', String(s.topn)],
+    ...['-beam', String(s.beam), '-pbeam', String(s.beam)],
+    ...['-wbeam', String(s.wordBeam)],
+    ...['-maxhmmpf', String(s.maxActiveHmms)],
+    ...s.extraArgs,
+  ];
+}
+
+/**
+ * `-name value` lists merged so a later value replaces an earlier one in place: pocketsphinx refuses to start
+ * when an option is given twice ("Duplicate argument name").
+ */
+export function mergeArguments(...lists: string[][]): string[] {
+  const out: string[] = [];
+  const at = new Map<string, number>();
+  for (const list of lists) {
+    if (list.length % 2 !== 0) throw new Error(`pocketsphinx options come in pairs: ${list.join(' ')}`);
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      if (!name.startsWith('-')) throw new Error(`not a pocketsphinx option name: "${name}"`);
+      const where = at.get(name);
+      if (where === undefined) {
+        at.set(name, out.length);
+        out.push(name, list[i + 1]!);
+      } else out[where + 1] = list[i + 1]!;
+    }
+  }
+  return out;
+}
