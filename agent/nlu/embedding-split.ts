@@ -3,7 +3,8 @@
  * the embedding table, Gather, a batched MatMul for the mean of each token's rows, Squeeze, Concat with the
  * gazetteer flags, Transpose, Unsqueeze) is six to eight tiny onnxruntime nodes costing about a third of a
  * parse; the parser computes the same thing in JS instead, with one pooled vector cached per word, and runs
- * only the tail in onnxruntime. The model file stays the one self-contained ONNX graph that training wrote.
+ * only the tail in onnxruntime, its convolutions rewritten as 2-D ones (conv2d below). The model file stays the
+ * one self-contained ONNX graph that training wrote.
  * Anything that does not look exactly like that head is left alone (undefined: the parser runs the whole graph).
  */
 import { Float16Array, f16round } from '@petamoriken/float16';
@@ -106,7 +107,7 @@ export interface SplitGraph {
   table: EmbeddingTable;
 }
 
-/** The head ops, in the order buildOnnx writes them (DequantizeLinear/Cast only for quantized tables). */
+/** The ops buildOnnx puts before the first convolution (DequantizeLinear/Cast only for quantized tables). */
 const HEAD_OPS = new Set([
   'DequantizeLinear',
   'Cast',
