@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -97,5 +97,22 @@ intents:
     const p = sling(['parse', 'hello', '--model', join(dir, 'nowhere')]);
     assert.equal(p.status, 1);
     assert.match(p.stderr, /manifest\.json: cannot read the model manifest: ENOENT/);
+  });
+
+  test('options that cannot work together are refused before any training', () => {
+    const spec = join(dir, 'door.yaml');
+    for (const [args, message] of [
+      [
+        ['--fine-tune', '2', '--keep-channels', '32'],
+        /--fine-tune does not combine with --distill or pruning/,
+      ],
+      [['--fine-tune', '0'], /--fine-tune must be a whole number ≥ 1/],
+      [['--teacher-augment', '1'], /--teacher-augment needs a teacher/],
+    ] as const) {
+      const r = sling(['train', spec, '--out', join(dir, 'refused'), ...args]);
+      assert.equal(r.status, 1, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(join(dir, 'refused')), false);
+    }
   });
 });

@@ -148,7 +148,12 @@ export function register(program: Command): void {
                         ? `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`
                         : compress.teacherAugment && !flags.teacher && !distilling && !compress.fineTuneEpochs
                           ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
-                          : undefined;
+                          : compress.fineTuneEpochs &&
+                              (distilling ||
+                                compress.keepChannels !== undefined ||
+                                compress.sparsity !== undefined)
+                            ? '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)'
+                            : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;
