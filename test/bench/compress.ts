@@ -34,7 +34,28 @@ const evaluate = (dir: string, data: string, label: string, fp32: boolean) =>
     label,
   ) as unknown as Eval;
 const pct = (v: number) => +(v * 100).toFixed(2);
+// rows of trained configurations not rebuilt in this run come from the previous results file, marked as such
+const resultsFile = resolve(projectRoot, 'test/bench/results/compress.json');
+const previous = existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { rows: Row[]; machine?: { date?: string } })
+  : undefined;
+const carry = (config: string): boolean => {
+  const row = previous?.rows.find((r) => r.config === config);
+  if (!row) return false;
+  const from = String(row.how).includes('(carried from')
+    ? ''
+    : ` (carried from ${previous?.machine?.date?.slice(0, 10)})`;
+  rows.push({ dev_slot_f1: null, dev_exact_pct: null, ...row, how: `${row.how}${from}` });
+  return true;
+};
+
+/** SLING_BENCH_ONLY=<text>: score only the configurations whose name contains it, carry the others' rows. */
+const only = process.env.SLING_BENCH_ONLY;
 const score = (config: string, dir: string, how: string, fp32 = false) => {
+  if (only && !config.includes(only)) {
+    carry(config);
+    return;
+  }
   const e = evaluate(dir, test, config, fp32);
   const d = evaluate(dir, dev, `${config} (dev)`, fp32);
   rows.push({
@@ -51,21 +72,6 @@ const score = (config: string, dir: string, how: string, fp32 = false) => {
     peak_rss_mib: Math.round(e.peakRssMiB),
   });
 };
-// rows of trained configurations not rebuilt in this run come from the previous results file, marked as such
-const resultsFile = resolve(projectRoot, 'test/bench/results/compress.json');
-const previous = existsSync(resultsFile)
-  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { rows: Row[]; machine?: { date?: string } })
-  : undefined;
-const carry = (config: string): boolean => {
-  const row = previous?.rows.find((r) => r.config === config);
-  if (!row) return false;
-  const from = String(row.how).includes('(carried from')
-    ? ''
-    : ` (carried from ${previous?.machine?.date?.slice(0, 10)})`;
-  rows.push({ dev_slot_f1: null, dev_exact_pct: null, ...row, how: `${row.how}${from}` });
-  return true;
-};
-
 score('teacher fp32 (models/snips twin)', shipped, '96 ch, 3 layers, bench:nlu', true);
 const shippedOpset = JSON.parse(readFileSync(join(shipped, 'manifest.json'), 'utf8')).model.opset as number;
 score(
@@ -205,6 +211,16 @@ trained.push(
     'tiny 8192 × 40, 64 ch + augment, slot-gazetteer teacher, seed 2',
     distilled(wide, gazetteerTeacher, 1, 2),
     'as the row above, seed 2',
+  ],
+  [
+    'tiny 8192 × 40, 64 ch + augment, slot-gazetteer teacher, seed 3',
+    distilled(wide, gazetteerTeacher, 1, 3),
+    'as the row above, seed 3',
+  ],
+  [
+    'tiny 8192 × 40, 64 ch + augment, slot-gazetteer teacher, seed 4',
+    distilled(wide, gazetteerTeacher, 1, 4),
+    'as the row above, seed 4',
   ],
   [
     'tiny 8192 × 32 + 2 variants, slot-gazetteer teacher',
