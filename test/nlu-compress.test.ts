@@ -21,7 +21,7 @@ import { buildOnnx, quantizeModel } from '../models/factory/export.ts';
 import { featurize } from '../models/factory/features.ts';
 import type { Metrics } from '../models/factory/metrics.ts';
 import { forward, type Params } from '../models/factory/model.ts';
-import { dequantize, quantizePerChannel } from '../models/factory/quantize.ts';
+import { dequantize, packInt4, quantizePerChannel, unpackInt4 } from '../models/factory/quantize.ts';
 import { tokenize } from '../models/factory/text.ts';
 import {
   type Prepared,
@@ -190,6 +190,13 @@ describe('model compression', { timeout: 180_000 }, () => {
     const unseen = labelByTeachers([t], variantTexts(input.train, 1, 99)).examples;
     const lossOf = (m: TrainedModel) => meanSoftLoss(m, unseen, targets);
     assert.ok(lossOf(augmented) < lossOf(plain), `augmented ${lossOf(augmented)} vs plain ${lossOf(plain)}`);
+  });
+
+  test('int4 packing round-trips every value, odd counts included', () => {
+    const q = Int8Array.from({ length: 33 }, (_, i) => (i % 16) - 8);
+    const packed = packInt4(q);
+    assert.equal(packed.length, 17);
+    assert.deepEqual(unpackInt4(packed, q.length), q);
   });
 
   test('4-bit scales: clipping search never adds error, fp16 scales are exact halves', () => {

@@ -9,6 +9,7 @@
  */
 import { Float16Array, f16round } from '@petamoriken/float16';
 import { DataType, onnxModelType } from '../../models/factory/onnx-proto.ts';
+import { unpackInt4 } from '../../models/factory/quantize.ts';
 
 interface TensorProto {
   name: string;
@@ -286,8 +287,7 @@ function readTable(
   const raw = bytesOf(q);
   let values: Int8Array;
   if (q.data_type === DataType.INT4) {
-    values = new Int8Array(rows * dim);
-    for (let i = 0; i < values.length; i++) values[i] = (((raw[i >> 1]! >> ((i & 1) * 4)) & 0xf) << 28) >> 28;
+    values = unpackInt4(raw, rows * dim);
   } else if (q.data_type === DataType.INT8) values = new Int8Array(raw.buffer);
   else return undefined;
   return values.length === rows * dim

@@ -13,6 +13,7 @@ import { type FeatureSettings, featurize, type Gazetteer } from './features.ts';
 import { computeMetrics } from './metrics.ts';
 import { forward, type ModelConfig, type Params, paramShapes, softmax } from './model.ts';
 import { DataType, onnxModelType } from './onnx-proto.ts';
+import { unpackInt4 } from './quantize.ts';
 import { tokenize } from './text.ts';
 import {
   crfOf,
@@ -213,13 +214,7 @@ export function loadTeacher(dir: string): Teacher {
       const scales = floats(`${name}.scale`);
       const data = raw(`${name}.q`);
       const count = shape.reduce((a, b) => a * b, 1);
-      const ints =
-        q.data_type === 22
-          ? Int8Array.from(
-              { length: count },
-              (_, i) => (((data[i >> 1]! >> ((i & 1) * 4)) & 0xf) << 28) >> 28,
-            )
-          : new Int8Array(data.buffer);
+      const ints = q.data_type === DataType.INT4 ? unpackInt4(data, count) : new Int8Array(data.buffer);
       // stored layout: conv [out][in][k] (scale per axis 0); emb per row; heads per column (last axis)
       const dims = q.dims.map(Number);
       const inner = dims.slice(name.startsWith('conv') || name === 'emb' ? 1 : 2).reduce((a, b) => a * b, 1);

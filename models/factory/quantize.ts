@@ -80,3 +80,10 @@ export function packInt4(q: Int8Array): Uint8Array {
   for (let i = 0; i < q.length; i++) out[i >> 1]! |= (q[i]! & 0xf) << ((i & 1) * 4);
   return out;
 }
+
+/** The inverse of packInt4: `count` signed 4-bit values (sign-extended from each nibble). */
+export function unpackInt4(packed: Uint8Array, count: number): Int8Array {
+  const out = new Int8Array(count);
+  for (let i = 0; i < count; i++) out[i] = (((packed[i >> 1]! >> ((i & 1) * 4)) & 0xf) << 28) >> 28;
+  return out;
+}
