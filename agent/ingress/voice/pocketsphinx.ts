@@ -12,6 +12,7 @@ import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import { contrastVariants, sentencesFsg } from './contrast.ts';
 import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeArguments } from './decoder.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
+import { NearSentences } from './second-pass.ts';
 import { encodeWav } from './wav.ts';
 
 /**
@@ -146,6 +147,37 @@ export function confidenceFromScores(
   return { confidence, perFrame, coverage };
 }
 
+/**
+ * Frames of the words of `seg` that are not in a longest common subsequence with `words`: where an aligned
+ * sentence differs from another word string.
+ */
+export function differingFrames(seg: HypSeg, words: string[]): number {
+  const indices = seg.words
+    .map((w, i) => ({ w, i }))
+    .filter(({ w }) => !FILLER.test(w) && !w.startsWith('ph_'));
+  const own = indices.map(({ w }) => w.replace(/\(\d+\)$/, ''));
+  const lcs = Array.from({ length: own.length + 1 }, () => new Array<number>(words.length + 1).fill(0));
+  for (let i = own.length - 1; i >= 0; i--)
+    for (let j = words.length - 1; j >= 0; j--)
+      lcs[i]![j] = own[i] === words[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  let frames = 0;
+  for (let i = 0, j = 0; i < own.length; ) {
+    if (j < words.length && own[i] === words[j]) {
+      i++;
+      j++;
+    } else if (j < words.length && lcs[i]![j + 1]! >= lcs[i + 1]![j]!) j++;
+    else {
+      const k = indices[i]!.i;
+      frames += (seg.starts[k + 1] ?? seg.frames) - seg.starts[k]!;
+      i++;
+    }
+  }
+  return frames;
+}
+
+/** A differing word shorter than this (0.1 s) is scored as this long, so one frame cannot decide. */
+const MIN_DIFFERING_FRAMES = 10;
+
 /** Samples per decoder frame (16 kHz, 100 frames per second). */
 const FRAME = 160;
 
@@ -194,6 +226,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** The command grammar, whose sentences are the only rivals the contrast check weighs. */
   private readonly commands?: { rules: Map<string, Node>; root: string };
 
+  /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
+  private readonly near?: NearSentences;
+
   constructor(private readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
@@ -202,6 +237,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       (options.contrasts && options.grammar.endsWith('.jsgf')
         ? parseJsgfRules(readFileSync(options.grammar, 'utf8'))
         : undefined);
+    const second = (options.decoder ?? defaultDecoderSettings).secondPass;
+    // Only a trigram decoder strays from the grammar; a grammar decode's sentences need no edit.
+    if (this.sentences && second.enabled && !options.grammar.endsWith('.jsgf')) {
+      this.near = new NearSentences(this.sentences.rules, this.sentences.root);
+    }
   }
 
   async recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition> {
@@ -223,6 +263,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         vadSpeech ? undefined : this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
       ]);
       let words = decoded ? hypothesisWords(decoded.words) : [];
+      const first = words;
+      const second = decoded && words.length > 0 ? await this.secondPass(id, words) : undefined;
+      if (second) words = second.words;
       if (!decoded || words.length === 0) {
         return {
           text: '',
@@ -248,7 +291,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         }
         words = words.slice(span.start, span.end);
       }
-      const grammar = decoded;
+      const grammar = second?.seg ?? decoded;
       const calibration = { ...defaultCalibration, ...o.calibration };
       const { confidence, perFrame, coverage } = vadSpeech
         ? coverageConfidence(grammar, (vadSpeech.end - vadSpeech.start) / FRAME, calibration)
@@ -273,6 +316,13 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         detail: {
           searchMs,
           ...(contrast ? { contrastMargin: contrast.margin, contrastRival: contrast.rival } : {}),
+          ...(second
+            ? {
+                firstPass: first.join(' '),
+                secondPassCandidates: second.candidates,
+                rivalMargin: second.rivalMargin,
+              }
+            : {}),
           perFrame,
           coverage,
           grammarAcoustic: grammar.acoustic,
@@ -290,11 +340,49 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
-      for (const side of ['', 'h', 'v']) {
+      for (const side of ['', 'h', 'v', 's', 'r']) {
         for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.ch', '.cv'])
           rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
       }
     }
+  }
+
+  /**
+   * Decodes the audio again against the grammar sentences within a word edit or two of the first pass's
+   * words (second-pass.ts); undefined when there are none or the decode finds none of them.
+   */
+  private async secondPass(
+    id: string,
+    firstWords: string[],
+  ): Promise<{ words: string[]; seg: HypSeg; candidates: number; rivalMargin: number } | undefined> {
+    if (!this.near) return undefined;
+    const settings = (this.options.decoder ?? defaultDecoderSettings).secondPass;
+    const candidates = this.near.candidates(firstWords, settings);
+    if (candidates.length === 0) return undefined;
+    // What the first pass heard, when not a grammar sentence itself, is aligned alone as a rival: how much
+    // better it fits the audio than the second pass's sentence, per frame of the words they differ in, says
+    // whether the edit is what was said or speech that is no command forced into one.
+    const heard = firstWords.join(' ');
+    const rival = candidates.some((c) => c.join(' ') === heard) ? undefined : firstWords;
+    const [seg, rivalSeg] = await Promise.all(
+      (['s', 'r'] as const).map(async (side) => {
+        if (side === 'r' && !rival) return undefined;
+        linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
+        const file = join(this.dir, `${id}${side}.fsg`);
+        writeFileSync(file, sentencesFsg('second_pass', side === 's' ? candidates : [rival!]));
+        return this.decode(`${id}${side}`, `p${side}`, '', this.options.dictionary, file);
+      }),
+    );
+    const words = seg ? hypothesisWords(seg.words) : [];
+    if (!seg || words.length === 0) return undefined;
+    const rivalWords = rivalSeg ? hypothesisWords(rivalSeg.words) : [];
+    const rivalMargin =
+      rivalSeg && rivalWords.length > 0
+        ? (rivalSeg.acoustic - seg.acoustic) /
+          Math.max(MIN_DIFFERING_FRAMES, differingFrames(seg, firstWords), differingFrames(rivalSeg, words))
+        : Number.NEGATIVE_INFINITY;
+    if (rivalMargin > settings.maxRivalMargin) return undefined;
+    return { words, seg, candidates: candidates.length, rivalMargin };
   }
 
   /**
