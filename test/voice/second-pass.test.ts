@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { differingFrames, parseHypSeg } from '../../agent/ingress/voice/pocketsphinx.ts';
+import {
+  defaultCalibration,
+  differingFrames,
+  parseHypSeg,
+  requiredContrastMargin,
+} from '../../agent/ingress/voice/pocketsphinx.ts';
 import { NearSentences } from '../../agent/ingress/voice/second-pass.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
@@ -116,4 +121,11 @@ test('heard decimals reach the parser as digits, whole numbers as words', () => 
   assert.equal(typedForm('drive forward two meters and turn left'), 'drive forward two meters and turn left');
   assert.equal(typedForm('the point is moot'), 'the point is moot');
   assert.equal(typedForm('point five meters'), 'point five meters');
+});
+
+test('the contrast margin a heard sentence needs depends on the word heard where its rival differs', () => {
+  const c = { ...defaultCalibration, contrastMargin: 500, contrastMarginByWord: { on: 430, off: 0 } };
+  assert.equal(requiredContrastMargin(w('turn on the light'), w('turn off the light'), c), 430);
+  assert.equal(requiredContrastMargin(w('turn off the light'), w('turn on the light'), c), 0);
+  assert.equal(requiredContrastMargin(w('go to the kitchen'), w('go to the bedroom'), c), 500);
 });
