@@ -121,6 +121,10 @@ test('heard decimals reach the parser as digits, whole numbers as words', () => 
   assert.equal(typedForm('drive forward two meters and turn left'), 'drive forward two meters and turn left');
   assert.equal(typedForm('the point is moot'), 'the point is moot');
   assert.equal(typedForm('point five meters'), 'point five meters');
+  assert.equal(typedForm('speed zero point four m slash s'), 'speed 0.4 meters per second');
+  assert.equal(typedForm('drive back thirty c m'), 'drive back thirty centimeters');
+  assert.equal(typedForm('set it to twenty degrees c'), 'set it to twenty degrees celsius');
+  assert.equal(typedForm('the c m key'), 'the c m key');
 });
 
 test('the contrast margin a heard sentence needs depends on the word heard where its rival differs', () => {
