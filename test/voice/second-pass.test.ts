@@ -133,3 +133,10 @@ test('the contrast margin a heard sentence needs depends on the word heard where
   assert.equal(requiredContrastMargin(w('turn off the light'), w('turn on the light'), c), 0);
   assert.equal(requiredContrastMargin(w('go to the kitchen'), w('go to the bedroom'), c), 500);
 });
+
+test('a word string is near the grammar when one edit makes it a sentence', () => {
+  const near = new NearSentences(rules, root);
+  assert.ok(near.nearGrammar(w('flip off the kitchen light')));
+  assert.ok(near.nearGrammar(w('turn off the kitchen light')));
+  assert.ok(!near.nearGrammar(w('flip off the kitchen lamp')));
+});

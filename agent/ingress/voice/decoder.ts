@@ -50,7 +50,7 @@ export const decoderSchema = z
           .describe('most sentences decoded in the second pass'),
         maxRivalMargin: z
           .number()
-          .default(30)
+          .default(25)
           .describe(
             'the edited sentence is refused when the first pass words fit the audio better by more than this (acoustic score per frame of the words that differ)',
           ),

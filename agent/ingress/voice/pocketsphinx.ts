@@ -295,8 +295,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       }
       if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
         // A stray word or two at either end (breath, noise) is dropped when the rest is a grammar sentence
-        // and most of what was heard; otherwise the utterance is not a command.
-        const span = longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
+        // and most of what was heard; otherwise the utterance is not a command. With the second pass that
+        // deletion was already weighed, against the audio (its rival check): no blind trimming.
+        const span = this.near
+          ? undefined
+          : longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
         const kept = span ? span.end - span.start : 0;
         if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
           return {
@@ -417,10 +420,13 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     id: string,
     words: string[],
   ): Promise<{ passed: boolean; margin: number; rival: string; frames?: number } | undefined> {
-    // Only swaps that make another command matter ("put it up" is not one, "lights on" is).
+    // Only swaps that make another command matter ("put it up" is not one, "lights on" is), or nearly one:
+    // with a trigram decoder "flip on the light" may be heard, whose "flip off the light" is one word from
+    // "switch off the light" (measured: accepted as a flip when that rival was left out).
     const commands = this.commands;
     const variants = (this.options.contrasts ? contrastVariants(words, this.options.contrasts) : []).filter(
-      (v) => !commands || grammarAccepts(commands.rules, commands.root, v),
+      (v) =>
+        !commands || grammarAccepts(commands.rules, commands.root, v) || (this.near?.nearGrammar(v) ?? false),
     );
     if (variants.length === 0) return undefined;
     const calibration = { ...defaultCalibration, ...this.options.calibration };

@@ -32,6 +32,11 @@ export class NearSentences {
     return Math.min(s.maxEdits, Math.floor(length / s.wordsPerEdit));
   }
 
+  /** Whether a grammar sentence is within one word edit of `words`. */
+  nearGrammar(words: string[]): boolean {
+    return nearSentences(this.dfa, words, 1, 1).length > 0;
+  }
+
   /**
    * Grammar sentences the second pass weighs for `words`, closest first; empty when the hypothesis is too
    * short for an edit or nothing in the grammar is that close.
