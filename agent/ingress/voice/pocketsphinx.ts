@@ -23,7 +23,8 @@ import { encodeWav } from './wav.ts';
  * loop. Speech the grammar explains well scores close to the phone loop; speech it does not (a joke request
  * forced into "stop") scores far below it. The per-frame acoustic score difference and the share of speech
  * explained by words are mapped to a 0..1 confidence. With the trigram decoder the hypothesis must be a
- * grammar sentence and only that share counts (against the VAD's speech span when given). A decode that
+ * grammar sentence, or become one in the second pass (second-pass.ts: the sentences a word edit away,
+ * decoded again), and only that share counts (against the VAD's speech span when given). A decode that
  * reaches no final state is refused outright. Accepted hypotheses then pass the contrast check (contrast.ts).
  */
 export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
@@ -236,7 +237,10 @@ function padded(samples: Float32Array): Float32Array {
   return out;
 }
 
-/** Trimming a trigram hypothesis to a grammar sentence: at most this many words, keeping this share. */
+/**
+ * Trimming a trigram hypothesis to a grammar sentence (without the second pass, which weighs such a deletion
+ * against the audio instead): at most this many words, keeping this share.
+ */
 const MAX_TRIMMED = 1;
 const MIN_KEPT_SHARE = 0.75;
 
@@ -424,7 +428,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
 
   /**
    * Re-scores the hypothesis against every sentence with one contrasting word swapped, each side decoded as
-   * a tiny grammar over the same audio; passes when the hypothesis wins by `contrastMargin`.
+   * a tiny grammar over the same audio; passes when the hypothesis wins by the margin its word needs
+   * (`requiredContrastMargin`).
    */
   private async contrastCheck(
     id: string,
