@@ -6,6 +6,7 @@ import type { VoiceConfig } from './schema.ts';
 import { Segmenter, type Utterance } from './segmenter.ts';
 import { AudioStream } from './stream.ts';
 import { play, synthesize } from './tts.ts';
+import { typedForm } from './typed-form.ts';
 import { SileroVad } from './vad.ts';
 import type { WakeDetection } from './wake.ts';
 import { decodeWav, WavError } from './wav.ts';
@@ -221,6 +222,8 @@ export class HermesVoice {
     sessionId: string,
     wakewordId: string | null,
   ): Promise<void> {
+    // The typed form (numbers as digits) is what the parser reads best; Rhasspy's NLU takes digits too.
+    text = typedForm(text);
     await this.options.client.publishAsync(
       HERMES.textCaptured,
       JSON.stringify({ text, likelihood: confidence, seconds, siteId, sessionId, wakewordId }),
