@@ -21,14 +21,16 @@ const run = runJsonStep;
 // int4 embedding: half the file (dev: +0.19 slot F1, +0.29 intent on the plain model, −0.11 F1 on this one).
 // --slot-gazetteer (flags from the training set's slot values, learnt on leave-out folds) chosen on dev over
 // the plain model: int4 dev 98.71 / 94.89 / 87.14 vs 98.86 / 94.16 / 85.71 (intent / slot F1 / exact).
-const trainFlags: string[] = ['--embedding-bits', '4', '--slot-gazetteer'];
+// Seed 4 of seeds 1–5, by the rule in models/README.md (run 14): highest int4 dev exact match (87.29, tied with
+// seed 3), then dev intent accuracy (99.00 vs 98.43).
+const trainFlags: string[] = ['--embedding-bits', '4', '--slot-gazetteer', '--seed', '4'];
 let trained: { training: { seconds: number }; peakRssMiB: number; cpuSeconds?: number } | undefined;
 let trainWall = Number.NaN;
 const loadAverageAtStart = loadavg();
 if (process.env.SLING_BENCH_REUSE !== '1') {
   const t0 = performance.now();
   trained = run(
-    [sling, 'train', train, '--dev', dev, '--out', model, '--fp32', '--json', '--seed', '1', ...trainFlags],
+    [sling, 'train', train, '--dev', dev, '--out', model, '--fp32', '--json', ...trainFlags],
     'sling train',
   ) as never;
   trainWall = (performance.now() - t0) / 1000;
