@@ -140,3 +140,8 @@ test('a word string is near the grammar when one edit makes it a sentence', () =
   assert.ok(near.nearGrammar(w('turn off the kitchen light')));
   assert.ok(!near.nearGrammar(w('flip off the kitchen lamp')));
 });
+
+test('a rule that refers to itself is refused with its name (not a finite-state grammar)', () => {
+  const loop = parseJsgfRules('#JSGF V1.0;\ngrammar t;\n<a> = go [<a>];\npublic <s> = <a>;\n');
+  assert.throws(() => ruleDfa(loop.rules, loop.root), /rule <a> refers to itself/);
+});
