@@ -23,19 +23,27 @@ export class AudioStream {
   /** Queues a chunk; the returned promise settles when it has been analysed (callers may ignore it). */
   push(samples: Float32Array, sampleRate: number): Promise<void> {
     const chunk = resample(samples, sampleRate, VAD_SAMPLE_RATE);
-    this.queue = this.queue.then(() => this.process(chunk));
-    return this.queue;
+    return this.enqueue(() => this.process(chunk));
+  }
+
+  /**
+   * Runs `work` after everything queued. Its failure (e.g. a reply that could not be spoken) rejects only
+   * its own promise: the queue goes on, or the site would stay deaf and flush would fail for good.
+   */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const done = this.queue.then(work);
+    this.queue = done.catch(() => {});
+    return done;
   }
 
   /** End of stream: finishes the utterance in progress. */
   flush(): Promise<void> {
-    this.queue = this.queue.then(async () => {
+    return this.enqueue(async () => {
       const utterance = this.segmenter.flush();
       this.vad.reset();
       this.pending = new Float32Array(0);
       if (utterance) await this.onUtterance(utterance);
     });
-    return this.queue;
   }
 
   private async process(chunk: Float32Array): Promise<void> {
@@ -43,6 +51,8 @@ export class AudioStream {
     joined.set(this.pending);
     joined.set(chunk, this.pending.length);
     let at = 0;
+    // A failed utterance is reported once the chunk is analysed: the frames after it still count.
+    let failure: { error: unknown } | undefined;
     for (; at + VAD_FRAME <= joined.length; at += VAD_FRAME) {
       const frame = joined.slice(at, at + VAD_FRAME);
       const probability = await this.vad.probability(frame);
@@ -50,8 +60,12 @@ export class AudioStream {
       const utterance = this.segmenter.push(frame, probability);
       const early = this.segmenter.takeEarly();
       if (early) this.onEarly?.(early);
-      if (utterance) await this.onUtterance(utterance);
+      if (utterance)
+        await Promise.resolve(this.onUtterance(utterance)).catch((error) => {
+          failure ??= { error };
+        });
     }
     this.pending = joined.slice(at);
+    if (failure) throw failure.error;
   }
 }

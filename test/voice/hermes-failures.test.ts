@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { HermesVoice } from '../../agent/ingress/voice/hermes.ts';
+import type { SpeechRecognizer } from '../../agent/ingress/voice/recognizer.ts';
+import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+
+// What goes wrong around a heard command: a failing reply, a command whose spoken and typed forms differ.
+// Real mosquitto, real VAD on espeak-ng speech; the recogniser says a fixed sentence (the contract lets users
+// plug in their own), so these tests do not depend on PocketSphinx's accuracy.
+
+let broker: Mosquitto;
+let client: MqttClient;
+let grammarDir: string;
+
+before(async () => {
+  broker = await startMosquitto();
+  client = await mqtt.connectAsync(broker.url);
+  grammarDir = await buildFixtureGrammar();
+});
+
+after(async () => {
+  await client?.endAsync();
+  await broker?.stop();
+});
+
+const saying = (text: string): SpeechRecognizer => ({
+  name: 'fixed',
+  recognize: async () => ({ text, confidence: 0.9, accepted: true, timing: { decodeMs: 0 } }),
+  close: async () => {},
+});
+
+async function waitFor(done: () => boolean, what: string, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a reply that cannot be spoken is reported and the site keeps hearing commands', async () => {
+  const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5, recognizer: saying('stop') });
+  const heard: string[] = [];
+  const errors: Error[] = [];
+  const voice = new HermesVoice({
+    client,
+    engine,
+    // aplay without a sound card (or, here, without alsa-utils) fails every reply.
+    config: voiceSchema.parse({
+      enabled: true,
+      hermes: { siteIds: ['deaf'] },
+      tts: { output: 'aplay' },
+    }),
+    onCommand: async (text) => {
+      heard.push(text);
+      return { reply: 'stopping' };
+    },
+    onError: (error) => errors.push(error),
+  });
+  await voice.start();
+  try {
+    await publishSpeech(client, 'deaf', 'stop the robot');
+    await waitFor(() => heard.length === 1 && errors.length === 1, 'the first command and its failed reply');
+    assert.match(errors[0]!.message, /aplay/);
+    await publishSpeech(client, 'deaf', 'stop the robot');
+    await waitFor(() => heard.length === 2, 'the second command (the site must not go deaf)');
+  } finally {
+    await voice.stop();
+    await engine.close();
+  }
+});
