@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
-import { HermesVoice } from '../../agent/ingress/voice/hermes.ts';
+import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
 import type { SpeechRecognizer } from '../../agent/ingress/voice/recognizer.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
@@ -70,5 +71,64 @@ test('a reply that cannot be spoken is reported and the site keeps hearing comma
   } finally {
     await voice.stop();
     await engine.close();
+  }
+});
+
+test('a motion command whose spoken form differs from its typed form is still held for its "yes"', async () => {
+  // "one point five meters" runs as "1.5 meters" (typed-form.ts); the question must be about that command.
+  const engine = await VoiceEngine.open({
+    grammarDir,
+    minConfidence: 0.5,
+    recognizer: saying('drive forward one point five meters'),
+  });
+  const config = voiceSchema.parse({
+    enabled: true,
+    hermes: { siteIds: ['typed'] },
+    tts: { output: 'none' },
+  });
+  const asked: string[] = [];
+  const dialogue = await VoiceDialogue.open({
+    wake: config.wake,
+    confirm: config.confirm,
+    grammarDir,
+    minConfidence: 0.5,
+    // The agent's parser knows the typed form only, as the default model does for decimals.
+    intentsOf: async (text) => {
+      asked.push(text);
+      return text === 'drive forward 1.5 meters' ? ['robot.move'] : [null];
+    },
+    onCancelled: () => {},
+    answerRecognizer: saying('no'),
+  });
+  const executed: string[] = [];
+  const said: string[] = [];
+  client.on('message', (topic, payload) => {
+    if (topic === HERMES.sayFinished) said.push(payload.toString());
+  });
+  await client.subscribeAsync(HERMES.sayFinished);
+  const voice = new HermesVoice({
+    client,
+    engine,
+    config,
+    dialogue,
+    onCommand: async (text) => {
+      executed.push(text);
+      return undefined;
+    },
+  });
+  await voice.start();
+  try {
+    await publishSpeech(client, 'typed', 'drive forward one point five meters');
+    await waitFor(
+      () => asked.length > 0 && (said.length > 0 || executed.length > 0),
+      'the question (or the command running)',
+    );
+    assert.deepEqual(executed, [], 'nothing runs before "yes"');
+    assert.deepEqual(asked, ['drive forward 1.5 meters'], 'judged on the text that would run');
+  } finally {
+    await voice.stop();
+    await dialogue.close();
+    await engine.close();
+    await client.unsubscribeAsync(HERMES.sayFinished);
   }
 });

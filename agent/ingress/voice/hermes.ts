@@ -215,14 +215,13 @@ export class HermesVoice {
       return;
     }
     const wakewordId = wake ? wake.phrase.replace(/\s+/g, '_') : null;
-    const held = await this.options.dialogue?.hold(siteId, {
-      text: r.text,
-      confidence: r.confidence,
-      sessionId,
-    });
+    // The typed form (numbers as digits) is what the parser reads best; Rhasspy's NLU takes digits too. It is
+    // also what runs, so whether it needs a "yes" is judged on it, not on the words as heard.
+    const text = typedForm(r.text);
+    const held = await this.options.dialogue?.hold(siteId, { text, confidence: r.confidence, sessionId });
     // A command waiting for its spoken "yes" is not captured yet (the agent would run textCaptured).
     if (held) return this.say(held.question, siteId, randomUUID(), sessionId);
-    await this.command(siteId, r.text, r.confidence, seconds, sessionId, wakewordId);
+    await this.command(siteId, text, r.confidence, seconds, sessionId, wakewordId);
   }
 
   private async command(
@@ -233,8 +232,6 @@ export class HermesVoice {
     sessionId: string,
     wakewordId: string | null,
   ): Promise<void> {
-    // The typed form (numbers as digits) is what the parser reads best; Rhasspy's NLU takes digits too.
-    text = typedForm(text);
     await this.options.client.publishAsync(
       HERMES.textCaptured,
       JSON.stringify({ text, likelihood: confidence, seconds, siteId, sessionId, wakewordId }),
