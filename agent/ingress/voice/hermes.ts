@@ -75,7 +75,8 @@ export class HermesVoice {
   async stop(): Promise<void> {
     const { client } = this.options;
     client.off('message', this.onMessage);
-    await client.unsubscribeAsync(INBOUND);
+    // Offline, an unsubscribe would wait for the broker: stop must not (the session ends with the client).
+    if (client.connected) await client.unsubscribeAsync(INBOUND);
     for (const site of this.sites.values()) await site.stream.flush();
   }
 

@@ -49,11 +49,14 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
     return undefined;
   }
   const mqtt = await import('mqtt');
-  const client = await mqtt.connectAsync(agent.brokerUrl, {
+  // Not awaited: like the agent, voice starts while the broker is down (a board booting) and connects when it
+  // comes; mqtt.js retries. Its errors are logged (an 'error' event without a listener would crash the agent).
+  const client = mqtt.connect(agent.brokerUrl, {
     clientId: `${config.device.id}-voice`,
     ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
     ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
   });
+  client.on('error', (error) => log.warn({ reason: error.message }, 'voice: MQTT connection'));
   const viaTextCaptured = config.agent.hermes.enabled;
   const onCommand: VoiceCommandHandler = viaTextCaptured
     ? (text) =>
@@ -78,12 +81,16 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
     onError: (error) => log.warn({ reason: error.message }, 'voice: input ignored'),
     ...(dialogue ? { dialogue } : {}),
   });
-  await voice.start();
-  const microphone = startMicrophone(config.voice.microphone, voice, log);
-  log.info(
-    { grammar: config.voice.grammar, recognizer: engine.recognizer.name },
-    'voice: listening on Hermes audio',
+  // Subscribing completes once the broker is reachable; until then satellites cannot be heard anyway.
+  voice.start().then(
+    () =>
+      log.info(
+        { grammar: config.voice.grammar, recognizer: engine.recognizer.name },
+        'voice: listening on Hermes audio',
+      ),
+    (error: Error) => log.error({ reason: error.message }, 'voice: could not subscribe to Hermes audio'),
   );
+  const microphone = startMicrophone(config.voice.microphone, voice, log);
   return {
     async stop() {
       microphone?.stop();
