@@ -237,8 +237,12 @@ export class HermesVoice {
       HERMES.textCaptured,
       JSON.stringify({ text, likelihood: confidence, seconds, siteId, sessionId, wakewordId }),
     );
-    const answer = await this.options.onCommand(text, { siteId, sessionId, confidence });
-    if (answer?.reply) await this.say(answer.reply, siteId, randomUUID(), sessionId);
+    // Not awaited: the agent answers when a motion has finished, and the site's audio is analysed in order, so
+    // waiting here would leave a "stop" said meanwhile unheard until the robot had arrived.
+    this.options
+      .onCommand(text, { siteId, sessionId, confidence })
+      .then((answer) => (answer?.reply ? this.say(answer.reply, siteId, randomUUID(), sessionId) : undefined))
+      .catch((error: Error) => this.options.onError?.(error));
   }
 
   /** Speaks `text` to a site: WAV over MQTT for a satellite or aplay locally, then `sayFinished`. */
