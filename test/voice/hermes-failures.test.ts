@@ -7,7 +7,7 @@ import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
 import type { SpeechRecognizer } from '../../agent/ingress/voice/recognizer.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
-import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+import { buildFixtureGrammar, paddedSpeech, publishSpeech } from '../helpers/speech.ts';
 
 // What goes wrong around a heard command: a failing reply, a command whose spoken and typed forms differ.
 // Real mosquitto, real VAD on espeak-ng speech; the recogniser says a fixed sentence (the contract lets users
@@ -166,5 +166,44 @@ test('a site is heard while its previous command runs: "stop" during a long moti
     finishFirst?.();
     await voice.stop();
     await engine.close();
+  }
+});
+
+test('a command said as the question runs out is heard as a command, not dropped as a late answer', async () => {
+  // The clock moves on while the answer is decoded: the question expires meanwhile.
+  let now = 0;
+  const config = voiceSchema.parse({ enabled: true });
+  const dialogue = await VoiceDialogue.open({
+    wake: config.wake,
+    confirm: config.confirm,
+    grammarDir,
+    minConfidence: 0.5,
+    intentsOf: async () => ['robot.move'],
+    onCancelled: () => {},
+    answerRecognizer: {
+      name: 'slow',
+      recognize: async () => {
+        now += 500;
+        return { text: 'stop', confidence: 0.9, accepted: true, timing: { decodeMs: 500 } };
+      },
+      close: async () => {},
+    },
+    now: () => now,
+  });
+  try {
+    const move = { text: 'drive forward two meters', confidence: 0.9, sessionId: 's' };
+    assert.ok(await dialogue.hold('porch', move), 'the motion is held');
+    now = config.confirm.timeoutMs - 100;
+    const samples = await paddedSpeech('stop');
+    const utterance = {
+      samples,
+      speechStart: 8000,
+      speechEnd: samples.length - 16000,
+      closedAt: samples.length,
+    };
+    const route = await dialogue.route('porch', { ...utterance, reason: 'silence' });
+    assert.equal(route.kind, 'recognize', '"stop" is not a late answer: it is heard as a command');
+  } finally {
+    await dialogue.close();
   }
 });

@@ -113,8 +113,9 @@ export class VoiceDialogue {
       if (resolution.kind === 'cancel')
         this.options.onCancelled(siteId, resolution.command, resolution.reason);
       // Not an answer: the question is dropped and the utterance is heard as a command (the site was
-      // listening for a reply, so no wake phrase is needed): "stop" still stops.
-      if (resolution.kind === 'cancel' && resolution.reason === 'other') {
+      // listening for a reply, so no wake phrase is needed): "stop" still stops, also when the question ran
+      // out while it was being decoded.
+      if (resolution.kind === 'cancel' && answer === 'other') {
         return { kind: 'recognize', samples: utterance.samples };
       }
       if (resolution.kind === 'cancel') return { kind: 'ignore' };
