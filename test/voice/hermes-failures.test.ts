@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { confirmSchema } from '../../agent/ingress/voice/confirm.ts';
 import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
@@ -205,5 +209,36 @@ test('a command said as the question runs out is heard as a command, not dropped
     assert.equal(route.kind, 'recognize', '"stop" is not a late answer: it is heard as a command');
   } finally {
     await dialogue.close();
+  }
+});
+
+test('answers that cannot be pronounced are refused by name, and the failed start leaves no temp dir', async () => {
+  assert.throws(() => confirmSchema.parse({ yes: ['1'] }), /letters/);
+  assert.throws(() => confirmSchema.parse({ no: ['!!'] }), /letters/);
+  assert.deepEqual(confirmSchema.parse({ yes: ["yes it's ok", 'go-ahead'] }).yes, [
+    "yes it's ok",
+    'go-ahead',
+  ]);
+  // Past the schema (a caller building the config itself): a clear error, nothing left behind.
+  const previous = process.env.TMPDIR;
+  const tmp = mkdtempSync(join(tmpdir(), 'sling-review-tmp-'));
+  process.env.TMPDIR = tmp;
+  try {
+    const config = voiceSchema.parse({ enabled: true });
+    await assert.rejects(
+      VoiceDialogue.open({
+        wake: config.wake,
+        confirm: { ...config.confirm, yes: ['1'] },
+        grammarDir,
+        minConfidence: 0.5,
+        intentsOf: async () => [],
+        onCancelled: () => {},
+      }),
+      /voice\.confirm answers/,
+    );
+    assert.deepEqual(readdirSync(tmp), [], 'temp dirs removed');
+  } finally {
+    process.env.TMPDIR = previous;
+    rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 
+/** An answer is decoded as words: digits and symbols have no pronunciation in the answer grammar. */
+const spokenPhrase = z
+  .string()
+  .regex(/^(?=.*[a-zA-Z])[a-zA-Z' -]+$/, 'letters, apostrophes, hyphens and spaces only (a spoken phrase)');
+
 /** `voice.confirm:` spoken confirmation of commands heard by voice (on by default for robot motion). */
 export const confirmSchema = z
   .strictObject({
@@ -19,8 +24,8 @@ export const confirmSchema = z
       .default(8000)
       .describe('no answer within this: cancelled'),
     // Few, distinct "yes" phrases: measured, "go ahead" and "do it" attracted commands and questions.
-    yes: z.array(z.string().min(1)).min(1).default(['yes', 'confirm']),
-    no: z.array(z.string().min(1)).min(1).default(['no', 'cancel', 'no thanks', 'never mind']),
+    yes: z.array(spokenPhrase).min(1).default(['yes', 'confirm']),
+    no: z.array(spokenPhrase).min(1).default(['no', 'cancel', 'no thanks', 'never mind']),
   })
   .prefault({});
 

@@ -74,7 +74,16 @@ export class VoiceDialogue {
     let answerDir: string | undefined;
     if (options.confirm.enabled && !answers) {
       answerDir = mkdtempSync(join(tmpdir(), 'sling-answers-'));
-      answers = await answerRecognizer(options, answerDir);
+      try {
+        answers = await answerRecognizer(options, answerDir);
+      } catch (error) {
+        await spotter?.close();
+        rmSync(answerDir, { recursive: true, force: true });
+        const { yes, no } = options.confirm;
+        throw new Error(
+          `voice.confirm answers ${JSON.stringify([...yes, ...no])}: no pronunciation (${(error as Error).message})`,
+        );
+      }
     }
     return new VoiceDialogue(options, spotter, answers, answerDir);
   }
