@@ -36,8 +36,11 @@ export interface VoiceDialogueOptions {
   /** Grammar directory: its phone loop (loop.jsgf, loop.dict) rejects speech that is not a yes/no answer. */
   grammarDir: string;
   minConfidence: number;
-  /** The intents a command would run (a dry run through the agent's own parser and planner). */
-  intentsOf?: (text: string) => Promise<(string | null)[]>;
+  /**
+   * The intents a command would run (a dry run through the agent's own parser and planner); undefined when
+   * the dry run could not tell (refused before understanding, e.g. rate limited): then it is asked back.
+   */
+  intentsOf?: (text: string) => Promise<(string | null)[] | undefined>;
   /** A pending command was cancelled ("no", another utterance, or the timeout): say so. */
   onCancelled: (siteId: string, command: PendingCommand, reason: 'no' | 'timeout' | 'other') => void;
   /** Replaces the answer recogniser (tests of the routing, or another speech model). */
@@ -162,7 +165,9 @@ export class VoiceDialogue {
   async hold(siteId: string, command: PendingCommand): Promise<{ question: string } | undefined> {
     const c = this.options.confirm;
     if (!c.enabled || !this.answers || !this.options.intentsOf) return undefined;
-    if (!needsConfirmation(await this.options.intentsOf(command.text), c.intents)) return undefined;
+    const intents = await this.options.intentsOf(command.text);
+    // Fail closed: a command whose effect is unknown is never run unasked.
+    if (intents !== undefined && !needsConfirmation(intents, c.intents)) return undefined;
     this.confirmations.ask(siteId, command, this.now());
     this.clearTimer(siteId);
     const timer = setTimeout(() => {

@@ -121,8 +121,13 @@ async function openDialogue(
     minConfidence: voice.minConfidence,
     intentsOf: async (text) => {
       const plan = await agent.command({ text, source: 'voice', dryRun: true });
-      if (plan.status !== 'ok') return [];
-      return plan.clauses ? plan.clauses.map((c) => c.intent) : [plan.intent];
+      const intents = plan.clauses ? plan.clauses.map((c) => c.intent) : [plan.intent];
+      // A dry run refused before it understood anything (rate limit, allow-list) cannot say whether the
+      // command moves; the real run may still pass (from hermes/asr/textCaptured: another rate limit).
+      // A refused or failed plan still has its intents: a motion the planner refused is asked back too.
+      if (plan.status !== 'ok' && plan.status !== 'not_understood' && intents.every((i) => i === null))
+        return undefined;
+      return intents;
     },
     onCancelled: (siteId, command, reason) => {
       log.info({ siteId, text: command.text, reason }, 'voice: command not confirmed, cancelled');

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { buildPipeline } from '../../agent/default-pipeline.ts';
+import { startVoice, type VoiceService } from '../../agent/ingress/voice/service.ts';
+import { createLogger } from '../../agent/log.ts';
+import { type Rig, startRig } from '../helpers/agent.ts';
+import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+import { TableParser } from '../helpers/table-parser.ts';
+
+// When the dry run that decides whether a spoken command needs its "yes" cannot run, the command must not
+// slip through unasked. With agent.hermes.enabled the command itself runs from hermes/asr/textCaptured, whose
+// rate limit is not the one the voice dry run spent.
+
+let rig: Rig;
+let voice: VoiceService | undefined;
+
+before(async () => {
+  rig = await startRig(
+    {
+      drivers: { world: { kind: 'virtual', timeScale: 20 } },
+      // One command per source, then none for a long time.
+      agent: { hermes: { enabled: true }, rateLimit: { perSecond: 0.001, burst: 1 } },
+      voice: { enabled: true, grammar: await buildFixtureGrammar(), confirm: { timeoutMs: 60000 } },
+    },
+    (config, deps) =>
+      buildPipeline(
+        config,
+        deps,
+        new TableParser({
+          'drive forward two meters': {
+            intent: 'robot.move',
+            confidence: 0.97,
+            slots: [
+              { name: 'direction', text: 'forward', start: 6, end: 13, value: 'forward', type: 'direction' },
+              {
+                name: 'distance',
+                text: 'two meters',
+                start: 14,
+                end: 24,
+                value: 2,
+                type: 'builtin.distance',
+              },
+            ],
+          },
+        }),
+      ),
+    (agent) => [agent.topics.commandResult, 'hermes/asr/textCaptured', 'hermes/audioServer/+/playBytes/+'],
+  );
+  voice = await startVoice(rig.agent, createLogger(rig.agent.currentConfig.log));
+});
+
+after(async () => {
+  await voice?.stop();
+  await rig?.close();
+});
+
+test('a motion whose dry run was refused (rate limit) is asked back, not run unasked', async () => {
+  assert.ok(voice, 'voice started');
+  // An earlier voice command's dry run spent the voice source's only token.
+  await rig.agent.command({ text: 'turn on the kitchen light', source: 'voice', dryRun: true });
+  await publishSpeech(rig.probe.client, 'porch', 'drive forward two meters');
+  await rig.probe.waitFor(
+    () =>
+      rig.probe.messages.some((m) => m.topic.startsWith('hermes/audioServer/porch/playBytes/')) ||
+      rig.probe.messages.some((m) => m.topic === 'hermes/asr/textCaptured'),
+    'the question (or the command captured)',
+    30000,
+  );
+  assert.equal(
+    rig.probe.messages.filter((m) => m.topic === 'hermes/asr/textCaptured').length,
+    0,
+    'not captured (the agent would run it) before a "yes"',
+  );
+  const pose = rig.agent.state.get('robot.pose')?.value as { x: number } | undefined;
+  assert.equal(pose?.x ?? 0, 0, 'the robot has not moved');
+});
