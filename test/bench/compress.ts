@@ -233,6 +233,35 @@ trained.push(
     'as "tiny 8192 × 32 + augment, slot-gazetteer teacher", distilled from models/snips and the slot-gazetteer model together (outputs averaged)',
   ],
 );
+// the ≤ 250 KB budget spent on width to the last byte: 76 channels (249,515 bytes), distilled from the shipped
+// models/snips, and from an ensemble of the shipped recipe's seeds 1–4 (models/README.md run 14; seeds 2–4 are
+// read from the bench directory: snips-recipe-seed-<n>, `sling train` with bench:nlu's flags and --seed n)
+const widest = ['--hidden', '76', '--dim', '40', '--embedding-bits', '4', '--buckets', '8192'];
+const seedEnsemble = [gazetteerTeacher, ...[2, 3, 4].map((n) => join(work, `snips-recipe-seed-${n}`))].join(
+  ',',
+);
+trained.push(
+  [
+    'tiny 8192 × 40, 76 ch + augment, shipped teacher',
+    distilled(widest, shipped, 1),
+    'the ≤ 250 KB budget spent on width to the last byte: 76 ch, 40-dim embedding, distilled from the shipped models/snips with 1 teacher-labelled variant per sentence',
+  ],
+  [
+    'tiny 8192 × 40, 76 ch + augment, shipped teacher, seed 2',
+    distilled(widest, shipped, 1, 2),
+    'as the row above, seed 2',
+  ],
+  [
+    'tiny 8192 × 40, 76 ch + augment, 4-seed ensemble teacher',
+    distilled(widest, seedEnsemble, 1),
+    'as "tiny 8192 × 40, 76 ch + augment, shipped teacher", distilled from the shipped recipe trained with seeds 1–4 (outputs averaged)',
+  ],
+  [
+    'tiny 8192 × 40, 76 ch + augment, 4-seed ensemble teacher, seed 2',
+    distilled(widest, seedEnsemble, 1, 2),
+    'as the row above, seed 2',
+  ],
+);
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
   if (!existsSync(join(dir, 'manifest.json'))) {
