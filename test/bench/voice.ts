@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
-import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { type Heard, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
@@ -98,6 +99,16 @@ let processingMs = 0;
 const failures: string[] = [];
 let earlyDecodes = 0;
 const contrastMargins: string[] = [];
+/** VOICE_BENCH_TRACE=<file>: every utterance's recognitions with their evidence, for calibrating rejection. */
+const traceFile = process.env.VOICE_BENCH_TRACE;
+const trace: object[] = [];
+const traced = (heard: Heard[]) =>
+  heard.map((h) => ({
+    text: h.recognition.text,
+    accepted: h.recognition.accepted,
+    reason: h.recognition.reason,
+    ...h.recognition.detail,
+  }));
 /** Where the latency goes (ms after the end of speech): utterance closed, decode start, decode, plan. */
 const waits = {
   closed: [] as number[],
@@ -159,10 +170,12 @@ for (const snr of [20, 10]) {
       if (typedPlans.has(text)) planned++;
       if (commandPath && hypothesis) {
         const planStarted = performance.now();
-        const plan = await planOf(hypothesis);
+        const plan = await planOf(typedForm(hypothesis));
         planMs = performance.now() - planStarted;
         if (typedPlans.has(text) && plan === typedPlans.get(text)) exactPlans++;
-      }
+        if (traceFile)
+          trace.push({ snr, text, exactPlan: plan === typedPlans.get(text), heard: traced(heard) });
+      } else if (traceFile) trace.push({ snr, text, exactPlan: false, heard: traced(heard) });
       // End of speech → plan, as a live stream would see it: the text is ready when the utterance closes
       // (trailing silence confirmed) or when its decode, begun at decodeStartedAt, finishes, whichever is later.
       const last = heard.at(-1);
@@ -201,10 +214,11 @@ for (const [i, text] of outOfScope.entries()) {
   const heard = await engine.listenFile(r.wav);
   processingMs += performance.now() - started;
   audioSeconds += r.seconds;
+  if (traceFile) trace.push({ snr: 20, text, outOfScope: true, heard: traced(heard) });
   let accepted = heard.filter((h) => h.recognition.accepted);
   // With a model, what the recogniser let through must also survive the NLU's own out-of-scope rejection.
   if (commandPath && accepted.length > 0) {
-    const plans = await Promise.all(accepted.map((h) => commandPath.run(h.recognition.text)));
+    const plans = await Promise.all(accepted.map((h) => commandPath.run(typedForm(h.recognition.text))));
     accepted = accepted.filter((_, k) => (plans[k]!.actions as unknown[]).length > 0);
   }
   if (accepted.length > 0) {
@@ -256,4 +270,5 @@ writeResult(heldOut ? 'voice-heldout' : 'voice', rows, {
   loadAverage: loadavg().map((l) => l.toFixed(2)),
   failures,
 });
+if (traceFile) writeFileSync(traceFile, `${trace.map((t) => JSON.stringify(t)).join('\n')}\n`);
 process.stdout.write(`\n${failures.length} misses:\n${failures.slice(0, 40).join('\n')}\n`);

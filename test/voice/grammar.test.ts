@@ -11,7 +11,7 @@ import {
 } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { contrastTable } from '../../models/factory/voice/contrasts.ts';
 import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
-import { buildJsgf, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
+import { buildJsgf, spokenVariants, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
 import {
   grammarAccepts,
   inlinedSize,
@@ -180,5 +180,28 @@ test('contrasts: opposites and other values of one list slot; variants swap one 
   assert.match(
     fsg,
     /TRANSITION 0 2 0\.500000 turn\nTRANSITION 2 1 1\.000000 off\nTRANSITION 0 1 0\.500000 stop\n/,
+  );
+});
+
+test('unit abbreviations are spoken in full and, without a vowel, spelled as text-to-speech reads them', () => {
+  assert.deepEqual(
+    spokenVariants('drive back 30 cm').map((v) => v.join(' ')),
+    ['drive back thirty centimeters', 'drive back thirty c m'],
+  );
+  assert.deepEqual(
+    spokenVariants('speed 0.4 m/s').map((v) => v.join(' ')),
+    ['speed zero point four meters per second', 'speed zero point four m slash s'],
+  );
+  assert.deepEqual(
+    spokenVariants('turn 90 deg').map((v) => v.join(' ')),
+    ['turn ninety degrees'],
+  );
+  assert.deepEqual(
+    spokenVariants('set it to 50%').map((v) => v.join(' ')),
+    ['set it to fifty percent'],
+  );
+  assert.equal(
+    templateToJsgf('drive [30 cm](distance)', (t) => `<slot_${t}>`),
+    'drive (( thirty centimeters | thirty c m ) | <slot_distance>)',
   );
 });

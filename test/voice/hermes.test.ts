@@ -192,3 +192,33 @@ test('a satellite utterance is decoded once, early: at the pause, before the tra
     await recording.close();
   }
 });
+
+test('frames from more satellites than voice.hermes.maxSites are refused with a clear error', async () => {
+  const refused: Error[] = [];
+  const capped = new HermesVoice({
+    client: agentClient,
+    engine,
+    config: voiceSchema.parse({ enabled: true, hermes: { maxSites: 1 }, tts: { enabled: false } }),
+    onCommand: async () => undefined,
+    onError: (error) => refused.push(error),
+  });
+  await capped.start();
+  try {
+    const silence = encodeWav(new Float32Array(1024), 16000);
+    await satellite.publishAsync(HERMES.audioFrame('cap-one'), silence);
+    await satellite.publishAsync(HERMES.audioFrame('cap-two'), silence);
+    await satellite.publishAsync(HERMES.audioFrame('cap-one'), silence);
+    const deadline = Date.now() + 10000;
+    while (refused.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // let the third frame (a known site) through before judging
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      refused.map((e) => e.message),
+      [
+        'hermes/audioServer/cap-two/audioFrame: ignored, already hearing 1 satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds)',
+      ],
+    );
+  } finally {
+    await capped.stop();
+  }
+});

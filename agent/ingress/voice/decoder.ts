@@ -28,6 +28,37 @@ export const decoderSchema = z
       .min(-1)
       .default(-1)
       .describe('cap on active HMMs per frame (-maxhmmpf), -1 for none'),
+    secondPass: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('decode again against the grammar sentences closest to what the trigram decoder heard'),
+        wordsPerEdit: z
+          .number()
+          .int()
+          .min(1)
+          .default(4)
+          .describe('heard words per word edit the second pass may make (4: one edit in 4 to 7 words)'),
+        maxEdits: z.number().int().min(0).max(3).default(1).describe('most word edits the second pass makes'),
+        maxCandidates: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(100)
+          .describe('most sentences decoded in the second pass'),
+        maxRivalMargin: z
+          .number()
+          .default(25)
+          .describe(
+            'the edited sentence is refused when the first pass words fit the audio better by more than this (acoustic score per frame of the words that differ)',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'second pass over the grammar sentences a word edit away from the first pass (trigram grammars)',
+      ),
     extraArgs: z
       .array(z.string())
       .refine(

@@ -138,6 +138,8 @@ export function pocketSphinxFromDir(
   dir: string,
   minConfidence: number,
   decoder?: DecoderSettings,
+  /** Over the grammar's own calibration (benchmarks measuring what a setting does). */
+  calibration: Partial<Calibration> = {},
 ): PocketSphinxRecognizer {
   // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
   // may carry a calibration measured on its own commands.
@@ -168,7 +170,7 @@ export function pocketSphinxFromDir(
     loopGrammar: join(dir, files.loopGrammar),
     loopDictionary: join(dir, files.loopDictionary),
     minConfidence,
-    calibration: manifest.calibration ?? {},
+    calibration: { ...manifest.calibration, ...calibration },
     ...(manifest.decoderArgs ? { decoderArgs: manifest.decoderArgs } : {}),
     ...(decoder ? { decoder } : {}),
     ...(manifest.contrasts ? { contrasts: manifest.contrasts } : {}),

@@ -6,6 +6,7 @@ import type { VoiceConfig } from './schema.ts';
 import { Segmenter, type Utterance } from './segmenter.ts';
 import { AudioStream } from './stream.ts';
 import { play, synthesize } from './tts.ts';
+import { typedForm } from './typed-form.ts';
 import { SileroVad } from './vad.ts';
 import type { WakeDetection } from './wake.ts';
 import { decodeWav, WavError } from './wav.ts';
@@ -134,6 +135,15 @@ export class HermesVoice {
     if (known) return Promise.resolve(known);
     let pending = this.pendingSites.get(siteId);
     if (!pending) {
+      // Any client may publish frames under any site id: each new one costs a VAD session, so they are capped.
+      const { maxSites, siteIds } = this.options.config.hermes;
+      if (siteIds.length === 0 && this.pendingSites.size >= maxSites) {
+        return Promise.reject(
+          new Error(
+            `${HERMES.audioFrame(siteId)}: ignored, already hearing ${maxSites} satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds)`,
+          ),
+        );
+      }
       // Each site has its own VAD session (the model is recurrent) and segmenter.
       const early = new EarlyDecodes(this.options.engine);
       pending = SileroVad.load()
@@ -155,6 +165,8 @@ export class HermesVoice {
           return site;
         });
       this.pendingSites.set(siteId, pending);
+      // A site whose set-up failed (e.g. the VAD model could not load) is tried again with its next frame.
+      pending.catch(() => this.pendingSites.delete(siteId));
     }
     return pending;
   }
@@ -221,6 +233,8 @@ export class HermesVoice {
     sessionId: string,
     wakewordId: string | null,
   ): Promise<void> {
+    // The typed form (numbers as digits) is what the parser reads best; Rhasspy's NLU takes digits too.
+    text = typedForm(text);
     await this.options.client.publishAsync(
       HERMES.textCaptured,
       JSON.stringify({ text, likelihood: confidence, seconds, siteId, sessionId, wakewordId }),

@@ -7,6 +7,7 @@ import { fromProjectRoot } from '../../paths.ts';
 import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
 import type { Heard } from './engine.ts';
 import { VoiceEngine } from './engine.ts';
+import { typedForm } from './typed-form.ts';
 
 export interface ListenFileOptions {
   json?: boolean;
@@ -83,7 +84,7 @@ export async function listenToFile(
         result = refusal(r.text, r.confidence, r.reason ?? 'not recognised');
       } else {
         accepted++;
-        result = commandPath ? await commandPath.run(r.text) : { text: r.text };
+        result = commandPath ? await commandPath.run(typedForm(r.text)) : { text: r.text };
       }
       if (o.json) {
         out.write(`${JSON.stringify({ ...result, heard: r.text, asrConfidence: round(r.confidence) })}\n`);

@@ -12,6 +12,7 @@ import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import { contrastVariants, sentencesFsg } from './contrast.ts';
 import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeArguments } from './decoder.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
+import { NearSentences } from './second-pass.ts';
 import { encodeWav } from './wav.ts';
 
 /**
@@ -22,7 +23,8 @@ import { encodeWav } from './wav.ts';
  * loop. Speech the grammar explains well scores close to the phone loop; speech it does not (a joke request
  * forced into "stop") scores far below it. The per-frame acoustic score difference and the share of speech
  * explained by words are mapped to a 0..1 confidence. With the trigram decoder the hypothesis must be a
- * grammar sentence and only that share counts (against the VAD's speech span when given). A decode that
+ * grammar sentence, or become one in the second pass (second-pass.ts: the sentences a word edit away,
+ * decoded again), and only that share counts (against the VAD's speech span when given). A decode that
  * reaches no final state is refused outright. Accepted hypotheses then pass the contrast check (contrast.ts).
  */
 export const DEFAULT_HMM = '/usr/share/pocketsphinx/model/en-us/en-us';
@@ -109,6 +111,11 @@ export interface Calibration {
    * contrasting word swapped ("on" → "off"); closer calls are refused.
    */
   contrastMargin: number;
+  /**
+   * The least margin when the heard sentence has this word where its rival differs, instead of
+   * `contrastMargin`: confusions are one-sided ("off" is heard as "on" in noise, rarely the other way).
+   */
+  contrastMarginByWord: Record<string, number>;
 }
 
 /**
@@ -126,7 +133,30 @@ export const defaultCalibration: Calibration = {
   // consonant drowns in noise), motion words (forward/back, left/right) mostly 800 and up. Safety first: a
   // flip must not pass, so close calls are refused and the user asked again (costs ~9% of commands at 20 dB).
   contrastMargin: 500,
+  // Measured with npm run bench:voice-contrast (grammar sentences with a contrasting word, seed 7, 160
+  // sentences, 465 checks at 20 and 10 dB through the whole recogniser; never bench:voice's test commands):
+  // the 17 flips that reached the check were a word heard for its rival where noise hides what tells them
+  // apart: "on" for "off" (13, up to a margin of 595), "frontwards" for "backwards" (929), "onward" for
+  // "backward" (532), "door" for "dock" (915); "ahead" for "back" (154 in an earlier run). Those words need
+  // 10 % more than their worst flip. Words heard in 39 to 55 checks without a single flip ("off",
+  // "kitchen", "bedroom") need only to win. Every other word keeps contrastMargin.
+  contrastMarginByWord: {
+    on: 655,
+    frontwards: 1025,
+    onward: 590,
+    door: 1010,
+    ahead: 170,
+    off: 0,
+    kitchen: 0,
+    bedroom: 0,
+  },
 };
+
+/** The least contrast margin for a heard sentence against its rival (the word where they first differ). */
+export function requiredContrastMargin(heard: string[], rival: string[], c: Calibration): number {
+  const at = heard.findIndex((w, i) => w !== rival[i]);
+  return c.contrastMarginByWord[heard[at] ?? ''] ?? c.contrastMargin;
+}
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -145,6 +175,37 @@ export function confidenceFromScores(
   );
   return { confidence, perFrame, coverage };
 }
+
+/**
+ * Frames of the words of `seg` that are not in a longest common subsequence with `words`: where an aligned
+ * sentence differs from another word string.
+ */
+export function differingFrames(seg: HypSeg, words: string[]): number {
+  const indices = seg.words
+    .map((w, i) => ({ w, i }))
+    .filter(({ w }) => !FILLER.test(w) && !w.startsWith('ph_'));
+  const own = indices.map(({ w }) => w.replace(/\(\d+\)$/, ''));
+  const lcs = Array.from({ length: own.length + 1 }, () => new Array<number>(words.length + 1).fill(0));
+  for (let i = own.length - 1; i >= 0; i--)
+    for (let j = words.length - 1; j >= 0; j--)
+      lcs[i]![j] = own[i] === words[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  let frames = 0;
+  for (let i = 0, j = 0; i < own.length; ) {
+    if (j < words.length && own[i] === words[j]) {
+      i++;
+      j++;
+    } else if (j < words.length && lcs[i]![j + 1]! >= lcs[i + 1]![j]!) j++;
+    else {
+      const k = indices[i]!.i;
+      frames += (seg.starts[k + 1] ?? seg.frames) - seg.starts[k]!;
+      i++;
+    }
+  }
+  return frames;
+}
+
+/** A differing word shorter than this (0.1 s) is scored as this long, so one frame cannot decide. */
+const MIN_DIFFERING_FRAMES = 10;
 
 /** Samples per decoder frame (16 kHz, 100 frames per second). */
 const FRAME = 160;
@@ -176,7 +237,10 @@ function padded(samples: Float32Array): Float32Array {
   return out;
 }
 
-/** Trimming a trigram hypothesis to a grammar sentence: at most this many words, keeping this share. */
+/**
+ * Trimming a trigram hypothesis to a grammar sentence (without the second pass, which weighs such a deletion
+ * against the audio instead): at most this many words, keeping this share.
+ */
 const MAX_TRIMMED = 1;
 const MIN_KEPT_SHARE = 0.75;
 
@@ -194,6 +258,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** The command grammar, whose sentences are the only rivals the contrast check weighs. */
   private readonly commands?: { rules: Map<string, Node>; root: string };
 
+  /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
+  private readonly near?: NearSentences;
+
   constructor(private readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
@@ -202,6 +269,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       (options.contrasts && options.grammar.endsWith('.jsgf')
         ? parseJsgfRules(readFileSync(options.grammar, 'utf8'))
         : undefined);
+    const second = (options.decoder ?? defaultDecoderSettings).secondPass;
+    // Only a trigram decoder strays from the grammar; a grammar decode's sentences need no edit.
+    if (this.sentences && second.enabled && !options.grammar.endsWith('.jsgf')) {
+      this.near = new NearSentences(this.sentences.rules, this.sentences.root);
+    }
   }
 
   async recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition> {
@@ -223,6 +295,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         vadSpeech ? undefined : this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
       ]);
       let words = decoded ? hypothesisWords(decoded.words) : [];
+      const first = words;
+      const second = decoded && words.length > 0 ? await this.secondPass(id, words) : undefined;
+      if (second) words = second.words;
       if (!decoded || words.length === 0) {
         return {
           text: '',
@@ -234,8 +309,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       }
       if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
         // A stray word or two at either end (breath, noise) is dropped when the rest is a grammar sentence
-        // and most of what was heard; otherwise the utterance is not a command.
-        const span = longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
+        // and most of what was heard; otherwise the utterance is not a command. With the second pass that
+        // deletion was already weighed, against the audio (its rival check): no blind trimming.
+        const span = this.near
+          ? undefined
+          : longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
         const kept = span ? span.end - span.start : 0;
         if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
           return {
@@ -248,7 +326,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         }
         words = words.slice(span.start, span.end);
       }
-      const grammar = decoded;
+      const grammar = second?.seg ?? decoded;
       const calibration = { ...defaultCalibration, ...o.calibration };
       const { confidence, perFrame, coverage } = vadSpeech
         ? coverageConfidence(grammar, (vadSpeech.end - vadSpeech.start) / FRAME, calibration)
@@ -272,7 +350,20 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         ...(reason ? { reason } : {}),
         detail: {
           searchMs,
-          ...(contrast ? { contrastMargin: contrast.margin, contrastRival: contrast.rival } : {}),
+          ...(contrast
+            ? {
+                contrastMargin: contrast.margin,
+                contrastRival: contrast.rival,
+                ...(contrast.frames !== undefined ? { contrastFrames: contrast.frames } : {}),
+              }
+            : {}),
+          ...(second
+            ? {
+                firstPass: first.join(' '),
+                secondPassCandidates: second.candidates,
+                rivalMargin: second.rivalMargin,
+              }
+            : {}),
           perFrame,
           coverage,
           grammarAcoustic: grammar.acoustic,
@@ -290,7 +381,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
-      for (const side of ['', 'h', 'v']) {
+      for (const side of ['', 'h', 'v', 's', 'r']) {
         for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.ch', '.cv'])
           rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
       }
@@ -298,20 +389,62 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   }
 
   /**
+   * Decodes the audio again against the grammar sentences within a word edit or two of the first pass's
+   * words (second-pass.ts); undefined when there are none or the decode finds none of them.
+   */
+  private async secondPass(
+    id: string,
+    firstWords: string[],
+  ): Promise<{ words: string[]; seg: HypSeg; candidates: number; rivalMargin: number } | undefined> {
+    if (!this.near) return undefined;
+    const settings = (this.options.decoder ?? defaultDecoderSettings).secondPass;
+    const candidates = this.near.candidates(firstWords, settings);
+    if (candidates.length === 0) return undefined;
+    // What the first pass heard, when not a grammar sentence itself, is aligned alone as a rival: how much
+    // better it fits the audio than the second pass's sentence, per frame of the words they differ in, says
+    // whether the edit is what was said or speech that is no command forced into one.
+    const heard = firstWords.join(' ');
+    const rival = candidates.some((c) => c.join(' ') === heard) ? undefined : firstWords;
+    const [seg, rivalSeg] = await Promise.all(
+      (['s', 'r'] as const).map(async (side) => {
+        if (side === 'r' && !rival) return undefined;
+        linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
+        const file = join(this.dir, `${id}${side}.fsg`);
+        writeFileSync(file, sentencesFsg('second_pass', side === 's' ? candidates : [rival!]));
+        return this.decode(`${id}${side}`, `p${side}`, '', this.options.dictionary, file);
+      }),
+    );
+    const words = seg ? hypothesisWords(seg.words) : [];
+    if (!seg || words.length === 0) return undefined;
+    const rivalWords = rivalSeg ? hypothesisWords(rivalSeg.words) : [];
+    const rivalMargin =
+      rivalSeg && rivalWords.length > 0
+        ? (rivalSeg.acoustic - seg.acoustic) /
+          Math.max(MIN_DIFFERING_FRAMES, differingFrames(seg, firstWords), differingFrames(rivalSeg, words))
+        : Number.NEGATIVE_INFINITY;
+    if (rivalMargin > settings.maxRivalMargin) return undefined;
+    return { words, seg, candidates: candidates.length, rivalMargin };
+  }
+
+  /**
    * Re-scores the hypothesis against every sentence with one contrasting word swapped, each side decoded as
-   * a tiny grammar over the same audio; passes when the hypothesis wins by `contrastMargin`.
+   * a tiny grammar over the same audio; passes when the hypothesis wins by the margin its word needs
+   * (`requiredContrastMargin`).
    */
   private async contrastCheck(
     id: string,
     words: string[],
-  ): Promise<{ passed: boolean; margin: number; rival: string } | undefined> {
-    // Only swaps that make another command matter ("put it up" is not one, "lights on" is).
+  ): Promise<{ passed: boolean; margin: number; rival: string; frames?: number } | undefined> {
+    // Only swaps that make another command matter ("put it up" is not one, "lights on" is), or nearly one:
+    // with a trigram decoder "flip on the light" may be heard, whose "flip off the light" is one word from
+    // "switch off the light" (measured: accepted as a flip when that rival was left out).
     const commands = this.commands;
     const variants = (this.options.contrasts ? contrastVariants(words, this.options.contrasts) : []).filter(
-      (v) => !commands || grammarAccepts(commands.rules, commands.root, v),
+      (v) =>
+        !commands || grammarAccepts(commands.rules, commands.root, v) || (this.near?.nearGrammar(v) ?? false),
     );
     if (variants.length === 0) return undefined;
-    const margin = { ...defaultCalibration, ...this.options.calibration }.contrastMargin;
+    const calibration = { ...defaultCalibration, ...this.options.calibration };
     const sides = await Promise.all(
       (['h', 'v'] as const).map(async (side) => {
         linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
@@ -329,7 +462,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const rivalText = hypothesisWords(rival.words).join(' ');
     if (!heard) return { passed: false, margin: Number.NEGATIVE_INFINITY, rival: rivalText };
     const difference = heard.acoustic - rival.acoustic;
-    return { passed: difference >= margin, margin: difference, rival: rivalText };
+    const frames = Math.max(
+      differingFrames(heard, hypothesisWords(rival.words)),
+      differingFrames(rival, hypothesisWords(heard.words)),
+    );
+    const required = requiredContrastMargin(words, rivalText.split(' '), calibration);
+    return { passed: difference >= required, margin: difference, rival: rivalText, frames };
   }
 
   private decoderArgs(grammar: string, dictionary: string): string[] {

@@ -45,6 +45,15 @@ export const voiceSchema = z
     hermes: z
       .strictObject({
         siteIds: z.array(z.string()).default([]).describe('satellites to listen to; empty = all'),
+        maxSites: z
+          .number()
+          .int()
+          .min(1)
+          .max(256)
+          .default(16)
+          .describe(
+            'when siteIds is empty: most satellites heard (each costs a VAD session); frames from more are refused',
+          ),
         pushToTalk: z
           .boolean()
           .default(false)

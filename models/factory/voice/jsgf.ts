@@ -73,6 +73,72 @@ export function expandUnits(phrase: string): string {
     .replace(ALWAYS, (unit: string) => UNITS[unit]!);
 }
 
+/** Marks a letter of a spelled-out abbreviation through spokenWords (which would expand "c" after a number). */
+const LETTER = 'qqletter';
+
+/**
+ * The phrase with its unit abbreviations read out letter by letter, as text-to-speech and many people read
+ * them: "30 cm" → "30 c m", "0.4 m/s" → "0.4 m slash s", "21 °C" → "21 degrees c" (espeak-ng's
+ * readings). "%" is read "percent" either way.
+ */
+function spellUnits(phrase: string): string {
+  // Abbreviations without a vowel are spelled ("cm"); ones with one are read as a word ("deg", "min").
+  const spell = (unit: string) => {
+    const degrees = unit.startsWith('°');
+    const rest = degrees ? unit.slice(1) : unit;
+    if (!/^[b-df-hj-np-tv-z/]*$/.test(rest) || (!degrees && rest === '')) return unit;
+    const letters = [...rest].map((ch) => (ch === '/' ? 'slash' : `${LETTER}${ch}`));
+    return ` ${degrees ? 'degrees ' : ''}${letters.join(' ')} `;
+  };
+  return phrase
+    .toLowerCase()
+    .replace(UNIT_AFTER_NUMBER, (_, digit: string, unit: string) => `${digit} ${spell(unit)}`)
+    .replace(ALWAYS, (unit: string) => spell(unit));
+}
+
+/**
+ * Every way the phrase is spoken: its words (units in full, "centimeters") and, when it has unit
+ * abbreviations, the same with them spelled out ("c m"). The first is the canonical spoken form.
+ */
+export function spokenVariants(phrase: string): string[][] {
+  const full = spokenWords(phrase);
+  const spelled = spokenWords(spellUnits(phrase)).map((w) =>
+    w.startsWith(LETTER) ? w.slice(LETTER.length) : w,
+  );
+  return spelled.join(' ') === full.join(' ') ? [full] : [full, spelled];
+}
+
+/**
+ * Spelled unit abbreviations after a number back to their words ("thirty c m" → "thirty centimeters"),
+ * the form parsers trained on typed sentences know. `isNumber` tells a number word or digits.
+ */
+export function unspellUnits(words: string[], isNumber: (word: string) => boolean): string[] {
+  const pairs = Object.keys(UNITS)
+    .map((unit) => spokenVariants(`1 ${unit}`).map((v) => v.slice(1)))
+    .filter((v) => v.length === 2)
+    .map(([full, spelled]) => ({ full: full!, spelled: spelled! }))
+    .sort((a, b) => b.spelled.length - a.spelled.length);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; ) {
+    const pair =
+      out.length > 0 && isNumber(out[out.length - 1]!)
+        ? pairs.find((p) => p.spelled.every((w, k) => words[i + k] === w))
+        : undefined;
+    if (pair) {
+      out.push(...pair.full);
+      i += pair.spelled.length;
+    } else out.push(words[i++]!);
+  }
+  return out;
+}
+
+/** A phrase as a JSGF expansion: its words, or its spoken variants as alternatives. */
+function spokenExpansion(phrase: string): string {
+  const variants = spokenVariants(phrase).filter((v) => v.length > 0);
+  if (variants.length <= 1) return (variants[0] ?? []).join(' ');
+  return `( ${variants.map((v) => v.join(' ')).join(' | ')} )`;
+}
+
 /** Spoken words of a plain phrase: lower case, units and digits spelled out, punctuation dropped. */
 export function spokenWords(phrase: string): string[] {
   return expandUnits(phrase)
@@ -89,8 +155,7 @@ export function templateToJsgf(template: string, slotRule: (type: string) => str
   const glued = template.replace(/([A-Za-z']+)\[([a-z']+)\](?!\()/g, '($1|$1$2)');
   // `[text](slot)`: the example's words, or anything else the slot accepts.
   const withSpans = glued.replace(/\[([^\]]*)\]\(([\w.:-]+)\)/g, (_, text: string, slot: string) => {
-    const words = spokenWords(text).join(' ');
-    return `\uE001${words}\uE002${slot}\uE003`;
+    return `\uE001${spokenExpansion(text)}\uE002${slot}\uE003`;
   });
   const out: string[] = [];
   let depth = 0;
@@ -111,7 +176,7 @@ export function templateToJsgf(template: string, slotRule: (type: string) => str
       if (depth < 0) throw new Error(`unbalanced "${token}" in "${template}"`);
       out.push(token);
     } else if (token === '|') out.push('|');
-    else out.push(...spokenWords(token));
+    else out.push(spokenExpansion(token));
   }
   if (depth !== 0) throw new Error(`unclosed bracket in "${template}"`);
   return out
@@ -171,17 +236,17 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
   for (const [type, phrases] of Object.entries(spec.slots)) {
     const alternatives = new Set<string>();
     for (const phrase of phrases) {
-      if (!numeric.has(type)) {
-        const spoken = spokenWords(phrase).join(' ');
+      for (const variant of spokenVariants(phrase)) {
+        if (!numeric.has(type)) {
+          if (variant.length > 0) alternatives.add(variant.join(' '));
+          continue;
+        }
+        // Sampled numeric phrases generalise to the shared <number> rule; number words become digits
+        // first, so "ninety degrees" and "45 degrees" collapse into one pattern.
+        const spoken = wordsToNumbers(variant.join(' ')).replace(/-?\d+(?:\.\d+)?/g, '<number>');
+        if (spoken.includes('<number>')) usesNumber = true;
         if (spoken) alternatives.add(spoken);
-        continue;
       }
-      // Sampled numeric phrases generalise to the shared <number> rule; number words become digits first,
-      // so "ninety degrees" and "45 degrees" collapse into one pattern.
-      const digits = wordsToNumbers(spokenWords(phrase).join(' '));
-      const spoken = digits.replace(/-?\d+(?:\.\d+)?/g, '<number>');
-      if (spoken.includes('<number>')) usesNumber = true;
-      if (spoken) alternatives.add(spoken);
     }
     lines.push(`<${ruleName('slot', type)}> = ${slotExpansion([...alternatives])};`);
   }
