@@ -87,7 +87,11 @@ async function loadModel(config: SlingConfig): Promise<ReleasableParser> {
     );
   }
   try {
-    return await loadParser(modelDir, { threads: config.nlu.threads, maxChars: config.nlu.maxInputChars });
+    return await loadParser(modelDir, {
+      threads: config.nlu.threads,
+      maxChars: config.nlu.maxInputChars,
+      preloadEmbeddings: config.nlu.preloadEmbeddings,
+    });
   } catch (error) {
     if (!(error instanceof ModelLoadError)) throw error;
     return new UnavailableParser(`the NLU model at ${modelDir} cannot be used: ${error.message}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { f16round } from '@petamoriken/float16';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
 import { splitEmbedding } from '../agent/nlu/embedding-split.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
@@ -94,6 +95,43 @@ describe('run-time parser shortcuts', () => {
     }
     await whole.release();
     assert.ok(worst < 1e-4, `max |logit difference| ${worst}`);
+  });
+
+  it('int4 rows dequantize to fp16(q × scale) exactly, with 3 roundings a row instead of 16', () => {
+    for (const model of ['models/default', 'models/snips']) {
+      const { manifest, onnx } = readModelDir(fromProjectRoot(model), 'model');
+      const table = splitEmbedding(onnx, manifest.config.gazDim)!.table;
+      assert.ok(table.scales, `${model} has a quantized table`);
+      // the model's scales, and fp16 values at and beyond the shortcut's range (subnormal, large)
+      const scales = [...table.scales, ...[2 ** -20, 2 ** -14, 3.1e-5, 4096, 5000, 0.1].map(f16round)];
+      for (const s of scales) {
+        const fast = table.halfLut(s);
+        for (let q = -8; q <= 7; q++)
+          assert.equal(fast[q + 8], f16round(q * s), `${model}: q ${q}, scale ${s}`);
+      }
+    }
+  });
+
+  it('rows are dequantized as words need them, or all at load, with the same parses', async () => {
+    const preloaded = await loadParser(dir, { preloadEmbeddings: true });
+    const lazy = await loadParser(dir);
+    const rows = lazy.manifest.config.buckets;
+    assert.equal(preloaded.embeddingTable?.resident, rows);
+    assert.equal(lazy.embeddingTable?.resident, 0);
+    for (const text of SENTENCES) {
+      const a = await lazy.parseDetailed(text);
+      const b = await preloaded.parseDetailed(text);
+      assert.deepEqual({ ...a.result, timing: 0 }, { ...b.result, timing: 0 }, text);
+    }
+    const used = lazy.embeddingTable!.resident;
+    assert.ok(
+      used > 100 && used < rows / 4,
+      `${used} of ${rows} rows resident after ${SENTENCES.length} sentences`,
+    );
+    await lazy.parse(SENTENCES[0]!);
+    assert.equal(lazy.embeddingTable!.resident, used, 'a sentence seen before dequantizes nothing');
+    await preloaded.release();
+    await lazy.release();
   });
 
   it('a graph whose head is not the known embedding bag runs whole', () => {

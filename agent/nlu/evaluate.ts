@@ -26,10 +26,13 @@ export function nearestRank(values: readonly number[], p: number): number {
 export async function evaluateModel(
   dir: string,
   dataFile: string,
-  options: { graph?: 'model' | 'fp32' } = {},
+  options: { graph?: 'model' | 'fp32'; preloadEmbeddings?: boolean } = {},
 ): Promise<EvalReport> {
   const examples = readJsonl(dataFile);
-  const parser = await loadParser(dir, { graph: options.graph ?? 'model' });
+  const parser = await loadParser(dir, {
+    graph: options.graph ?? 'model',
+    preloadEmbeddings: options.preloadEmbeddings ?? false,
+  });
   const spans = (tags: readonly string[]) =>
     bioSpans(tags).map((s) => ({ slot: s.slot, start: s.first, end: s.last }));
   const judged: Judged[] = [];

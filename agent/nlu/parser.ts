@@ -31,6 +31,8 @@ export interface ParserOptions {
    * false runs the whole graph, as a test compares.
    */
   splitEmbedding?: boolean;
+  /** Dequantize the whole embedding table at load instead of row by row on first use (see EmbeddingTable.preload). */
+  preloadEmbeddings?: boolean;
 }
 
 /** Words whose pooled embedding the parser keeps (48 floats each: about 0.8 MB when full). */
@@ -82,6 +84,11 @@ export class OnnxParser implements Parser {
     };
     this.decoder = new ViterbiDecoder(this.crf);
     if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
+  }
+
+  /** The embedding table the JS embedding bag reads (undefined when the whole graph runs). */
+  get embeddingTable(): SplitGraph['table'] | undefined {
+    return this.split?.table;
   }
 
   /** Where the embedding bag is computed: in JS before the graph's tail, or by the whole graph. */
@@ -260,6 +267,7 @@ export async function loadParser(dir: string, options: ParserOptions = {}): Prom
     options.splitEmbedding === false
       ? undefined
       : splitEmbedding(verified.onnx, verified.manifest.config.gazDim);
+  if (split && options.preloadEmbeddings) split.table.preload();
   const session = await createGraphSession(
     ort,
     split?.tail ?? verified.onnx,
