@@ -67,7 +67,12 @@ test('confirmation is needed for configured motion intents, never for stops', ()
   assert.equal(needsConfirmation([null], intents), false);
   assert.equal(needsConfirmation(['robot.stop'], ['robot.*']), false);
   assert.equal(needsConfirmation(['robot.estop'], ['robot.*']), false);
-  assert.equal(needsConfirmation(['robot.move', 'robot.stop'], ['robot.*']), false, 'a stop is never held');
+  assert.equal(needsConfirmation(['robot.stop', 'robot.estop'], ['robot.*']), false, 'stops are never held');
+  assert.equal(
+    needsConfirmation(['robot.move', 'robot.stop'], ['robot.*']),
+    true,
+    'a motion is held even when the sentence also stops',
+  );
   assert.equal(needsConfirmation(['gripper.open'], ['gripper.*']), true);
   assert.throws(() => confirmSchema.parse({ intents: ['robot.*.x*'] }));
 });

@@ -193,7 +193,7 @@ test('a satellite utterance is decoded once, early: at the pause, before the tra
   }
 });
 
-test('frames from more satellites than voice.hermes.maxSites are refused with a clear error', async () => {
+test('frames from more satellites than voice.hermes.maxSites are refused with a clear error, once per site', async () => {
   const refused: Error[] = [];
   const capped = new HermesVoice({
     client: agentClient,
@@ -207,6 +207,7 @@ test('frames from more satellites than voice.hermes.maxSites are refused with a 
     const silence = encodeWav(new Float32Array(1024), 16000);
     await satellite.publishAsync(HERMES.audioFrame('cap-one'), silence);
     await satellite.publishAsync(HERMES.audioFrame('cap-two'), silence);
+    await satellite.publishAsync(HERMES.audioFrame('cap-two'), silence);
     await satellite.publishAsync(HERMES.audioFrame('cap-one'), silence);
     const deadline = Date.now() + 10000;
     while (refused.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -215,7 +216,7 @@ test('frames from more satellites than voice.hermes.maxSites are refused with a 
     assert.deepEqual(
       refused.map((e) => e.message),
       [
-        'hermes/audioServer/cap-two/audioFrame: ignored, already hearing 1 satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds)',
+        'hermes/audioServer/cap-two/audioFrame: ignored, already hearing 1 satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds); reported once',
       ],
     );
   } finally {

@@ -52,10 +52,12 @@ export function classifyAnswer(text: string, config: Pick<ConfirmConfig, 'yes' |
 // Stopping must never wait for a "yes", whatever the configuration says.
 const STOP = /(^|\.)(e?stop|halt)$/;
 
-/** True when any of the command's intents (one per clause) matches a pattern and none is a stop. */
+/**
+ * True when any clause's intent (one per clause) other than a stop matches a pattern. A bare stop is never
+ * held; a motion with a stop in the same sentence ("drive forward two meters then stop") is, since it moves.
+ */
 export function needsConfirmation(intents: readonly (string | null)[], patterns: readonly string[]): boolean {
-  const named = intents.filter((i): i is string => i !== null);
-  if (named.some((i) => STOP.test(i))) return false;
+  const named = intents.filter((i): i is string => i !== null && !STOP.test(i));
   return named.some((intent) =>
     patterns.some((p) => (p.endsWith('*') ? intent.startsWith(p.slice(0, -1)) : intent === p)),
   );

@@ -60,6 +60,8 @@ interface Site {
 export class HermesVoice {
   private readonly sites = new Map<string, Site>();
   private readonly pendingSites = new Map<string, Promise<Site>>();
+  /** Sites refused by `maxSites`, reported once each (a refused microphone sends ~30 chunks a second). */
+  private readonly refusedSites = new Set<string>();
   private readonly onMessage = (topic: string, payload: Buffer) => {
     this.handle(topic, payload).catch((error: Error) => this.options.onError?.(error));
   };
@@ -127,6 +129,7 @@ export class HermesVoice {
 
   /** Audio from a site (Hermes frames, the local microphone): any rate, in order. */
   async pushAudio(siteId: string, samples: Float32Array, sampleRate: number): Promise<void> {
+    if (this.refusedSites.has(siteId)) return;
     const site = await this.site(siteId);
     if (site.listening) await site.stream.push(samples, sampleRate);
   }
@@ -139,9 +142,11 @@ export class HermesVoice {
       // Any client may publish frames under any site id: each new one costs a VAD session, so they are capped.
       const { maxSites, siteIds } = this.options.config.hermes;
       if (siteIds.length === 0 && this.pendingSites.size >= maxSites) {
+        if (this.refusedSites.size >= 1024) this.refusedSites.clear();
+        this.refusedSites.add(siteId);
         return Promise.reject(
           new Error(
-            `${HERMES.audioFrame(siteId)}: ignored, already hearing ${maxSites} satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds)`,
+            `${HERMES.audioFrame(siteId)}: ignored, already hearing ${maxSites} satellites (voice.hermes.maxSites; list them in voice.hermes.siteIds); reported once`,
           ),
         );
       }
