@@ -62,8 +62,10 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
     ? (text) =>
         new Promise((resolve) => {
           const timer = setTimeout(() => finish(undefined), 30000);
+          timer.unref();
+          // the confirmation's dry run of the same text is published too: only the real run answers
           const onResult = (result: CommandResult) => {
-            if (result.text === text) finish({ reply: result.reply });
+            if (result.text === text && !result.dryRun) finish({ reply: result.reply });
           };
           const finish = (answer: { reply?: string } | undefined) => {
             clearTimeout(timer);
