@@ -223,3 +223,30 @@ test('frames from more satellites than voice.hermes.maxSites are refused with a 
     await capped.stop();
   }
 });
+
+test('stop() releases every site and a later start() hears them afresh', async () => {
+  const heard: string[] = [];
+  const restartable = new HermesVoice({
+    client: agentClient,
+    engine,
+    config: voiceSchema.parse({ enabled: true, hermes: { siteIds: ['again'] }, tts: { enabled: false } }),
+    onCommand: async (text) => {
+      heard.push(text);
+      return undefined;
+    },
+  });
+  await restartable.start();
+  try {
+    await streamSpeech('again', 'turn off the bedroom light');
+    await nextMessage((t) => t === HERMES.textCaptured);
+    assert.deepEqual(restartable.activeSites, ['again']);
+    await restartable.stop();
+    assert.deepEqual(restartable.activeSites, [], 'the VAD sessions are released');
+    await restartable.start();
+    await streamSpeech('again', 'stop the robot');
+    await nextMessage((t) => t === HERMES.textCaptured);
+    assert.deepEqual(heard, ['turn off the bedroom light', 'stop the robot']);
+  } finally {
+    await restartable.stop();
+  }
+});

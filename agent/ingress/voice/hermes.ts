@@ -51,6 +51,7 @@ export interface HermesVoiceOptions {
 }
 
 interface Site {
+  vad: SileroVad;
   stream: AudioStream;
   early: EarlyDecodes;
   listening: boolean;
@@ -79,7 +80,20 @@ export class HermesVoice {
     client.off('message', this.onMessage);
     // Offline, an unsubscribe would wait for the broker: stop must not (the session ends with the client).
     if (client.connected) await client.unsubscribeAsync(INBOUND);
-    for (const site of this.sites.values()) await site.stream.flush();
+    // Each site's VAD session is released; a later start() hears every site afresh.
+    const sites = [...this.sites.values()];
+    this.sites.clear();
+    this.pendingSites.clear();
+    this.refusedSites.clear();
+    for (const site of sites) {
+      await site.stream.flush().catch((error: Error) => this.options.onError?.(error));
+      await site.vad.close();
+    }
+  }
+
+  /** Sites heard since start(), each holding a VAD session. */
+  get activeSites(): string[] {
+    return [...this.sites.keys()];
   }
 
   private wantsSite(siteId: string): boolean {
@@ -152,24 +166,20 @@ export class HermesVoice {
       }
       // Each site has its own VAD session (the model is recurrent) and segmenter.
       const early = new EarlyDecodes(this.options.engine);
-      pending = SileroVad.load()
-        .then(
-          (vad) =>
-            new AudioStream(
-              vad,
-              new Segmenter(this.options.config.vad),
-              (u) => this.utterance(siteId, u),
-              // Only when the utterance will be heard as a whole command: no wake phrase to find, no answer.
-              (u) => {
-                if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
-              },
-            ),
-        )
-        .then((stream) => {
-          const site = { stream, early, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
-          this.sites.set(siteId, site);
-          return site;
-        });
+      pending = SileroVad.load().then((vad) => {
+        const stream = new AudioStream(
+          vad,
+          new Segmenter(this.options.config.vad),
+          (u) => this.utterance(siteId, u),
+          // Only when the utterance will be heard as a whole command: no wake phrase to find, no answer.
+          (u) => {
+            if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
+          },
+        );
+        const site = { vad, stream, early, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
+        this.sites.set(siteId, site);
+        return site;
+      });
       this.pendingSites.set(siteId, pending);
       // A site whose set-up failed (e.g. the VAD model could not load) is tried again with its next frame.
       pending.catch(() => this.pendingSites.delete(siteId));
