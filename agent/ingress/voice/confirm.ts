@@ -13,7 +13,7 @@ export const confirmSchema = z
       .default(true)
       .describe('ask back before running the intents below when heard by voice'),
     intents: z
-      .array(z.string().regex(/^[a-z0-9_.]+\*?$/i, 'an intent name, or a prefix ending in *'))
+      .array(z.string().regex(/^[A-Za-z0-9_.]+\*?$/, 'an intent name, or a prefix ending in *'))
       .default(['robot.move', 'robot.turn', 'robot.goto', 'robot.dock'])
       .describe('intents (or prefixes ending in *) that need a spoken "yes"; stop intents never do'),
     timeoutMs: z

@@ -6,7 +6,7 @@ export const wakeSchema = z
     enabled: z.boolean().default(false).describe('only listen for a command after the wake phrase'),
     phrase: z
       .string()
-      .regex(/^[a-z' ]+$/i, 'letters, apostrophes and spaces only')
+      .regex(/^[A-Za-z' ]+$/, 'letters, apostrophes and spaces only')
       .default('hey sling')
       .describe('spoken phrase that wakes the agent (PocketSphinx keyphrase spotting)'),
     threshold: z
