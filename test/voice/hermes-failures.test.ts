@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { confirmSchema } from '../../agent/ingress/voice/confirm.ts';
 import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
-import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { EarlyDecodes, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { HERMES, HermesVoice } from '../../agent/ingress/voice/hermes.ts';
 import type { SpeechRecognizer } from '../../agent/ingress/voice/recognizer.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
@@ -240,5 +240,38 @@ test('answers that cannot be pronounced are refused by name, and the failed star
   } finally {
     process.env.TMPDIR = previous;
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('an early decode that fails and is never used does not end the process', async () => {
+  const failing: SpeechRecognizer = {
+    name: 'failing',
+    recognize: async () => {
+      throw new Error('recogniser died');
+    },
+    close: async () => {},
+  };
+  const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5, recognizer: failing });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const early = new EarlyDecodes(engine);
+    const utterance = {
+      samples: new Float32Array(16000),
+      speechStart: 0,
+      speechEnd: 8000,
+      closedAt: 16000,
+      reason: 'early' as const,
+    };
+    early.start(utterance);
+    early.take(utterance); // taken, then dropped by the routing (a wake phrase, an answer)
+    early.start(utterance);
+    await assert.rejects(early.heard(utterance), /recogniser died/, 'whoever awaits it gets the error');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await engine.close();
   }
 });

@@ -125,7 +125,11 @@ export class EarlyDecodes {
   take(utterance: Utterance): Promise<Heard> | undefined {
     const started = this.early?.utterance.speechEnd === utterance.speechEnd ? this.early : undefined;
     this.early = undefined;
-    return started?.heard.then((heard) => ({ ...heard, utterance }));
+    const taken = started?.heard.then((heard) => ({ ...heard, utterance }));
+    // Routing may drop it (a wake phrase, an answer): its failure must not be an unhandled rejection, which
+    // would end the process. Whoever awaits it still gets the error.
+    taken?.catch(() => {});
+    return taken;
   }
 
   /** What was heard in a closed utterance: the early decode if it stands for it, else a decode now. */
