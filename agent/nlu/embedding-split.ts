@@ -46,10 +46,10 @@ const LARGEST_SAFE_HALF_SCALE = 4096;
 export class EmbeddingTable {
   /**
    * Quantized rows are dequantized on first use and appended to blocks, in the order first used, so memory
-   * grows with the vocabulary actually heard, a row at a time. Measured on SNIPS test sentences, first sight
-   * (each sentence parsed once): a zero-filled full table written in place cost a page fault per new row, and
-   * rounding all 16 int4 values per row through f16round ~0.4 µs; the blocks and 3 roundings per row took
-   * p50 ~10 µs off a parse. Dequantizing it all at load is as fast but costs 6 MiB of RSS for a 32768 × 48 table.
+   * grows by 192 bytes per row actually used (a zero-filled full table written in place made a 4 KiB page
+   * resident per new row). Speed at first sight of a word is what it was (SNIPS test, each sentence once: p50
+   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()): the cost is this VM's page faults on
+   * memory written for the first time, not the arithmetic (3 fp16 roundings a row instead of 16).
    */
   private readonly slotOf: Int32Array | undefined;
   private readonly blocks: Float32Array[] = [];
