@@ -48,8 +48,9 @@ export class EmbeddingTable {
    * Quantized rows are dequantized on first use and appended to blocks, in the order first used, so memory
    * grows by 192 bytes per row actually used (a zero-filled full table written in place made a 4 KiB page
    * resident per new row). Speed at first sight of a word is what it was (SNIPS test, each sentence once: p50
-   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()): the cost is this VM's page faults on
-   * memory written for the first time, not the arithmetic (3 fp16 roundings a row instead of 16).
+   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()). A sentence meets ~12 new rows; each
+   * reads its int4 values and scale from memory that is not in cache. Touching each block's pages when it is
+   * allocated did not change that, and neither did 3 fp16 roundings a row instead of 16.
    */
   private readonly slotOf: Int32Array | undefined;
   private readonly blocks: Float32Array[] = [];
@@ -74,7 +75,7 @@ export class EmbeddingTable {
 
   /**
    * Dequantizes every row now (parser option `preloadEmbeddings`): words never seen before then cost no
-   * dequantization and no page faults during a parse (SNIPS first sight p50 ~64 → ~56 µs), for rows × dim × 4
+   * dequantization during a parse (SNIPS first sight p50 ~64 → ~56 µs), for rows × dim × 4
    * bytes of memory (6 MiB for 32768 × 48).
    */
   preload(): void {
