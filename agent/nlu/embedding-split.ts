@@ -48,9 +48,9 @@ export class EmbeddingTable {
    * Quantized rows are dequantized on first use and appended to blocks, in the order first used, so memory
    * grows by 192 bytes per row actually used (a zero-filled full table written in place made a 4 KiB page
    * resident per new row). Speed at first sight of a word is what it was (SNIPS test, each sentence once: p50
-   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()). A sentence meets ~12 new rows; each
-   * reads its int4 values and scale from memory that is not in cache. Touching each block's pages when it is
-   * allocated did not change that, and neither did 3 fp16 roundings a row instead of 16.
+   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()): a sentence meets ~12 new rows. 3 fp16
+   * roundings a row instead of 16 did not narrow that; pre-faulting blocks narrowed it by half in one
+   * experiment and not at all in another (load ~3), so where those ~0.5 µs a row go is not settled.
    */
   private readonly slotOf: Int32Array | undefined;
   private readonly blocks: Float32Array[] = [];
