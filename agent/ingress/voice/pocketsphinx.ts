@@ -381,8 +381,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         timing: { decodeMs: performance.now() - started },
       };
     } finally {
+      // the command decode ('' side: .g, .l outputs) and the decodeSentences sides (.f<side> outputs)
       for (const side of ['', 'h', 'v', 's', 'r']) {
-        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.ch', '.cv'])
+        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', `.f${side}`])
           rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
       }
     }
@@ -405,15 +406,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     // whether the edit is what was said or speech that is no command forced into one.
     const heard = firstWords.join(' ');
     const rival = candidates.some((c) => c.join(' ') === heard) ? undefined : firstWords;
-    const [seg, rivalSeg] = await Promise.all(
-      (['s', 'r'] as const).map(async (side) => {
-        if (side === 'r' && !rival) return undefined;
-        linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
-        const file = join(this.dir, `${id}${side}.fsg`);
-        writeFileSync(file, sentencesFsg('second_pass', side === 's' ? candidates : [rival!]));
-        return this.decode(`${id}${side}`, `p${side}`, '', this.options.dictionary, file);
-      }),
-    );
+    const [seg, rivalSeg] = await Promise.all([
+      this.decodeSentences(id, 's', candidates),
+      rival ? this.decodeSentences(id, 'r', [rival]) : undefined,
+    ]);
     const words = seg ? hypothesisWords(seg.words) : [];
     if (!seg || words.length === 0) return undefined;
     const rivalWords = rivalSeg ? hypothesisWords(rivalSeg.words) : [];
@@ -445,15 +441,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     );
     if (variants.length === 0) return undefined;
     const calibration = { ...defaultCalibration, ...this.options.calibration };
-    const sides = await Promise.all(
-      (['h', 'v'] as const).map(async (side) => {
-        linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
-        const fsg = join(this.dir, `${id}${side}.fsg`);
-        writeFileSync(fsg, sentencesFsg(`contrast_${side}`, side === 'h' ? [words] : variants));
-        // One process per side, so the two decodes run in parallel.
-        return this.decode(`${id}${side}`, `c${side}`, '', this.options.dictionary, fsg);
-      }),
-    );
+    const sides = await Promise.all([
+      this.decodeSentences(id, 'h', [words]),
+      this.decodeSentences(id, 'v', variants),
+    ]);
     const [heard, rival] = sides.map((seg) =>
       seg && hypothesisWords(seg.words).length > 0 ? seg : undefined,
     );
@@ -468,6 +459,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     );
     const required = requiredContrastMargin(words, rivalText.split(' '), calibration);
     return { passed: difference >= required, margin: difference, rival: rivalText, frames };
+  }
+
+  /**
+   * Decodes utterance `id`'s audio against just `sentences` (a per-utterance FSG). Each `side` (a letter) has
+   * its own files and decoder process, so the sides of a comparison run in parallel.
+   */
+  private decodeSentences(id: string, side: string, sentences: string[][]): Promise<HypSeg | undefined> {
+    linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
+    const fsg = join(this.dir, `${id}${side}.fsg`);
+    writeFileSync(fsg, sentencesFsg(`sentences_${side}`, sentences));
+    return this.decode(`${id}${side}`, `f${side}`, '', this.options.dictionary, fsg);
   }
 
   private decoderArgs(grammar: string, dictionary: string): string[] {
