@@ -94,31 +94,22 @@ rows.push({
   peak_rss_mib: Math.round(peer.peakRssMiB),
   model_bytes: null,
 });
-const paired = run(
-  ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlu-paired.ts'), model, train, dev, test],
-  'sling and nlp.js alternating',
-) as {
+interface Alternating {
   sentences: number;
   passes: { pass: number; slingP50: number; nlpjsP50: number; slingFaster: number }[];
-};
-const pairedPreloaded = run(
-  [
-    '--import',
-    'tsx',
-    resolve(projectRoot, 'test/bench/nlu-paired.ts'),
-    model,
-    train,
-    dev,
-    test,
-    '--preload-embeddings',
-  ],
-  'sling (table preloaded) and nlp.js alternating',
-) as typeof paired;
-for (const [label, run] of [
+}
+const alternate = (label: string, ...flags: string[]) =>
+  run(
+    ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlu-paired.ts'), model, train, dev, test, ...flags],
+    label,
+  ) as unknown as Alternating;
+const paired = alternate('sling and nlp.js alternating');
+const pairedPreloaded = alternate('sling (table preloaded) and nlp.js alternating', '--preload-embeddings');
+for (const [label, alternating] of [
   ['', paired],
   [', table preloaded', pairedPreloaded],
 ] as const)
-  for (const p of run.passes)
+  for (const p of alternating.passes)
     console.log(
       `alternating${label}, pass ${p.pass}: sling p50 ${p.slingP50.toFixed(4)} ms, nlp.js p50 ${p.nlpjsP50.toFixed(4)} ms, sling faster on ${(p.slingFaster * 100).toFixed(0)}% of sentences`,
     );
