@@ -40,6 +40,24 @@ async function nextMessage(match: (topic: string) => boolean, timeoutMs = 30000)
 /** Streams speech as 1024-sample 16 kHz WAV chunks, with silence around it, like a Hermes microphone. */
 const streamSpeech = (siteId: string, text: string) => publishSpeech(satellite, siteId, text, 1024);
 
+/** Another HermesVoice on the same broker, started, recording the commands it hears (and its errors). */
+async function listener(voiceConfig: Record<string, unknown>, recognizer: VoiceEngine = engine) {
+  const heard: string[] = [];
+  const errors: Error[] = [];
+  const voice = new HermesVoice({
+    client: agentClient,
+    engine: recognizer,
+    config: voiceSchema.parse({ enabled: true, ...voiceConfig }),
+    onCommand: async (text) => {
+      heard.push(text);
+      return undefined;
+    },
+    onError: (error) => errors.push(error),
+  });
+  await voice.start();
+  return { voice, heard, errors };
+}
+
 before(async () => {
   broker = await startMosquitto();
   engine = await VoiceEngine.open({ grammarDir: await buildFixtureGrammar(), minConfidence: 0.5 });
@@ -115,21 +133,9 @@ test('hermes/tts/say is spoken as WAV to the site and acknowledged; bad payloads
 });
 
 test('push-to-talk: audio is heard only between startListening and stopListening, which ends the utterance', async () => {
-  const heard: string[] = [];
-  pushToTalk = new HermesVoice({
-    client: agentClient,
-    engine,
-    config: voiceSchema.parse({
-      enabled: true,
-      hermes: { siteIds: ['ptt'], pushToTalk: true },
-      tts: { output: 'none' },
-    }),
-    onCommand: async (text) => {
-      heard.push(text);
-      return undefined;
-    },
-  });
-  await pushToTalk.start();
+  const ptt = await listener({ hermes: { siteIds: ['ptt'], pushToTalk: true }, tts: { output: 'none' } });
+  pushToTalk = ptt.voice;
+  const { heard } = ptt;
   await streamSpeech('ptt', 'turn on the kitchen light'); // not listening yet: ignored
   await satellite.publishAsync(HERMES.startListening, JSON.stringify({ siteId: 'ptt', sessionId: 'p1' }));
   const clip = await speech('stop the robot');
@@ -162,17 +168,10 @@ test('a satellite utterance is decoded once, early: at the pause, before the tra
       close: async () => {},
     },
   });
-  const heard: string[] = [];
-  const early = new HermesVoice({
-    client: agentClient,
-    engine: recording,
-    config: voiceSchema.parse({ enabled: true, hermes: { siteIds: ['porch'] }, tts: { enabled: false } }),
-    onCommand: async (text) => {
-      heard.push(text);
-      return undefined;
-    },
-  });
-  await early.start();
+  const { voice: early, heard } = await listener(
+    { hermes: { siteIds: ['porch'] }, tts: { enabled: false } },
+    recording,
+  );
   try {
     await streamSpeech('porch', 'turn on the light');
     await nextMessage((t) => t === HERMES.textCaptured);
@@ -194,15 +193,10 @@ test('a satellite utterance is decoded once, early: at the pause, before the tra
 });
 
 test('frames from more satellites than voice.hermes.maxSites are refused with a clear error, once per site', async () => {
-  const refused: Error[] = [];
-  const capped = new HermesVoice({
-    client: agentClient,
-    engine,
-    config: voiceSchema.parse({ enabled: true, hermes: { maxSites: 1 }, tts: { enabled: false } }),
-    onCommand: async () => undefined,
-    onError: (error) => refused.push(error),
+  const { voice: capped, errors: refused } = await listener({
+    hermes: { maxSites: 1 },
+    tts: { enabled: false },
   });
-  await capped.start();
   try {
     const silence = encodeWav(new Float32Array(1024), 16000);
     await satellite.publishAsync(HERMES.audioFrame('cap-one'), silence);
@@ -225,17 +219,10 @@ test('frames from more satellites than voice.hermes.maxSites are refused with a 
 });
 
 test('stop() releases every site and a later start() hears them afresh', async () => {
-  const heard: string[] = [];
-  const restartable = new HermesVoice({
-    client: agentClient,
-    engine,
-    config: voiceSchema.parse({ enabled: true, hermes: { siteIds: ['again'] }, tts: { enabled: false } }),
-    onCommand: async (text) => {
-      heard.push(text);
-      return undefined;
-    },
+  const { voice: restartable, heard } = await listener({
+    hermes: { siteIds: ['again'] },
+    tts: { enabled: false },
   });
-  await restartable.start();
   try {
     await streamSpeech('again', 'turn off the bedroom light');
     await nextMessage((t) => t === HERMES.textCaptured);
