@@ -30,6 +30,8 @@ interface TrainFlags {
   workers?: string;
   slotGazetteer?: boolean;
   slotSwap?: string;
+  intentWeight?: string;
+  labelSmoothing?: string;
 }
 
 export function register(program: Command): void {
@@ -80,6 +82,8 @@ export function register(program: Command): void {
       '--slot-gazetteer',
       'jsonl: gazetteer flags from the training slot values (leave-out folds: the model learns how far to trust them)',
     )
+    .option('--intent-weight <w>', 'weight of the intent loss against the slot (CRF) loss', '1')
+    .option('--label-smoothing <e>', 'intent targets (1 - e)·one-hot + e/K', '0')
     .option('--slot-swap <ratio>', 'add ratio × N copies of the training sentences with slot values swapped')
     .option(
       '--workers <n>',
@@ -101,6 +105,7 @@ export function register(program: Command): void {
             else if (final) process.stderr.write(`${line}\n`);
           };
       const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
+      const float = (v: string | undefined) => (v === undefined ? undefined : Number.parseFloat(v));
       const dilations = flags.dilations?.split(',').map((d) => Number.parseInt(d, 10));
       const hyper = Object.fromEntries(
         Object.entries({
@@ -108,9 +113,11 @@ export function register(program: Command): void {
           hidden: int(flags.hidden),
           dim: int(flags.dim),
           dilations,
+          // absent unless asked for, so the manifests of models trained without them do not change
+          intentWeight: flags.intentWeight === '1' ? undefined : float(flags.intentWeight),
+          labelSmoothing: flags.labelSmoothing === '0' ? undefined : float(flags.labelSmoothing),
         }).filter(([, v]) => v !== undefined),
       );
-      const float = (v: string | undefined) => (v === undefined ? undefined : Number.parseFloat(v));
       const bits = int(flags.embeddingBits) ?? 8;
       const distilling = flags.distill || flags.teacherHidden || flags.teacherSeeds;
       const compress = {
@@ -132,28 +139,35 @@ export function register(program: Command): void {
       const problem =
         bits !== 4 && bits !== 8
           ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
-          : flags.workers !== undefined && !(int(flags.workers)! >= 1)
-            ? `--workers must be a whole number >= 1, got ${flags.workers}`
-            : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
-              ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
-              : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
-                ? `--alpha must be in [0, 1], got ${flags.alpha}`
-                : compress.temperature !== undefined && !(compress.temperature > 0)
-                  ? `--temperature must be > 0, got ${flags.temperature}`
-                  : compress.teacherAugment !== undefined && !(compress.teacherAugment >= 0)
-                    ? `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`
-                    : compress.fineTuneEpochs !== undefined && !(compress.fineTuneEpochs >= 1)
-                      ? `--fine-tune must be a whole number ≥ 1, got ${flags.fineTune}`
-                      : compress.fineTuneLr !== undefined && !(compress.fineTuneLr > 0)
-                        ? `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`
-                        : compress.teacherAugment && !flags.teacher && !distilling && !compress.fineTuneEpochs
-                          ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
-                          : compress.fineTuneEpochs &&
-                              (distilling ||
-                                compress.keepChannels !== undefined ||
-                                compress.sparsity !== undefined)
-                            ? '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)'
-                            : undefined;
+          : !(Number(hyper.intentWeight ?? 1) > 0)
+            ? `--intent-weight must be > 0, got ${flags.intentWeight}`
+            : !(Number(hyper.labelSmoothing ?? 0) >= 0 && Number(hyper.labelSmoothing ?? 0) < 1)
+              ? `--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`
+              : flags.workers !== undefined && !(int(flags.workers)! >= 1)
+                ? `--workers must be a whole number >= 1, got ${flags.workers}`
+                : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
+                  ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
+                  : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
+                    ? `--alpha must be in [0, 1], got ${flags.alpha}`
+                    : compress.temperature !== undefined && !(compress.temperature > 0)
+                      ? `--temperature must be > 0, got ${flags.temperature}`
+                      : compress.teacherAugment !== undefined && !(compress.teacherAugment >= 0)
+                        ? `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`
+                        : compress.fineTuneEpochs !== undefined && !(compress.fineTuneEpochs >= 1)
+                          ? `--fine-tune must be a whole number ≥ 1, got ${flags.fineTune}`
+                          : compress.fineTuneLr !== undefined && !(compress.fineTuneLr > 0)
+                            ? `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`
+                            : compress.teacherAugment &&
+                                !flags.teacher &&
+                                !distilling &&
+                                !compress.fineTuneEpochs
+                              ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
+                              : compress.fineTuneEpochs &&
+                                  (distilling ||
+                                    compress.keepChannels !== undefined ||
+                                    compress.sparsity !== undefined)
+                                ? '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)'
+                                : undefined;
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;

@@ -38,6 +38,10 @@ export interface ShardSettings {
   wordDropout: number;
   /** Knowledge distillation: temperature and weight of the soft loss (absent: gold labels only). */
   distill?: { temperature: number; alpha: number };
+  /** Multiplies the intent cross-entropy and its gradient (default 1). */
+  intentWeight?: number;
+  /** Intent target (1 − e)·one-hot + e/K instead of one-hot (default 0). */
+  labelSmoothing?: number;
 }
 
 /** [from, to) of shard `s` of a batch of `n` sentences cut into `shards`. */
@@ -71,6 +75,8 @@ export function shardGradients(
   const { config, distill } = settings;
   const hard = distill ? 1 - distill.alpha : 1;
   const tags = config.tags;
+  const intentWeight = settings.intentWeight ?? 1;
+  const smoothing = settings.labelSmoothing ?? 0;
   let loss = 0;
   for (let j = range[0]; j < range[1]; j++) {
     const d = data[batch[j]!]!;
@@ -82,9 +88,11 @@ export function shardGradients(
     };
     const a = forward(config, params, d.f, noise);
     const probs = softmax(a.intentLogits);
-    loss -= hard * Math.log(Math.max(probs[d.intent]!, 1e-12));
-    probs[d.intent]! -= 1;
-    if (hard !== 1) for (let o = 0; o < probs.length; o++) probs[o]! *= hard;
+    if (smoothing === 0 && intentWeight === 1) {
+      loss -= hard * Math.log(Math.max(probs[d.intent]!, 1e-12));
+      probs[d.intent]! -= 1;
+      if (hard !== 1) for (let o = 0; o < probs.length; o++) probs[o]! *= hard;
+    } else intentLoss(probs, d.intent, smoothing, hard * intentWeight, (l) => (loss += l));
     const dEm = new Float32Array(a.emissions.length);
     if (d.inScope) loss += hard * crfLoss(a.emissions, a.T, tags, d.tags, params, cache, dEm, grads, hard);
     if (distill && d.soft) {
@@ -95,4 +103,25 @@ export function shardGradients(
     backward(config, params, d.f, a, probs, dEm, grads, touched);
   }
   return loss;
+}
+
+/**
+ * Intent cross-entropy against the smoothed target q = (1 − e)·one-hot(gold) + e/K, times `weight`: adds the loss
+ * through `add` and turns `probs` (the softmax) into its gradient, weight · (probs − q).
+ */
+export function intentLoss(
+  probs: Float32Array,
+  gold: number,
+  smoothing: number,
+  weight: number,
+  add: (loss: number) => void,
+): void {
+  const K = probs.length;
+  let loss = 0;
+  for (let o = 0; o < K; o++) {
+    const q = (o === gold ? 1 - smoothing : 0) + smoothing / K;
+    if (q > 0) loss -= q * Math.log(Math.max(probs[o]!, 1e-12));
+    probs[o] = weight * (probs[o]! - q);
+  }
+  add(weight * loss);
 }

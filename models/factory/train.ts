@@ -52,6 +52,10 @@ export interface Hyper {
    * shards, and the result does not depend on how many threads there are.
    */
   shards: number;
+  /** Weight of the intent cross-entropy against the CRF NLL (absent: 1). */
+  intentWeight?: number;
+  /** Label smoothing of the intent target (absent: 0). */
+  labelSmoothing?: number;
 }
 
 export const defaultHyper: Hyper = {
@@ -343,6 +347,8 @@ export function trainModel(input: TrainInput): TrainedModel {
       hiddenDropout: hyper.hiddenDropout,
       wordDropout: hyper.wordDropout,
       distill: distill && { temperature: distill.temperature, alpha: distill.alpha },
+      intentWeight: hyper.intentWeight,
+      labelSmoothing: hyper.labelSmoothing,
     },
     shardData,
     shards,
