@@ -32,6 +32,7 @@ interface TrainFlags {
   slotSwap?: string;
   intentWeight?: string;
   labelSmoothing?: string;
+  intentSlotAgreement?: boolean;
 }
 
 export function register(program: Command): void {
@@ -84,6 +85,10 @@ export function register(program: Command): void {
     )
     .option('--intent-weight <w>', 'weight of the intent loss against the slot (CRF) loss', '1')
     .option('--label-smoothing <e>', 'intent targets (1 - e)·one-hot + e/K', '0')
+    .option(
+      '--intent-slot-agreement',
+      "record each intent's training slots; the parser then pairs an intent only with tags of its own slots",
+    )
     .option('--slot-swap <ratio>', 'add ratio × N copies of the training sentences with slot values swapped')
     .option(
       '--workers <n>',
@@ -187,6 +192,7 @@ export function register(program: Command): void {
           workers: int(flags.workers),
           slotGazetteer: flags.slotGazetteer,
           slotSwap: float(flags.slotSwap),
+          intentSlotAgreement: flags.intentSlotAgreement,
         });
         const dev = manifest.metrics.dev;
         if (flags.json) {

@@ -1,6 +1,11 @@
 /** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
 import type { Manifest } from '../../models/factory/artifact.ts';
-import { bioSpans, type CrfParams, ViterbiDecoder } from '../../models/factory/decode.ts';
+import {
+  bioSpans,
+  type CrfParams,
+  IntentSlotAgreement,
+  ViterbiDecoder,
+} from '../../models/factory/decode.ts';
 import {
   type FeatureBuffers,
   featurize,
@@ -54,6 +59,8 @@ export class OnnxParser implements Parser {
   /** Feature ids of recently seen words: hashing n-grams is most of the featurisation time. */
   private readonly idCache = new Map<string, number[]>();
   private readonly decoder: ViterbiDecoder;
+  /** Present when the manifest lists each intent's slots (decode.ts). */
+  private readonly agreement: IntentSlotAgreement | undefined;
   /**
    * Feature storage reused by every parse, only with the native session: it reads the features synchronously,
    * before another parse can start (the public API reads them later, so concurrent parses need their own).
@@ -83,6 +90,14 @@ export class OnnxParser implements Parser {
       allowedStart: allowedStarts(manifest.tags),
     };
     this.decoder = new ViterbiDecoder(this.crf);
+    if (manifest.intentSlots) {
+      this.agreement = new IntentSlotAgreement(
+        manifest.intents,
+        manifest.tags,
+        manifest.intentSlots,
+        manifest.noneIntent,
+      );
+    }
     if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
   }
 
@@ -185,8 +200,16 @@ export class OnnxParser implements Parser {
         .map((intent, i) => ({ intent, confidence: probs[i]! }))
         .filter((s) => s.intent !== m.noneIntent)
         .sort((a, b) => b.confidence - a.confidence);
+      let path = this.decoder.decode(raw.emissions, raw.length);
+      const agreed = this.agreement?.choose(probs, raw.emissions, raw.length, this.decoder, path);
+      if (agreed) {
+        // the intent that agrees with its tags goes first; the others keep their order
+        const at = ranked.findIndex((s) => s.intent === m.intents[agreed.intent]);
+        ranked.unshift(...ranked.splice(at, 1));
+        path = agreed.path;
+      }
       const top = ranked[0]!;
-      const tags = this.decoder.decode(raw.emissions, raw.length).map((t) => m.tags[t]!);
+      const tags = path.map((t) => m.tags[t]!);
       const slots: SlotMatch[] = bioSpans(tags).map((span) => {
         const first = tokens[span.first]!;
         const last = tokens[span.last]!;

@@ -59,6 +59,11 @@ export interface Manifest {
    * model (fleet delivery, doctor) re-parses them to prove the new session behaves as the trainer measured.
    */
   selfTest?: { text: string; intent: string }[];
+  /**
+   * The slots each intent has in the training data: when present, the parser only pairs an intent with tags of
+   * its slots (IntentSlotAgreement in decode.ts; `sling train --intent-slot-agreement`).
+   */
+  intentSlots?: Record<string, string[]>;
 }
 
 export function sha256(data: Uint8Array | string): string {

@@ -49,6 +49,8 @@ export interface BuildOptions {
   slotGazetteer?: boolean;
   /** Gradient threads (default: both cores of a 2-core machine); the model is the same bytes whatever it is. */
   workers?: number;
+  /** Record each intent's training slots, so the parser pairs intents only with their own slots. */
+  intentSlotAgreement?: boolean;
 }
 
 /** Compression steps of `sling train`, in the order they run (see models/README.md, "Compression"). */
@@ -240,10 +242,25 @@ export function buildModel(options: BuildOptions): BuildResult {
       metrics: { dev: { fp32: fp32Metrics, int8: int8Metrics } },
       selfTest: selfTestSentences(devSet, int8Judged),
       ...(Object.keys(compression).length > 0 ? { compression } : {}),
+      ...(options.intentSlotAgreement ? { intentSlots: intentSlotsOf(source.train) } : {}),
     },
     opset: graphOpset(quantizeOptions),
   });
   return { manifest, model };
+}
+
+/** Each intent's slots in the training sentences, sorted (`Manifest.intentSlots`). */
+export function intentSlotsOf(train: readonly Example[]): Record<string, string[]> {
+  const slots = new Map<string, Set<string>>();
+  for (const e of train) {
+    if (e.intent === null) continue;
+    const set = slots.get(e.intent) ?? new Set<string>();
+    for (const span of e.spans) set.add(span.slot);
+    slots.set(e.intent, set);
+  }
+  return Object.fromEntries(
+    [...slots].sort(([a], [b]) => (a < b ? -1 : 1)).map(([i, s]) => [i, [...s].sort()]),
+  );
 }
 
 /** What each compression step did and its measured effect on dev (recorded in the manifest). */

@@ -38,6 +38,8 @@ export class ViterbiDecoder {
   private next: Float64Array;
   private readonly open: Int32Array;
   private back = new Int32Array(0);
+  /** Score of the path the last `decode` returned (start + emissions + transitions + end). */
+  lastScore = Number.NEGATIVE_INFINITY;
 
   constructor(crf: CrfParams) {
     const n = crf.tags;
@@ -149,10 +151,87 @@ export class ViterbiDecoder {
     }
     this.score = score;
     this.next = next;
+    this.lastScore = best;
     const path = new Array<number>(length);
     path[length - 1] = last;
     for (let t = length - 1; t > 0; t--) path[t - 1] = back[t * n + path[t]!]!;
     return path;
+  }
+}
+
+/**
+ * Intent–slot agreement: each slot may only come with the intents it has in the training data
+ * (`Manifest.intentSlots`). `choose` returns the (intent, tag path) with the highest log p(intent) + CRF path
+ * score among the pairs that agree (the product of the two heads' probabilities; the CRF's partition function is
+ * the same for every path, so it cancels), or null when the free path already agrees with the top intent: then
+ * that pair is the optimum (no other intent has a higher probability, no path a higher score), which is the
+ * common case and costs one table look-up per token.
+ */
+export class IntentSlotAgreement {
+  /** allowed[intent * tags + tag]: O always, B-s/I-s when slot s is seen with the intent. */
+  private readonly allowed: Uint8Array;
+  private readonly tags: number;
+  private masked = new Float32Array(0);
+
+  constructor(
+    private readonly intents: readonly string[],
+    tags: readonly string[],
+    intentSlots: Readonly<Record<string, readonly string[]>>,
+    /** The out-of-scope class: never chosen (the parser reports the top real intent). */
+    private readonly noneIntent: string,
+  ) {
+    this.tags = tags.length;
+    this.allowed = new Uint8Array(intents.length * tags.length);
+    intents.forEach((intent, i) => {
+      const slots = new Set(intentSlots[intent] ?? []);
+      tags.forEach((tag, t) => {
+        if (tag === 'O' || slots.has(tag.slice(2))) this.allowed[i * tags.length + t] = 1;
+      });
+    });
+  }
+
+  agrees(intent: number, path: readonly number[]): boolean {
+    const row = intent * this.tags;
+    for (const t of path) if (this.allowed[row + t] === 0) return false;
+    return true;
+  }
+
+  /**
+   * `path` is the free Viterbi path `decoder` just returned for `emissions` (its score in `decoder.lastScore`);
+   * `probs` the intent distribution.
+   */
+  choose(
+    probs: Float32Array,
+    emissions: Float32Array,
+    length: number,
+    decoder: ViterbiDecoder,
+    path: number[],
+  ): { intent: number; path: number[] } | null {
+    const order = [...probs.keys()]
+      .filter((i) => this.intents[i] !== this.noneIntent)
+      .sort((a, b) => probs[b]! - probs[a]!);
+    if (order.length === 0 || this.agrees(order[0]!, path)) return null;
+    const free = decoder.lastScore;
+    const n = this.tags;
+    if (this.masked.length < length * n) this.masked = new Float32Array(length * n);
+    let best: { intent: number; path: number[]; score: number } | undefined;
+    for (const i of order) {
+      const prior = Math.log(Math.max(probs[i]!, 1e-30));
+      // no path scores above the free one: this intent, and every less probable one, cannot win
+      if (best && prior + free <= best.score) break;
+      let candidate = path;
+      let score = free;
+      if (!this.agrees(i, path)) {
+        const row = i * n;
+        for (let k = 0; k < length * n; k++) {
+          this.masked[k] = this.allowed[row + (k % n)] === 1 ? emissions[k]! : -1e30;
+        }
+        candidate = decoder.decode(this.masked, length);
+        score = decoder.lastScore;
+      }
+      if (!best || prior + score > best.score) best = { intent: i, path: candidate, score: prior + score };
+    }
+    return best ? { intent: best.intent, path: best.path } : null;
   }
 }
 
