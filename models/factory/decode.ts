@@ -172,15 +172,17 @@ export class IntentSlotAgreement {
   private readonly allowed: Uint8Array;
   private readonly tags: number;
   private masked = new Float32Array(0);
+  private readonly none: number;
 
   constructor(
-    private readonly intents: readonly string[],
+    intents: readonly string[],
     tags: readonly string[],
     intentSlots: Readonly<Record<string, readonly string[]>>,
     /** The out-of-scope class: never chosen (the parser reports the top real intent). */
-    private readonly noneIntent: string,
+    noneIntent: string,
   ) {
     this.tags = tags.length;
+    this.none = intents.indexOf(noneIntent);
     this.allowed = new Uint8Array(intents.length * tags.length);
     intents.forEach((intent, i) => {
       const slots = new Set(intentSlots[intent] ?? []);
@@ -207,10 +209,12 @@ export class IntentSlotAgreement {
     decoder: ViterbiDecoder,
     path: number[],
   ): { intent: number; path: number[] } | null {
-    const order = [...probs.keys()]
-      .filter((i) => this.intents[i] !== this.noneIntent)
-      .sort((a, b) => probs[b]! - probs[a]!);
-    if (order.length === 0 || this.agrees(order[0]!, path)) return null;
+    let top = -1;
+    for (let i = 0; i < probs.length; i++) {
+      if (i !== this.none && (top < 0 || probs[i]! > probs[top]!)) top = i;
+    }
+    if (top < 0 || this.agrees(top, path)) return null;
+    const order = [...probs.keys()].filter((i) => i !== this.none).sort((a, b) => probs[b]! - probs[a]!);
     const free = decoder.lastScore;
     const n = this.tags;
     if (this.masked.length < length * n) this.masked = new Float32Array(length * n);
