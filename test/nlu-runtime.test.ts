@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { f16round } from '@petamoriken/float16';
+import { Float16Array, f16round } from '@petamoriken/float16';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
-import { splitEmbedding } from '../agent/nlu/embedding-split.ts';
+import { EmbeddingTable, splitEmbedding } from '../agent/nlu/embedding-split.ts';
+import { GazetteerMatcher } from '../agent/nlu/gazetteer-match.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
 import { createGraphSession } from '../agent/nlu/session.ts';
@@ -13,9 +14,12 @@ import {
   type FeatureSettings,
   featurize,
   fnv1a,
+  gazetteerDim,
+  gazetteerFlags,
   tokenFeatureIds,
 } from '../models/factory/features.ts';
 import { onnxModelType } from '../models/factory/onnx-proto.ts';
+import { unpackInt4 } from '../models/factory/quantize.ts';
 import { normalizeWord, tokenize, wordShape } from '../models/factory/text.ts';
 
 // The run-time shortcuts of the parser (native session, 'extended' graph optimisation, reused Viterbi
@@ -105,33 +109,64 @@ describe('run-time parser shortcuts', () => {
       // the model's scales, and fp16 values at and beyond the shortcut's range (subnormal, large)
       const scales = [...table.scales, ...[2 ** -20, 2 ** -14, 3.1e-5, 4096, 5000, 0.1].map(f16round)];
       for (const s of scales) {
-        const fast = table.halfLut(s);
+        const fast = EmbeddingTable.halfLut(s);
         for (let q = -8; q <= 7; q++)
           assert.equal(fast[q + 8], f16round(q * s), `${model}: q ${q}, scale ${s}`);
       }
     }
   });
 
-  it('rows are dequantized as words need them, or all at load, with the same parses', async () => {
-    const preloaded = await loadParser(dir, { preloadEmbeddings: true });
-    const lazy = await loadParser(dir);
-    const rows = lazy.manifest.config.buckets;
-    assert.equal(preloaded.embeddingTable?.resident, rows);
-    assert.equal(lazy.embeddingTable?.resident, 0);
-    for (const text of SENTENCES) {
-      const a = await lazy.parseDetailed(text);
-      const b = await preloaded.parseDetailed(text);
-      assert.deepEqual({ ...a.result, timing: 0 }, { ...b.result, timing: 0 }, text);
+  it('the embedding bag averages the packed int4 rows exactly as if dequantized first, for any word', () => {
+    for (const model of ['models/default', 'models/snips']) {
+      const { manifest, onnx } = readModelDir(fromProjectRoot(model), 'model');
+      const table = splitEmbedding(onnx, manifest.config.gazDim)!.table;
+      // the graph's own table: DequantizeLinear(emb.q int4, emb.scale fp16) → fp16 values
+      const Model = onnxModelType();
+      const graph = (
+        Model.toObject(Model.decode(onnx), { longs: Number }) as {
+          graph: { initializer: { name: string; raw_data: Uint8Array }[] };
+        }
+      ).graph;
+      const raw = (name: string) => Uint8Array.from(graph.initializer.find((t) => t.name === name)!.raw_data);
+      const q = unpackInt4(raw('emb.q'), table.rows * table.dim);
+      const scales = Float32Array.from(new Float16Array(raw('emb.scale').buffer));
+      const words = [...SENTENCES.flatMap((t) => tokenize(t).map((x) => x.norm)), 'zyxxquorp', 'a', '12:30'];
+      for (const word of words) {
+        const ids = tokenFeatureIds(word, manifest.features);
+        const weight = Math.fround(1 / ids.length);
+        const got = table.mean(ids);
+        for (let d = 0; d < table.dim; d++) {
+          let sum = 0;
+          for (const id of ids) sum += weight * f16round(q[id * table.dim + d]! * scales[id]!);
+          assert.equal(got[d], Math.fround(sum), `${model}: "${word}", dimension ${d}`);
+        }
+      }
     }
-    const used = lazy.embeddingTable!.resident;
-    assert.ok(
-      used > 100 && used < rows / 4,
-      `${used} of ${rows} rows resident after ${SENTENCES.length} sentences`,
-    );
-    await lazy.parse(SENTENCES[0]!);
-    assert.equal(lazy.embeddingTable!.resident, used, 'a sentence seen before dequantizes nothing');
-    await preloaded.release();
-    await lazy.release();
+  });
+
+  it('the gazetteer flags over word numbers are the ones training computed', () => {
+    for (const model of ['models/default', 'models/snips']) {
+      const { manifest } = readModelDir(fromProjectRoot(model), 'model');
+      const gaz = manifest.gazetteer;
+      const matcher = new GazetteerMatcher(gaz);
+      // sentences full of phrases: each slot's phrases, two by two, with words around and inside
+      const phrases = gaz.phrases.flatMap((list) => list.slice(0, 60));
+      const texts = [...SENTENCES];
+      for (let i = 0; i + 1 < phrases.length; i += 2)
+        texts.push(`please ${phrases[i]} the ${phrases[i + 1]} ${phrases[i]!.split(' ')[0]}`);
+      let flagged = 0;
+      for (const text of texts) {
+        const tokens = tokenize(text);
+        const dim = gazetteerDim(gaz);
+        const expected = gazetteerFlags(tokens, gaz);
+        const got = new Float32Array(tokens.length * dim);
+        const words = Int32Array.from(tokens, (t) => matcher.wordNumber(t.norm));
+        matcher.mark(words, tokens.length, got, 0, dim, 1);
+        assert.deepEqual(got, expected, text);
+        flagged += expected.reduce((a, b) => a + b, 0);
+      }
+      assert.ok(flagged > texts.length, `${model}: ${flagged} flags in ${texts.length} sentences`);
+    }
   });
 
   it('a graph whose head is not the known embedding bag runs whole', () => {
