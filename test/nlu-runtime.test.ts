@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Float16Array, f16round } from '@petamoriken/float16';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
 import { EmbeddingTable, splitEmbedding } from '../agent/nlu/embedding-split.ts';
+import { tokenizeFast } from '../agent/nlu/fast-tokenize.ts';
 import { GazetteerMatcher } from '../agent/nlu/gazetteer-match.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
@@ -167,6 +168,26 @@ describe('run-time parser shortcuts', () => {
       }
       assert.ok(flagged > texts.length, `${model}: ${flagged} flags in ${texts.length} sentences`);
     }
+  });
+
+  it('the ASCII tokenizer cuts and normalises exactly like tokenize', () => {
+    const commands = readFileSync(fromProjectRoot('test/fixtures/commands.txt'), 'utf8').split('\n');
+    // seeded random strings over letters, digits, punctuation, backticks, ASCII spaces and a few others
+    const alphabet = [...'azAZm09@{ .,!?\'"`-:/()[]_\t\n\r\v\f\u0001~\u007f', 'é', '’', '\u00a0', '😀'];
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const generated = Array.from({ length: 3000 }, (_, i) => {
+      const pool = i % 3 === 0 ? alphabet : alphabet.slice(0, -5); // two thirds stay ASCII
+      return Array.from(
+        { length: Math.floor(random() * 24) },
+        () => pool[Math.floor(random() * pool.length)]!,
+      ).join('');
+    });
+    const texts = [...SENTENCES, ...commands, ...generated, '', '   ', 'Don`t STOP', '``', '...', 'a\tb\nc'];
+    for (const text of texts) assert.deepEqual(tokenizeFast(text), tokenize(text), JSON.stringify(text));
   });
 
   it('a graph whose head is not the known embedding bag runs whole', () => {

@@ -5,6 +5,7 @@ import { type FeatureBuffers, featurize, tokenFeatureIds } from '../../models/fa
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
 import { hasWordChar, tokenize } from '../../models/factory/text.ts';
 import { type SplitGraph, splitEmbedding } from './embedding-split.ts';
+import { tokenizeFast } from './fast-tokenize.ts';
 import { GazetteerMatcher } from './gazetteer-match.ts';
 import { readModelDir } from './model-dir.ts';
 import { createGraphSession, type GraphSession } from './session.ts';
@@ -62,10 +63,8 @@ export class OnnxParser implements Parser {
   private readonly buffers: FeatureBuffers | undefined;
   /** Reused like `buffers`, for the split graph's input. */
   private convInput = new Float32Array(0);
-  /** The tensors over `convInput` by token count (the native session only): made once per length. */
-  private convTensors: OrtTensor[] = [];
-  /** Their data (a Tensor's `data` is a getter with checks). */
-  private convViews: Float32Array[] = [];
+  /** The native session's input over `convInput`, by token count. */
+  private convFeeds: NativeFeeds[] = [];
   private readonly wordCache = new Map<string, WordEntry>();
   private readonly gazetteer: GazetteerMatcher | undefined;
   /** Per-parse scratch: each token's gazetteer word number. */
@@ -142,16 +141,22 @@ export class OnnxParser implements Parser {
   private splitFeeds(tokens: ReturnType<typeof tokenize>, split: SplitGraph): Record<string, OrtTensor> {
     const T = tokens.length;
     const size = split.channels * T;
+    let feeds: NativeFeeds | undefined;
     let input: Float32Array;
-    let tensor: OrtTensor | undefined;
     if (this.buffers) {
       if (this.convInput.length < size) {
         this.convInput = new Float32Array(size);
-        this.convTensors = [];
-        this.convViews = [];
+        this.convFeeds = [];
       }
-      tensor = this.convTensors[T];
-      input = this.convViews[T] ?? this.convInput.subarray(0, size);
+      feeds = this.convFeeds[T];
+      if (!feeds) {
+        // what the native session reads of a tensor, as plain properties (a Tensor's data and location are
+        // getters it would call); made once per token count
+        const data = this.convInput.subarray(0, size);
+        feeds = { data, value: { location: 'cpu', type: 'float32', dims: [1, split.channels, T], data } };
+        this.convFeeds[T] = feeds;
+      }
+      input = feeds.data;
     } else input = new Float32Array(size);
     const dim = split.table.dim;
     if (this.gazWords.length < T) this.gazWords = new Int32Array(T);
@@ -166,13 +171,9 @@ export class OnnxParser implements Parser {
       input.fill(0, dim * T);
       this.gazetteer.mark(gazWords, T, input, dim * T, 1, T);
     }
-    if (!tensor) {
-      tensor = new this.ort.Tensor('float32', input, [1, split.channels, T]);
-      if (this.buffers) {
-        this.convTensors[T] = tensor;
-        this.convViews[T] = input;
-      }
-    }
+    const tensor = feeds
+      ? (feeds.value as unknown as OrtTensor)
+      : new this.ort.Tensor('float32', input, [1, split.channels, T]);
     return { [split.input]: tensor };
   }
 
@@ -202,7 +203,7 @@ export class OnnxParser implements Parser {
       if (text.length > this.maxChars)
         return refusal(text, `input longer than ${this.maxChars} characters`, started);
       if (!hasWordChar(text)) return refusal(text, 'input has no letters or digits', started);
-      const tokens = tokenize(text);
+      const tokens = tokenizeFast(text);
       if (tokens.length > this.manifest.limits.maxTokens) {
         return refusal(text, `input has more than ${this.manifest.limits.maxTokens} words`, started);
       }
@@ -291,6 +292,11 @@ export class OnnxParser implements Parser {
 const BLANK = /^\s*$/;
 
 type OrtTensor = InstanceType<typeof import('onnxruntime-node').Tensor>;
+
+interface NativeFeeds {
+  data: Float32Array;
+  value: { location: 'cpu'; type: 'float32'; dims: number[]; data: Float32Array };
+}
 
 function rawOutput(out: Record<string, { data: unknown }>, length: number): RawOutput {
   return {
