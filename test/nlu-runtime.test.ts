@@ -9,6 +9,7 @@ import { GazetteerMatcher } from '../agent/nlu/gazetteer-match.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
 import { createGraphSession } from '../agent/nlu/session.ts';
+import { WordCache } from '../agent/nlu/word-cache.ts';
 import { fromProjectRoot } from '../agent/paths.ts';
 import {
   defaultFeatureSettings,
@@ -188,6 +189,23 @@ describe('run-time parser shortcuts', () => {
     });
     const texts = [...SENTENCES, ...commands, ...generated, '', '   ', 'Don`t STOP', '``', '...', 'a\tb\nc'];
     for (const text of texts) assert.deepEqual(tokenizeFast(text), tokenize(text), JSON.stringify(text));
+  });
+
+  it('the word cache keeps vectors by slot as it grows, and starts over when full', () => {
+    const cache = new WordCache(2, 300);
+    for (let i = 0; i < 300; i++) {
+      const slot = cache.add(`w${i}`, i % 7);
+      cache.vectors.set([i, -i], slot * 2);
+    }
+    for (const i of [0, 255, 256, 299]) {
+      const slot = cache.find(`w${i}`);
+      assert.equal(slot, i);
+      assert.deepEqual([...cache.vectors.subarray(slot * 2, slot * 2 + 2)], [i, -i]);
+      assert.equal(cache.gazetteer[slot], i % 7);
+    }
+    assert.equal(cache.find('new'), -1);
+    assert.equal(cache.add('new', 1), 0, 'full: it starts over');
+    assert.equal(cache.find('w5'), -1);
   });
 
   it('a graph whose head is not the known embedding bag runs whole', () => {

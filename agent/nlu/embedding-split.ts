@@ -104,8 +104,9 @@ export class EmbeddingTable {
   /**
    * The mean of the rows `ids` (what the graph's batched MatMul computes with weights 1/ids.length): the same
    * products weight × value, summed in the same order in a double, as when the rows were dequantized first.
+   * Written to `out` from `offset`.
    */
-  mean(ids: readonly number[]): Float32Array {
+  mean(ids: readonly number[], out: Float32Array = new Float32Array(this.dim), offset = 0): Float32Array {
     const dim = this.dim;
     const n = ids.length;
     const weight = Math.fround(1 / n);
@@ -116,7 +117,6 @@ export class EmbeddingTable {
     const starts = this.rowStarts;
     const values = this.values;
     const scales = this.scales;
-    const out = new Float32Array(dim);
     // one accumulator per output in a register: a row-by-row += loop was twice as slow
     if (this.packedInt4) {
       // weight × value from the row's table, indexed by the nibble itself
@@ -135,8 +135,8 @@ export class EmbeddingTable {
           low += luts[k * 16 + (byte & 15)]!;
           high += luts[k * 16 + (byte >> 4)]!;
         }
-        out[2 * b] = low;
-        out[2 * b + 1] = high;
+        out[offset + 2 * b] = low;
+        out[offset + 2 * b + 1] = high;
       }
       return out;
     }
@@ -145,14 +145,14 @@ export class EmbeddingTable {
       for (let d = 0; d < dim; d++) {
         let sum = 0;
         for (let k = 0; k < n; k++) sum += weight * values[starts[k]! + d]!;
-        out[d] = sum;
+        out[offset + d] = sum;
       }
     } else {
       const round = this.halfPrecision ? f16round : Math.fround;
       for (let d = 0; d < dim; d++) {
         let sum = 0;
         for (let k = 0; k < n; k++) sum += weight * round(values[starts[k]! + d]! * scales[ids[k]!]!);
-        out[d] = sum;
+        out[offset + d] = sum;
       }
     }
     return out;

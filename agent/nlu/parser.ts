@@ -11,6 +11,7 @@ import { readModelDir } from './model-dir.ts';
 import { createGraphSession, type GraphSession } from './session.ts';
 import { resolveSlotValue } from './slot-values.ts';
 import type { IntentScore, ParseResult, Parser, SlotMatch } from './types.ts';
+import { WordCache } from './word-cache.ts';
 
 export interface ParserOptions {
   /** onnxruntime intra-op threads (default 1: one utterance is too small to split). */
@@ -32,13 +33,6 @@ export interface ParserOptions {
 
 /** Words whose pooled embedding the parser keeps (48 floats each: about 0.8 MB when full). */
 const WORD_CACHE_LIMIT = 4096;
-
-/** What the split graph's input needs of a word, looked up once per token. */
-interface WordEntry {
-  pooled: Float32Array;
-  /** GazetteerMatcher.wordNumber */
-  gazetteer: number;
-}
 
 /** Raw model outputs for one sentence (exposed for tests and benchmarks). */
 export interface RawOutput {
@@ -65,7 +59,8 @@ export class OnnxParser implements Parser {
   private convInput = new Float32Array(0);
   /** The native session's input over `convInput`, by token count. */
   private convFeeds: NativeFeeds[] = [];
-  private readonly wordCache = new Map<string, WordEntry>();
+  /** Pooled embedding and gazetteer word number of recent words (split graph only). */
+  private readonly words: WordCache | undefined;
   private readonly gazetteer: GazetteerMatcher | undefined;
   /** Per-parse scratch: each token's gazetteer word number. */
   private gazWords = new Int32Array(64);
@@ -98,6 +93,7 @@ export class OnnxParser implements Parser {
     this.tagSlot = manifest.tags.map((t) => t.slice(2));
     this.tagInside = manifest.tags.map((t) => t.startsWith('I-'));
     if (split && manifest.config.gazDim > 0) this.gazetteer = new GazetteerMatcher(manifest.gazetteer);
+    if (split) this.words = new WordCache(split.table.dim, WORD_CACHE_LIMIT);
     if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
   }
 
@@ -161,11 +157,19 @@ export class OnnxParser implements Parser {
     const dim = split.table.dim;
     if (this.gazWords.length < T) this.gazWords = new Int32Array(T);
     const gazWords = this.gazWords;
+    const words = this.words!;
     for (let t = 0; t < T; t++) {
-      const word = this.word(tokens[t]!.norm, split);
-      const pooled = word.pooled;
-      for (let d = 0; d < dim; d++) input[d * T + t] = pooled[d]!;
-      gazWords[t] = word.gazetteer;
+      const norm = tokens[t]!.norm;
+      let slot = words.find(norm);
+      if (slot < 0) {
+        slot = words.add(norm, this.gazetteer ? this.gazetteer.wordNumber(norm) : -1);
+        split.table.mean(tokenFeatureIds(norm, this.manifest.features), words.vectors, slot * dim);
+      }
+      // read after add(): it may have moved the vectors
+      const vectors = words.vectors;
+      const o = slot * dim;
+      for (let d = 0; d < dim; d++) input[d * T + t] = vectors[o + d]!;
+      gazWords[t] = words.gazetteer[slot]!;
     }
     if (this.gazetteer) {
       input.fill(0, dim * T);
@@ -175,18 +179,6 @@ export class OnnxParser implements Parser {
       ? (feeds.value as unknown as OrtTensor)
       : new this.ort.Tensor('float32', input, [1, split.channels, T]);
     return { [split.input]: tensor };
-  }
-
-  private word(norm: string, split: SplitGraph): WordEntry {
-    let entry = this.wordCache.get(norm);
-    if (entry) return entry;
-    entry = {
-      pooled: split.table.mean(tokenFeatureIds(norm, this.manifest.features)),
-      gazetteer: this.gazetteer ? this.gazetteer.wordNumber(norm) : -1,
-    };
-    if (this.wordCache.size >= WORD_CACHE_LIMIT) this.wordCache.clear();
-    this.wordCache.set(norm, entry);
-    return entry;
   }
 
   async parse(text: string): Promise<ParseResult> {
