@@ -146,6 +146,33 @@ describe('run-time parser shortcuts', () => {
     }
   });
 
+  it('int8, unpacked int4 and fp32 tables average like their dequantized rows', () => {
+    const rows = 20;
+    const dim = 5;
+    const q = Int8Array.from({ length: rows * dim }, (_, i) => ((i * 37) % 255) - 127);
+    const q4 = q.map((v) => v >> 4);
+    const scales = Float32Array.from({ length: rows }, (_, i) => Math.fround(0.001 * (i + 1)));
+    const half = scales.map(f16round);
+    const ids = [3, 0, 19, 7, 7];
+    const weight = Math.fround(1 / ids.length);
+    const cases: [EmbeddingTable, (id: number, d: number) => number][] = [
+      [
+        new EmbeddingTable(rows, dim, q, scales, false),
+        (id, d) => Math.fround(q[id * dim + d]! * scales[id]!),
+      ],
+      [new EmbeddingTable(rows, dim, q4, half, true), (id, d) => f16round(q4[id * dim + d]! * half[id]!)],
+      [new EmbeddingTable(rows, dim, Float32Array.from(q), undefined, false), (id, d) => q[id * dim + d]!],
+    ];
+    for (const [table, value] of cases) {
+      const got = table.mean(ids);
+      for (let d = 0; d < dim; d++) {
+        let sum = 0;
+        for (const id of ids) sum += weight * value(id, d);
+        assert.equal(got[d], Math.fround(sum));
+      }
+    }
+  });
+
   it('the gazetteer flags over word numbers are the ones training computed', () => {
     for (const model of ['models/default', 'models/snips']) {
       const { manifest } = readModelDir(fromProjectRoot(model), 'model');
