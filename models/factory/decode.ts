@@ -194,7 +194,7 @@ export class IntentSlotAgreement {
 
   agrees(intent: number, path: readonly number[]): boolean {
     const row = intent * this.tags;
-    for (const t of path) if (this.allowed[row + t] === 0) return false;
+    for (let k = 0; k < path.length; k++) if (this.allowed[row + path[k]!] === 0) return false;
     return true;
   }
 
@@ -227,8 +227,10 @@ export class IntentSlotAgreement {
       let score = free;
       if (!this.agrees(i, path)) {
         const row = i * n;
-        for (let k = 0; k < length * n; k++) {
-          this.masked[k] = this.allowed[row + (k % n)] === 1 ? emissions[k]! : -1e30;
+        for (let t = 0; t < length; t++) {
+          for (let j = 0; j < n; j++) {
+            this.masked[t * n + j] = this.allowed[row + j] === 1 ? emissions[t * n + j]! : -1e30;
+          }
         }
         candidate = decoder.decode(this.masked, length);
         score = decoder.lastScore;
