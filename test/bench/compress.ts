@@ -270,6 +270,11 @@ trained.push(
     'as "tiny 8192 × 40, 76 ch + augment, shipped teacher" with 6784 buckets × 48 dims (247,497 bytes)',
   ],
   [
+    'tiny 8192 × 40, 76 ch + 2 variants, shipped teacher',
+    distilled(widest, shipped, 2),
+    'as "tiny 8192 × 40, 76 ch + augment, shipped teacher" with 2 teacher-labelled variants per sentence',
+  ],
+  [
     'tiny 8192 × 40, 76 ch from scratch',
     [...widest, '--epochs', '14'],
     'the 76-channel 8192 × 40 student without a teacher, ≤ 14 epochs',
