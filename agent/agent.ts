@@ -551,6 +551,21 @@ export class Agent extends EventEmitter {
   }
 
   /**
+   * What a command would do, for the agent's own decisions (does a heard command need a spoken "yes"?): the
+   * same parser, planner and safety checks as a dry run, but it spends no rate-limit token and publishes no
+   * result or events. The command it judges is limited and reported when it really runs.
+   */
+  async preview(text: string): Promise<CommandResult> {
+    if (this.swapping) await this.swapping;
+    const id = this.nextId();
+    if (!this.accepting) return refusedResult(id, text, 'the agent is shutting down');
+    const maxChars = this.config.nlu.maxInputChars;
+    if (text.length > maxChars)
+      return refusedResult(id, text.slice(0, maxChars), `command longer than ${maxChars} characters`);
+    return runCommand({ id, text, dryRun: true }, this.pipeline, this.state);
+  }
+
+  /**
    * Applies a new validated config to the running agent. Live: agent limits, allow-lists, Hermes, sensors,
    * MQTT connection settings (reconnects), log level, and everything the pipeline factory builds (nlu, skills,
    * drivers...: rebuilt, then swapped in). Device id and topic prefix need a restart.

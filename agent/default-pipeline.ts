@@ -90,7 +90,6 @@ async function loadModel(config: SlingConfig): Promise<ReleasableParser> {
     return await loadParser(modelDir, {
       threads: config.nlu.threads,
       maxChars: config.nlu.maxInputChars,
-      preloadEmbeddings: config.nlu.preloadEmbeddings,
     });
   } catch (error) {
     if (!(error instanceof ModelLoadError)) throw error;

@@ -6,6 +6,7 @@ import { fleetBootConfig, startFleet } from './fleet/agent-link.ts';
 import { startConsole } from './ingress/console.ts';
 import { startVoice } from './ingress/voice/service.ts';
 import { createLogger } from './log.ts';
+import { guardProcess } from './process-guard.ts';
 import { SystemdNotifier } from './systemd.ts';
 
 /** `sling start`: the agent as a process — config, signals, console, systemd. Resolves to the exit code. */
@@ -21,6 +22,15 @@ export async function runAgent(options: { config?: string; console: boolean }): 
   const { config } = loaded;
   const log = createLogger(config.log);
   const notifier = new SystemdNotifier();
+  let agent: Agent | undefined;
+  guardProcess({
+    log,
+    stop: async (reason) => {
+      void notifier.stopping();
+      await agent?.stop(reason);
+    },
+    stopTimeoutMs: config.agent.shutdownTimeoutMs + 1000,
+  });
 
   // Signals are handled from the first moment: one that arrives while starting stops the agent once started.
   let stopRequested: string | undefined;
@@ -40,7 +50,7 @@ export async function runAgent(options: { config?: string; console: boolean }): 
   // Fleet: boot with the last-known-good fleet config (works offline), then follow the fleet's documents.
   const boot = fleetBootConfig(config);
   if (boot.error) log.warn({ reason: boot.error }, 'fleet: booting from the local file');
-  const agent = await Agent.start({ config: boot.config, log, pipeline: createPipeline });
+  agent = await Agent.start({ config: boot.config, log, pipeline: createPipeline });
   const fleet = config.fleet.enabled ? await startFleet({ agent, fileConfig: config, log }) : undefined;
   agent.once('stopping', () => void fleet?.stop());
   const voice = await startVoice(agent, log);

@@ -1,21 +1,27 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { f16round } from '@petamoriken/float16';
+import { Float16Array, f16round } from '@petamoriken/float16';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
-import { splitEmbedding } from '../agent/nlu/embedding-split.ts';
+import { EmbeddingTable, splitEmbedding } from '../agent/nlu/embedding-split.ts';
+import { tokenizeFast } from '../agent/nlu/fast-tokenize.ts';
+import { GazetteerMatcher } from '../agent/nlu/gazetteer-match.ts';
 import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
 import { readModelDir } from '../agent/nlu/model-dir.ts';
 import { createGraphSession } from '../agent/nlu/session.ts';
+import { WordCache } from '../agent/nlu/word-cache.ts';
 import { fromProjectRoot } from '../agent/paths.ts';
 import {
   defaultFeatureSettings,
   type FeatureSettings,
   featurize,
   fnv1a,
+  gazetteerDim,
+  gazetteerFlags,
   tokenFeatureIds,
 } from '../models/factory/features.ts';
 import { onnxModelType } from '../models/factory/onnx-proto.ts';
+import { unpackInt4 } from '../models/factory/quantize.ts';
 import { normalizeWord, tokenize, wordShape } from '../models/factory/text.ts';
 
 // The run-time shortcuts of the parser (native session, 'extended' graph optimisation, reused Viterbi
@@ -105,33 +111,128 @@ describe('run-time parser shortcuts', () => {
       // the model's scales, and fp16 values at and beyond the shortcut's range (subnormal, large)
       const scales = [...table.scales, ...[2 ** -20, 2 ** -14, 3.1e-5, 4096, 5000, 0.1].map(f16round)];
       for (const s of scales) {
-        const fast = table.halfLut(s);
+        const fast = EmbeddingTable.halfLut(s);
         for (let q = -8; q <= 7; q++)
           assert.equal(fast[q + 8], f16round(q * s), `${model}: q ${q}, scale ${s}`);
       }
     }
   });
 
-  it('rows are dequantized as words need them, or all at load, with the same parses', async () => {
-    const preloaded = await loadParser(dir, { preloadEmbeddings: true });
-    const lazy = await loadParser(dir);
-    const rows = lazy.manifest.config.buckets;
-    assert.equal(preloaded.embeddingTable?.resident, rows);
-    assert.equal(lazy.embeddingTable?.resident, 0);
-    for (const text of SENTENCES) {
-      const a = await lazy.parseDetailed(text);
-      const b = await preloaded.parseDetailed(text);
-      assert.deepEqual({ ...a.result, timing: 0 }, { ...b.result, timing: 0 }, text);
+  it('the embedding bag averages the packed int4 rows exactly as if dequantized first, for any word', () => {
+    for (const model of ['models/default', 'models/snips']) {
+      const { manifest, onnx } = readModelDir(fromProjectRoot(model), 'model');
+      const table = splitEmbedding(onnx, manifest.config.gazDim)!.table;
+      // the graph's own table: DequantizeLinear(emb.q int4, emb.scale fp16) → fp16 values
+      const Model = onnxModelType();
+      const graph = (
+        Model.toObject(Model.decode(onnx), { longs: Number }) as {
+          graph: { initializer: { name: string; raw_data: Uint8Array }[] };
+        }
+      ).graph;
+      const raw = (name: string) => Uint8Array.from(graph.initializer.find((t) => t.name === name)!.raw_data);
+      const q = unpackInt4(raw('emb.q'), table.rows * table.dim);
+      const scales = Float32Array.from(new Float16Array(raw('emb.scale').buffer));
+      const words = [...SENTENCES.flatMap((t) => tokenize(t).map((x) => x.norm)), 'zyxxquorp', 'a', '12:30'];
+      for (const word of words) {
+        const ids = tokenFeatureIds(word, manifest.features);
+        const weight = Math.fround(1 / ids.length);
+        const got = table.mean(ids);
+        for (let d = 0; d < table.dim; d++) {
+          let sum = 0;
+          for (const id of ids) sum += weight * f16round(q[id * table.dim + d]! * scales[id]!);
+          assert.equal(got[d], Math.fround(sum), `${model}: "${word}", dimension ${d}`);
+        }
+      }
     }
-    const used = lazy.embeddingTable!.resident;
-    assert.ok(
-      used > 100 && used < rows / 4,
-      `${used} of ${rows} rows resident after ${SENTENCES.length} sentences`,
-    );
-    await lazy.parse(SENTENCES[0]!);
-    assert.equal(lazy.embeddingTable!.resident, used, 'a sentence seen before dequantizes nothing');
-    await preloaded.release();
-    await lazy.release();
+  });
+
+  it('int8, unpacked int4 and fp32 tables average like their dequantized rows', () => {
+    const rows = 20;
+    const dim = 5;
+    const q = Int8Array.from({ length: rows * dim }, (_, i) => ((i * 37) % 255) - 127);
+    const q4 = q.map((v) => v >> 4);
+    const scales = Float32Array.from({ length: rows }, (_, i) => Math.fround(0.001 * (i + 1)));
+    const half = scales.map(f16round);
+    const ids = [3, 0, 19, 7, 7];
+    const weight = Math.fround(1 / ids.length);
+    const cases: [EmbeddingTable, (id: number, d: number) => number][] = [
+      [
+        new EmbeddingTable(rows, dim, q, scales, false),
+        (id, d) => Math.fround(q[id * dim + d]! * scales[id]!),
+      ],
+      [new EmbeddingTable(rows, dim, q4, half, true), (id, d) => f16round(q4[id * dim + d]! * half[id]!)],
+      [new EmbeddingTable(rows, dim, Float32Array.from(q), undefined, false), (id, d) => q[id * dim + d]!],
+    ];
+    for (const [table, value] of cases) {
+      const got = table.mean(ids);
+      for (let d = 0; d < dim; d++) {
+        let sum = 0;
+        for (const id of ids) sum += weight * value(id, d);
+        assert.equal(got[d], Math.fround(sum));
+      }
+    }
+  });
+
+  it('the gazetteer flags over word numbers are the ones training computed', () => {
+    for (const model of ['models/default', 'models/snips']) {
+      const { manifest } = readModelDir(fromProjectRoot(model), 'model');
+      const gaz = manifest.gazetteer;
+      const matcher = new GazetteerMatcher(gaz);
+      // sentences full of phrases: each slot's phrases, two by two, with words around and inside
+      const phrases = gaz.phrases.flatMap((list) => list.slice(0, 60));
+      const texts = [...SENTENCES];
+      for (let i = 0; i + 1 < phrases.length; i += 2)
+        texts.push(`please ${phrases[i]} the ${phrases[i + 1]} ${phrases[i]!.split(' ')[0]}`);
+      let flagged = 0;
+      for (const text of texts) {
+        const tokens = tokenize(text);
+        const dim = gazetteerDim(gaz);
+        const expected = gazetteerFlags(tokens, gaz);
+        const got = new Float32Array(tokens.length * dim);
+        const words = Int32Array.from(tokens, (t) => matcher.wordNumber(t.norm));
+        matcher.mark(words, tokens.length, got, 0, dim, 1);
+        assert.deepEqual(got, expected, text);
+        flagged += expected.reduce((a, b) => a + b, 0);
+      }
+      assert.ok(flagged > texts.length, `${model}: ${flagged} flags in ${texts.length} sentences`);
+    }
+  });
+
+  it('the ASCII tokenizer cuts and normalises exactly like tokenize', () => {
+    const commands = readFileSync(fromProjectRoot('test/fixtures/commands.txt'), 'utf8').split('\n');
+    // seeded random strings over letters, digits, punctuation, backticks, ASCII spaces and a few others
+    const alphabet = [...'azAZm09@{ .,!?\'"`-:/()[]_\t\n\r\v\f\u0001~\u007f', 'é', '’', '\u00a0', '😀'];
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const generated = Array.from({ length: 3000 }, (_, i) => {
+      const pool = i % 3 === 0 ? alphabet : alphabet.slice(0, -5); // two thirds stay ASCII
+      return Array.from(
+        { length: Math.floor(random() * 24) },
+        () => pool[Math.floor(random() * pool.length)]!,
+      ).join('');
+    });
+    const texts = [...SENTENCES, ...commands, ...generated, '', '   ', 'Don`t STOP', '``', '...', 'a\tb\nc'];
+    for (const text of texts) assert.deepEqual(tokenizeFast(text), tokenize(text), JSON.stringify(text));
+  });
+
+  it('the word cache keeps vectors by slot as it grows, and starts over when full', () => {
+    const cache = new WordCache(2, 300);
+    for (let i = 0; i < 300; i++) {
+      const slot = cache.add(`w${i}`, i % 7);
+      cache.vectors.set([i, -i], slot * 2);
+    }
+    for (const i of [0, 255, 256, 299]) {
+      const slot = cache.find(`w${i}`);
+      assert.equal(slot, i);
+      assert.deepEqual([...cache.vectors.subarray(slot * 2, slot * 2 + 2)], [i, -i]);
+      assert.equal(cache.gazetteer[slot], i % 7);
+    }
+    assert.equal(cache.find('new'), -1);
+    assert.equal(cache.add('new', 1), 0, 'full: it starts over');
+    assert.equal(cache.find('w5'), -1);
   });
 
   it('a graph whose head is not the known embedding bag runs whole', () => {

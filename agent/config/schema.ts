@@ -68,12 +68,6 @@ export const nluSchema = z
     model: z.string().default('models/default').describe('model directory (relative to the project root)'),
     threads: z.number().int().min(1).max(16).default(1),
     maxInputChars: z.number().int().min(1).max(10000).default(256),
-    preloadEmbeddings: z
-      .boolean()
-      .default(false)
-      .describe(
-        'dequantize the whole int4/int8 embedding table at load: first sight of a word ~10 µs faster per parse, +6 MiB RAM for a 32768 × 48 table',
-      ),
   })
   .prefault({});
 

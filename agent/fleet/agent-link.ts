@@ -48,7 +48,7 @@ export type ParserLoader = (
 const defaultParserLoader: ParserLoader = async (dir, config) => {
   // Imported on first use: onnxruntime is heavy and most agents never receive a model.
   const { loadParser } = await import('../nlu/index.ts');
-  return loadParser(dir, { threads: config.nlu.threads, preloadEmbeddings: config.nlu.preloadEmbeddings });
+  return loadParser(dir, { threads: config.nlu.threads });
 };
 
 interface SelfTestSentence {

@@ -36,8 +36,6 @@ interface ModelProto {
   graph: { node: NodeProto[]; initializer: TensorProto[]; input: ValueInfo[]; output: ValueInfo[] };
 }
 
-/** Rows per block of the dequantized-row store (48 floats a row: 192 KiB a block). */
-const BLOCK_ROWS = 1024;
 /** fp16 scales in this range give the same values when a row value's rounding is scaled by a power of two. */
 const SMALLEST_NORMAL_HALF = 2 ** -14;
 const LARGEST_SAFE_HALF_SCALE = 4096;
@@ -45,125 +43,117 @@ const LARGEST_SAFE_HALF_SCALE = 4096;
 /** The embedding table as the graph dequantizes it. */
 export class EmbeddingTable {
   /**
-   * Quantized rows are dequantized on first use and appended to blocks, in the order first used, so memory
-   * grows by 192 bytes per row actually used (a zero-filled full table written in place made a 4 KiB page
-   * resident per new row). Speed at first sight of a word is what it was (SNIPS test, each sentence once: p50
-   * ~64 µs vs ~56 µs with every row dequantized at load, see preload()): a sentence meets ~12 new rows. 3 fp16
-   * roundings a row instead of 16 did not narrow that; pre-faulting blocks narrowed it by half in one
-   * experiment and not at all in another (load ~3), so where those ~0.5 µs a row go is not settled.
+   * mean() reads the quantized rows as they are: nothing is dequantized ahead or kept, so memory does not grow
+   * with the vocabulary heard, and a word never seen before costs what a known one does. int4 rows stay packed
+   * (two values a byte, 24 bytes a row: half the cache lines of unpacked rows) and go through a 16-entry table
+   * of fp16(q × scale) per row. Measured on SNIPS test in a parse loop (a new word's rows are rarely cached):
+   * a new word ~4.4 µs with unpacked rows, rows dequantized into a store on first use cost more.
    */
-  private readonly slotOf: Int32Array | undefined;
-  private readonly blocks: Float32Array[] = [];
-  private used = 0;
-  private readonly lut = new Float64Array(16);
-  /** Per-call scratch: each looked-up row's block and offset. */
-  private rowBlocks: Float32Array[] = [];
-  private rowOffsets = new Int32Array(64);
+  /** Per-call scratch: each looked-up row's start and (int4) its 16 weighted values. */
+  private rowStarts = new Int32Array(64);
+  private rowLuts = new Float64Array(64 * 16);
 
   constructor(
     readonly rows: number,
     readonly dim: number,
-    private readonly values: Int8Array | Float32Array,
+    /**
+     * fp32 values, int8 values, or (`packedInt4`) int4 values two a byte, the first in the low nibble
+     * (ONNX INT4 layout).
+     */
+    private readonly values: Int8Array | Uint8Array | Float32Array,
     /** One scale per row; absent for an fp32 table. */
     readonly scales: Float32Array | undefined,
     /** DequantizeLinear with fp16 scales yields fp16 values: round like onnxruntime does. */
     private readonly halfPrecision: boolean,
+    private readonly packedInt4 = false,
   ) {
-    if (scales) this.slotOf = new Int32Array(rows).fill(-1);
-    else this.blocks.push(values as Float32Array);
+    if (packedInt4 && (dim % 2 !== 0 || !halfPrecision))
+      throw new Error('packed int4 rows need an even width and fp16 scales');
   }
 
   /**
-   * Dequantizes every row now (parser option `preloadEmbeddings`): words never seen before then cost no
-   * dequantization during a parse (SNIPS first sight p50 ~64 → ~56 µs), for rows × dim × 4
-   * bytes of memory (6 MiB for 32768 × 48).
+   * `weight` × fp16(q × s) for the 16 int4 values q, at `out[offset + nibble]` (nibble n holds q = n, or n − 16
+   * when n ≥ 8). s is itself an fp16 value, so q × s is exact for q = ±1, ±2, ±4, ±8, and rounding commutes
+   * with doubling while everything stays a normal fp16 number: only 3s, 5s and 7s need rounding. Other scales
+   * take the 16 roundings (a test compares both on every scale of a model). `s` must be an fp16 value:
+   * half-precision tables read their scales from fp16. weight × an fp16 value is exact in a double.
    */
-  preload(): void {
-    if (!this.slotOf) return;
-    for (let id = 0; id < this.rows; id++) if (this.slotOf[id]! < 0) this.dequantizeRow(id);
-  }
-
-  /** Rows dequantized so far (all of them for an fp32 table). */
-  get resident(): number {
-    return this.slotOf ? this.used : this.rows;
-  }
-
-  /** Dequantizes row `id` into the next free slot; returns the slot. */
-  private dequantizeRow(id: number): number {
-    const slot = this.used++;
-    if (slot % BLOCK_ROWS === 0) this.blocks.push(new Float32Array(BLOCK_ROWS * this.dim));
-    const block = this.blocks[this.blocks.length - 1]!;
-    const o = (slot % BLOCK_ROWS) * this.dim;
-    const d0 = id * this.dim;
-    const s = this.scales![id]!;
-    const v = this.values;
-    if (this.halfPrecision) {
-      this.fillHalfLut(s);
-      const lut = this.lut;
-      for (let d = 0; d < this.dim; d++) block[o + d] = lut[v[d0 + d]! + 8]!;
-    } else for (let d = 0; d < this.dim; d++) block[o + d] = v[d0 + d]! * s;
-    this.slotOf![id] = slot;
-    return slot;
-  }
-
-  /**
-   * fp16(q × s) for the 16 int4 values q. s is itself an fp16 value, so q × s is exact for q = ±1, ±2, ±4, ±8,
-   * and rounding commutes with doubling while everything stays a normal fp16 number: only 3s, 5s and 7s need
-   * rounding. Other scales take the 16 roundings (a test compares both on every scale of a model). `s` must
-   * be an fp16 value: half-precision tables read their scales from fp16.
-   */
-  private fillHalfLut(s: number): void {
-    const lut = this.lut;
+  private static fillRowTable(s: number, weight: number, out: Float64Array, offset: number): void {
     if (s >= SMALLEST_NORMAL_HALF && s <= LARGEST_SAFE_HALF_SCALE) {
       const r3 = f16round(3 * s);
-      const r5 = f16round(5 * s);
-      const r7 = f16round(7 * s);
-      lut[8] = 0;
-      lut[9] = s;
-      lut[10] = 2 * s;
-      lut[11] = r3;
-      lut[12] = 4 * s;
-      lut[13] = r5;
-      lut[14] = 2 * r3;
-      lut[15] = r7;
-      for (let q = 1; q <= 7; q++) lut[8 - q] = -lut[8 + q]!;
-      lut[0] = -8 * s;
-    } else for (let q = -8; q <= 7; q++) lut[q + 8] = f16round(q * s);
+      out[offset] = 0;
+      out[offset + 1] = weight * s;
+      out[offset + 2] = weight * (2 * s);
+      out[offset + 3] = weight * r3;
+      out[offset + 4] = weight * (4 * s);
+      out[offset + 5] = weight * f16round(5 * s);
+      out[offset + 6] = weight * (2 * r3);
+      out[offset + 7] = weight * f16round(7 * s);
+      out[offset + 8] = -(weight * (8 * s));
+      for (let q = 1; q <= 7; q++) out[offset + 16 - q] = -out[offset + q]!;
+    } else for (let n = 0; n < 16; n++) out[offset + n] = weight * f16round((n < 8 ? n : n - 16) * s);
   }
 
-  /** The 16 dequantized values of an int4 row with scale `s` (for tests). */
-  halfLut(s: number): Float64Array {
-    this.fillHalfLut(s);
-    return Float64Array.from(this.lut);
+  /** fp16(q × s) for q = −8..7 at index q + 8: an int4 row's values with scale `s` (for tests). */
+  static halfLut(s: number): Float64Array {
+    const byNibble = new Float64Array(16);
+    EmbeddingTable.fillRowTable(s, 1, byNibble, 0);
+    return Float64Array.from({ length: 16 }, (_, i) => byNibble[i ^ 8]!);
   }
 
-  /** The mean of the rows `ids` (what the graph's batched MatMul computes with weights 1/ids.length). */
-  mean(ids: readonly number[]): Float32Array {
+  /**
+   * The mean of the rows `ids` (what the graph's batched MatMul computes with weights 1/ids.length): the same
+   * products weight × value, summed in the same order in a double, as when the rows were dequantized first.
+   * Written to `out` from `offset`.
+   */
+  mean(ids: readonly number[], out: Float32Array = new Float32Array(this.dim), offset = 0): Float32Array {
     const dim = this.dim;
     const n = ids.length;
     const weight = Math.fround(1 / n);
-    if (this.rowOffsets.length < n) this.rowOffsets = new Int32Array(n);
-    const offsets = this.rowOffsets;
-    const rowBlocks = this.rowBlocks;
-    const slotOf = this.slotOf;
-    for (let k = 0; k < n; k++) {
-      const id = ids[k]!;
-      if (slotOf) {
-        let slot = slotOf[id]!;
-        if (slot < 0) slot = this.dequantizeRow(id);
-        rowBlocks[k] = this.blocks[Math.floor(slot / BLOCK_ROWS)]!;
-        offsets[k] = (slot % BLOCK_ROWS) * dim;
-      } else {
-        rowBlocks[k] = this.blocks[0]!;
-        offsets[k] = id * dim;
-      }
+    if (this.rowStarts.length < n) {
+      this.rowStarts = new Int32Array(n);
+      this.rowLuts = new Float64Array(n * 16);
     }
-    const out = new Float32Array(dim);
+    const starts = this.rowStarts;
+    const values = this.values;
+    const scales = this.scales;
     // one accumulator per output in a register: a row-by-row += loop was twice as slow
-    for (let d = 0; d < dim; d++) {
-      let sum = 0;
-      for (let k = 0; k < n; k++) sum += weight * rowBlocks[k]![offsets[k]! + d]!;
-      out[d] = sum;
+    if (this.packedInt4) {
+      // weight × value from the row's table, indexed by the nibble itself
+      const luts = this.rowLuts;
+      const rowBytes = dim >> 1;
+      for (let k = 0; k < n; k++) {
+        const id = ids[k]!;
+        starts[k] = id * rowBytes;
+        EmbeddingTable.fillRowTable(scales![id]!, weight, luts, k * 16);
+      }
+      for (let b = 0; b < rowBytes; b++) {
+        let low = 0;
+        let high = 0;
+        for (let k = 0; k < n; k++) {
+          const byte = values[starts[k]! + b]!;
+          low += luts[k * 16 + (byte & 15)]!;
+          high += luts[k * 16 + (byte >> 4)]!;
+        }
+        out[offset + 2 * b] = low;
+        out[offset + 2 * b + 1] = high;
+      }
+      return out;
+    }
+    for (let k = 0; k < n; k++) starts[k] = ids[k]! * dim;
+    if (!scales) {
+      for (let d = 0; d < dim; d++) {
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += weight * values[starts[k]! + d]!;
+        out[offset + d] = sum;
+      }
+    } else {
+      const round = this.halfPrecision ? f16round : Math.fround;
+      for (let d = 0; d < dim; d++) {
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += weight * round(values[starts[k]! + d]! * scales[ids[k]!]!);
+        out[offset + d] = sum;
+      }
     }
     return out;
   }
@@ -355,11 +345,17 @@ function readTable(
       : undefined;
   if (!scales || scales.length !== rows) return undefined;
   const raw = bytesOf(q);
-  let values: Int8Array;
   if (q.data_type === DataType.INT4) {
-    values = unpackInt4(raw, rows * dim);
-  } else if (q.data_type === DataType.INT8) values = new Int8Array(raw.buffer);
-  else return undefined;
+    // int4 with fp16 scales (what training writes) stays packed; anything else is read unpacked
+    if (halfPrecision && dim % 2 === 0)
+      return raw.length === (rows * dim) / 2
+        ? new EmbeddingTable(rows, dim, raw, scales, true, true)
+        : undefined;
+    const values = unpackInt4(raw, rows * dim);
+    return new EmbeddingTable(rows, dim, values, scales, halfPrecision);
+  }
+  if (q.data_type !== DataType.INT8) return undefined;
+  const values = new Int8Array(raw.buffer);
   return values.length === rows * dim
     ? new EmbeddingTable(rows, dim, values, scales, halfPrecision)
     : undefined;

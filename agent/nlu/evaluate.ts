@@ -26,13 +26,10 @@ export function nearestRank(values: readonly number[], p: number): number {
 export async function evaluateModel(
   dir: string,
   dataFile: string,
-  options: { graph?: 'model' | 'fp32'; preloadEmbeddings?: boolean } = {},
+  options: { graph?: 'model' | 'fp32' } = {},
 ): Promise<EvalReport> {
   const examples = readJsonl(dataFile);
-  const parser = await loadParser(dir, {
-    graph: options.graph ?? 'model',
-    preloadEmbeddings: options.preloadEmbeddings ?? false,
-  });
+  const parser = await loadParser(dir, { graph: options.graph ?? 'model' });
   const spans = (tags: readonly string[]) =>
     bioSpans(tags).map((s) => ({ slot: s.slot, start: s.first, end: s.last }));
   const judged: Judged[] = [];

@@ -1,19 +1,17 @@
 /** The ONNX-backed Parser: text → features (shared with training) → int8 graph → Viterbi → ParseResult. */
 import type { Manifest } from '../../models/factory/artifact.ts';
-import { bioSpans, type CrfParams, ViterbiDecoder } from '../../models/factory/decode.ts';
-import {
-  type FeatureBuffers,
-  featurize,
-  markGazetteer,
-  tokenFeatureIds,
-} from '../../models/factory/features.ts';
+import { type CrfParams, ViterbiDecoder } from '../../models/factory/decode.ts';
+import { type FeatureBuffers, featurize, tokenFeatureIds } from '../../models/factory/features.ts';
 import { allowedStarts, allowedTransitions } from '../../models/factory/labels.ts';
 import { hasWordChar, tokenize } from '../../models/factory/text.ts';
 import { type SplitGraph, splitEmbedding } from './embedding-split.ts';
+import { tokenizeFast } from './fast-tokenize.ts';
+import { GazetteerMatcher } from './gazetteer-match.ts';
 import { readModelDir } from './model-dir.ts';
 import { createGraphSession, type GraphSession } from './session.ts';
 import { resolveSlotValue } from './slot-values.ts';
 import type { IntentScore, ParseResult, Parser, SlotMatch } from './types.ts';
+import { WordCache } from './word-cache.ts';
 
 export interface ParserOptions {
   /** onnxruntime intra-op threads (default 1: one utterance is too small to split). */
@@ -31,12 +29,10 @@ export interface ParserOptions {
    * false runs the whole graph, as a test compares.
    */
   splitEmbedding?: boolean;
-  /** Dequantize the whole embedding table at load instead of row by row on first use (see EmbeddingTable.preload). */
-  preloadEmbeddings?: boolean;
 }
 
 /** Words whose pooled embedding the parser keeps (48 floats each: about 0.8 MB when full). */
-const POOLED_CACHE_LIMIT = 4096;
+const WORD_CACHE_LIMIT = 4096;
 
 /** Raw model outputs for one sentence (exposed for tests and benchmarks). */
 export interface RawOutput {
@@ -61,7 +57,17 @@ export class OnnxParser implements Parser {
   private readonly buffers: FeatureBuffers | undefined;
   /** Reused like `buffers`, for the split graph's input. */
   private convInput = new Float32Array(0);
-  private readonly pooledCache = new Map<string, Float32Array>();
+  /** The native session's input over `convInput`, by token count. */
+  private convFeeds: NativeFeeds[] = [];
+  /** Pooled embedding and gazetteer word number of recent words (split graph only). */
+  private readonly words: WordCache | undefined;
+  private readonly gazetteer: GazetteerMatcher | undefined;
+  /** Per-parse scratch: each token's gazetteer word number. */
+  private gazWords = new Int32Array(64);
+  /** Per tag number, what bioSpans reads of its name: O or not, its slot, an I- tag or not. */
+  private readonly tagIsO: boolean[];
+  private readonly tagSlot: string[];
+  private readonly tagInside: boolean[];
 
   constructor(
     readonly manifest: Manifest,
@@ -83,6 +89,11 @@ export class OnnxParser implements Parser {
       allowedStart: allowedStarts(manifest.tags),
     };
     this.decoder = new ViterbiDecoder(this.crf);
+    this.tagIsO = manifest.tags.map((t) => t === 'O');
+    this.tagSlot = manifest.tags.map((t) => t.slice(2));
+    this.tagInside = manifest.tags.map((t) => t.startsWith('I-'));
+    if (split && manifest.config.gazDim > 0) this.gazetteer = new GazetteerMatcher(manifest.gazetteer);
+    if (split) this.words = new WordCache(split.table.dim, WORD_CACHE_LIMIT);
     if (session.kind === 'native') this.buffers = { ids: new Int32Array(0), weights: new Float32Array(0) };
   }
 
@@ -105,13 +116,8 @@ export class OnnxParser implements Parser {
   private runGraph(tokens: ReturnType<typeof tokenize>): RawOutput | Promise<RawOutput> {
     const feeds = this.split ? this.splitFeeds(tokens, this.split) : this.graphFeeds(tokens);
     const length = tokens.length;
-    const outputs = (out: Record<string, { data: unknown }>): RawOutput => ({
-      intentLogits: out.intent_logits!.data as Float32Array,
-      emissions: out.emissions!.data as Float32Array,
-      length,
-    });
     const out = this.session.run(feeds);
-    return out instanceof Promise ? out.then(outputs) : outputs(out);
+    return out instanceof Promise ? out.then((o) => rawOutput(o, length)) : rawOutput(out, length);
   }
 
   private graphFeeds(tokens: ReturnType<typeof tokenize>): Record<string, OrtTensor> {
@@ -129,33 +135,50 @@ export class OnnxParser implements Parser {
 
   /** The convolution input [1, channels, T]: each token's mean embedding row, then its gazetteer flags. */
   private splitFeeds(tokens: ReturnType<typeof tokenize>, split: SplitGraph): Record<string, OrtTensor> {
-    const m = this.manifest;
     const T = tokens.length;
     const size = split.channels * T;
+    let feeds: NativeFeeds | undefined;
     let input: Float32Array;
     if (this.buffers) {
-      if (this.convInput.length < size) this.convInput = new Float32Array(size);
-      input = this.convInput.subarray(0, size);
+      if (this.convInput.length < size) {
+        this.convInput = new Float32Array(size);
+        this.convFeeds = [];
+      }
+      feeds = this.convFeeds[T];
+      if (!feeds) {
+        // what the native session reads of a tensor, as plain properties (a Tensor's data and location are
+        // getters it would call); made once per token count
+        const data = this.convInput.subarray(0, size);
+        feeds = { data, value: { location: 'cpu', type: 'float32', dims: [1, split.channels, T], data } };
+        this.convFeeds[T] = feeds;
+      }
+      input = feeds.data;
     } else input = new Float32Array(size);
     const dim = split.table.dim;
+    if (this.gazWords.length < T) this.gazWords = new Int32Array(T);
+    const gazWords = this.gazWords;
+    const words = this.words!;
     for (let t = 0; t < T; t++) {
-      const pooled = this.pooledEmbedding(tokens[t]!.norm, split);
-      for (let d = 0; d < dim; d++) input[d * T + t] = pooled[d]!;
+      const norm = tokens[t]!.norm;
+      let slot = words.find(norm);
+      if (slot < 0) {
+        slot = words.add(norm, this.gazetteer ? this.gazetteer.wordNumber(norm) : -1);
+        split.table.mean(tokenFeatureIds(norm, this.manifest.features), words.vectors, slot * dim);
+      }
+      // read after add(): it may have moved the vectors
+      const vectors = words.vectors;
+      const o = slot * dim;
+      for (let d = 0; d < dim; d++) input[d * T + t] = vectors[o + d]!;
+      gazWords[t] = words.gazetteer[slot]!;
     }
-    if (m.config.gazDim > 0) {
+    if (this.gazetteer) {
       input.fill(0, dim * T);
-      markGazetteer(tokens, m.gazetteer, input, dim * T, 1, T);
+      this.gazetteer.mark(gazWords, T, input, dim * T, 1, T);
     }
-    return { [split.input]: new this.ort.Tensor('float32', input, [1, split.channels, T]) };
-  }
-
-  private pooledEmbedding(norm: string, split: SplitGraph): Float32Array {
-    let pooled = this.pooledCache.get(norm);
-    if (pooled) return pooled;
-    pooled = split.table.mean(tokenFeatureIds(norm, this.manifest.features));
-    if (this.pooledCache.size >= POOLED_CACHE_LIMIT) this.pooledCache.clear();
-    this.pooledCache.set(norm, pooled);
-    return pooled;
+    const tensor = feeds
+      ? (feeds.value as unknown as OrtTensor)
+      : new this.ort.Tensor('float32', input, [1, split.channels, T]);
+    return { [split.input]: tensor };
   }
 
   async parse(text: string): Promise<ParseResult> {
@@ -165,15 +188,16 @@ export class OnnxParser implements Parser {
   /** parse() plus the BIO tag of every token (one token per whitespace-separated word). */
   async parseDetailed(text: string): Promise<{ result: ParseResult; tags: string[] }> {
     const started = performance.now();
-    const refuse = (error: string) => refusal(text, error, started);
+    // no closure made per parse: (under tsx) each is also named with Object.defineProperty
     try {
-      if (typeof text !== 'string') return refuse('input is not text');
-      if (BLANK.test(text)) return refuse('empty input');
-      if (text.length > this.maxChars) return refuse(`input longer than ${this.maxChars} characters`);
-      if (!hasWordChar(text)) return refuse('input has no letters or digits');
-      const tokens = tokenize(text);
+      if (typeof text !== 'string') return refusal(text, 'input is not text', started);
+      if (BLANK.test(text)) return refusal(text, 'empty input', started);
+      if (text.length > this.maxChars)
+        return refusal(text, `input longer than ${this.maxChars} characters`, started);
+      if (!hasWordChar(text)) return refusal(text, 'input has no letters or digits', started);
+      const tokens = tokenizeFast(text);
       if (tokens.length > this.manifest.limits.maxTokens) {
-        return refuse(`input has more than ${this.manifest.limits.maxTokens} words`);
+        return refusal(text, `input has more than ${this.manifest.limits.maxTokens} words`, started);
       }
       const inferenceStart = performance.now();
       let raw = this.runGraph(tokens);
@@ -181,31 +205,38 @@ export class OnnxParser implements Parser {
       const inferenceMs = performance.now() - inferenceStart;
       const m = this.manifest;
       const probs = softmax(raw.intentLogits);
-      const ranked: IntentScore[] = m.intents
-        .map((intent, i) => ({ intent, confidence: probs[i]! }))
-        .filter((s) => s.intent !== m.noneIntent)
-        .sort((a, b) => b.confidence - a.confidence);
+      // the intents but none, by confidence, equals in model order (what a stable sort gives)
+      const ranked: IntentScore[] = [];
+      for (let i = 0; i < m.intents.length; i++) {
+        const intent = m.intents[i]!;
+        if (intent === m.noneIntent) continue;
+        const score = { intent, confidence: probs[i]! };
+        let pos = ranked.length;
+        ranked.push(score);
+        while (pos > 0 && ranked[pos - 1]!.confidence < score.confidence) {
+          ranked[pos] = ranked[pos - 1]!;
+          pos--;
+        }
+        ranked[pos] = score;
+      }
       const top = ranked[0]!;
-      const tags = this.decoder.decode(raw.emissions, raw.length).map((t) => m.tags[t]!);
-      const slots: SlotMatch[] = bioSpans(tags).map((span) => {
-        const first = tokens[span.first]!;
-        const last = tokens[span.last]!;
-        const slotText = text.slice(first.start, last.end);
-        const normalized = tokens
-          .slice(span.first, span.last + 1)
-          .map((t) => t.norm)
-          .join(' ');
-        const info = m.slots[span.slot];
-        const match: SlotMatch = {
-          name: span.slot,
-          text: slotText,
-          start: first.start,
-          end: last.end,
-          value: resolveSlotValue(info, slotText, normalized, m.lists),
-        };
-        if (info) match.type = info.type;
-        return match;
-      });
+      const path = this.decoder.decode(raw.emissions, raw.length);
+      const tags = new Array<string>(path.length);
+      const slots: SlotMatch[] = [];
+      // bioSpans over tag numbers: an I- tag continues the span just before it with the same slot
+      const tagSlot = this.tagSlot;
+      let first = -1;
+      for (let i = 0; i < path.length; i++) {
+        const tag = path[i]!;
+        tags[i] = m.tags[tag]!;
+        if (first >= 0 && !(this.tagInside[tag] && tagSlot[tag] === tagSlot[path[first]!])) {
+          slots.push(this.slotMatch(text, tokens, first, i - 1, tagSlot[path[first]!]!));
+          first = -1;
+        }
+        if (first < 0 && !this.tagIsO[tag]) first = i;
+      }
+      if (first >= 0)
+        slots.push(this.slotMatch(text, tokens, first, path.length - 1, tagSlot[path[first]!]!));
       const result: ParseResult = {
         text,
         intent: top.confidence >= m.threshold ? top.intent : null,
@@ -217,8 +248,32 @@ export class OnnxParser implements Parser {
       };
       return { result, tags };
     } catch (error) {
-      return refuse(`parser failed: ${(error as Error).message}`);
+      return refusal(text, `parser failed: ${(error as Error).message}`, started);
     }
+  }
+
+  private slotMatch(
+    text: string,
+    tokens: ReturnType<typeof tokenize>,
+    firstToken: number,
+    lastToken: number,
+    name: string,
+  ): SlotMatch {
+    const first = tokens[firstToken]!;
+    const last = tokens[lastToken]!;
+    const slotText = text.slice(first.start, last.end);
+    let normalized = first.norm;
+    for (let t = firstToken + 1; t <= lastToken; t++) normalized += ` ${tokens[t]!.norm}`;
+    const info = this.manifest.slots[name];
+    const match: SlotMatch = {
+      name,
+      text: slotText,
+      start: first.start,
+      end: last.end,
+      value: resolveSlotValue(info, slotText, normalized, this.manifest.lists),
+    };
+    if (info) match.type = info.type;
+    return match;
   }
 
   async release(): Promise<void> {
@@ -229,6 +284,19 @@ export class OnnxParser implements Parser {
 const BLANK = /^\s*$/;
 
 type OrtTensor = InstanceType<typeof import('onnxruntime-node').Tensor>;
+
+interface NativeFeeds {
+  data: Float32Array;
+  value: { location: 'cpu'; type: 'float32'; dims: number[]; data: Float32Array };
+}
+
+function rawOutput(out: Record<string, { data: unknown }>, length: number): RawOutput {
+  return {
+    intentLogits: out.intent_logits!.data as Float32Array,
+    emissions: out.emissions!.data as Float32Array,
+    length,
+  };
+}
 
 function refusal(text: unknown, error: string, started: number): { result: ParseResult; tags: string[] } {
   return {
@@ -267,7 +335,6 @@ export async function loadParser(dir: string, options: ParserOptions = {}): Prom
     options.splitEmbedding === false
       ? undefined
       : splitEmbedding(verified.onnx, verified.manifest.config.gazDim);
-  if (split && options.preloadEmbeddings) split.table.preload();
   const session = await createGraphSession(
     ort,
     split?.tail ?? verified.onnx,

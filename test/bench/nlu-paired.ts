@@ -3,7 +3,7 @@
 // of the test set for the first time (cold per-word caches); pass 2 is the steady state of a running agent.
 // NLP.js caches its prepared features per exact text and Sling its pooled embedding per word, so pass 2
 // flatters NLP.js; pass 1 is the comparison bench:nlu reports.
-// Usage: tsx test/bench/nlu-paired.ts model-dir train.jsonl dev.jsonl test.jsonl [--preload-embeddings]
+// Usage: tsx test/bench/nlu-paired.ts model-dir train.jsonl dev.jsonl test.jsonl
 // → one JSON line on stdout.
 import { loadParser } from '../../agent/nlu/index.ts';
 import { readJsonl } from '../../models/factory/dataset.ts';
@@ -12,9 +12,7 @@ import { trainNlpjs } from './nlpjs-train.ts';
 
 const [modelDir, trainFile, devFile, testFile] = process.argv.slice(2) as [string, string, string, string];
 const { nlp } = await trainNlpjs(trainFile);
-const sling = await loadParser(modelDir, {
-  preloadEmbeddings: process.argv.includes('--preload-embeddings'),
-});
+const sling = await loadParser(modelDir);
 const texts = readJsonl(testFile).map((e) => e.text);
 // the same warm-up for both (compilers, caches): dev sentences, never timed
 for (const { text } of readJsonl(devFile).slice(0, 100)) {

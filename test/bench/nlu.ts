@@ -38,7 +38,7 @@ if (process.env.SLING_BENCH_REUSE !== '1') {
 const manifest = JSON.parse(readFileSync(resolve(model, 'manifest.json'), 'utf8'));
 const rows: Row[] = [];
 const shippedPrecision = manifest.model.opset >= 21 ? 'int8 + int4 embedding' : 'int8';
-for (const precision of ['int8', 'int8-preloaded', 'fp32'] as const) {
+for (const precision of ['int8', 'fp32'] as const) {
   const args = [
     sling,
     'eval',
@@ -48,7 +48,6 @@ for (const precision of ['int8', 'int8-preloaded', 'fp32'] as const) {
     test,
     '--json',
     ...(precision === 'fp32' ? ['--fp32'] : []),
-    ...(precision === 'int8-preloaded' ? ['--preload-embeddings'] : []),
   ];
   const e = run(args, `sling eval ${precision}`) as {
     metrics: { intentAccuracy: number; slotF1: number; exactMatch: number };
@@ -58,10 +57,7 @@ for (const precision of ['int8', 'int8-preloaded', 'fp32'] as const) {
   };
   rows.push({
     system: 'sling',
-    precision:
-      precision === 'fp32'
-        ? precision
-        : `${shippedPrecision}${precision === 'int8-preloaded' ? ', table preloaded (nlu.preloadEmbeddings)' : ''}`,
+    precision: precision === 'fp32' ? precision : shippedPrecision,
     intent_acc_pct: +(e.metrics.intentAccuracy * 100).toFixed(2),
     slot_f1: +(e.metrics.slotF1 * 100).toFixed(2),
     exact_match_pct: +(e.metrics.exactMatch * 100).toFixed(2),
@@ -98,24 +94,16 @@ interface Alternating {
   sentences: number;
   passes: { pass: number; slingP50: number; nlpjsP50: number; slingFaster: number }[];
 }
-const alternate = (label: string, ...flags: string[]) =>
-  run(
-    ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlu-paired.ts'), model, train, dev, test, ...flags],
-    label,
-  ) as unknown as Alternating;
-const paired = alternate('sling and nlp.js alternating');
-const pairedPreloaded = alternate('sling (table preloaded) and nlp.js alternating', '--preload-embeddings');
-for (const [label, alternating] of [
-  ['', paired],
-  [', table preloaded', pairedPreloaded],
-] as const)
-  for (const p of alternating.passes)
-    console.log(
-      `alternating${label}, pass ${p.pass}: sling p50 ${p.slingP50.toFixed(4)} ms, nlp.js p50 ${p.nlpjsP50.toFixed(4)} ms, sling faster on ${(p.slingFaster * 100).toFixed(0)}% of sentences`,
-    );
+const paired = run(
+  ['--import', 'tsx', resolve(projectRoot, 'test/bench/nlu-paired.ts'), model, train, dev, test],
+  'sling and nlp.js alternating',
+) as unknown as Alternating;
+for (const p of paired.passes)
+  console.log(
+    `alternating, pass ${p.pass}: sling p50 ${p.slingP50.toFixed(4)} ms, nlp.js p50 ${p.nlpjsP50.toFixed(4)} ms, sling faster on ${(p.slingFaster * 100).toFixed(0)}% of sentences`,
+  );
 writeResult('nlu', rows, {
   paired,
-  pairedPreloaded,
   data: { train: 13084, dev: 700, test: 700, source: 'SNIPS (JointBERT split)' },
   sling: {
     trainPeakRssMiB: trained ? Math.round(trained.peakRssMiB) : null,

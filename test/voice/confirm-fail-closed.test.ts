@@ -7,9 +7,9 @@ import { type Rig, startRig } from '../helpers/agent.ts';
 import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
 import { TableParser } from '../helpers/table-parser.ts';
 
-// When the dry run that decides whether a spoken command needs its "yes" cannot run, the command must not
-// slip through unasked. With agent.hermes.enabled the command itself runs from hermes/asr/textCaptured, whose
-// rate limit is not the one the voice dry run spent.
+// Whether a spoken command needs its "yes" is decided by a preview that spends no rate-limit token and
+// publishes nothing, so a spent voice budget cannot turn the question off. With agent.hermes.enabled the
+// command itself runs from hermes/asr/textCaptured, under that topic's own rate limit.
 
 let rig: Rig;
 let voice: VoiceService | undefined;
@@ -54,10 +54,17 @@ after(async () => {
   await rig?.close();
 });
 
-test('a motion whose dry run was refused (rate limit) is asked back, not run unasked', async () => {
+test('a motion heard with the voice budget spent is still asked back (the preview is free and silent)', async () => {
   assert.ok(voice, 'voice started');
-  // An earlier voice command's dry run spent the voice source's only token.
-  await rig.agent.command({ text: 'turn on the kitchen light', source: 'voice', dryRun: true });
+  // The voice source's only token is spent.
+  const spent = await rig.agent.command({ text: 'turn on the kitchen light', source: 'voice', dryRun: true });
+  assert.notEqual(spent.status, 'rejected');
+  const limited = await rig.agent.command({
+    text: 'turn on the kitchen light',
+    source: 'voice',
+    dryRun: true,
+  });
+  assert.equal(limited.status, 'rejected', 'the voice source is rate limited');
   await publishSpeech(rig.probe.client, 'porch', 'drive forward two meters');
   await rig.probe.waitFor(
     () =>
@@ -66,10 +73,24 @@ test('a motion whose dry run was refused (rate limit) is asked back, not run una
     'the question (or the command captured)',
     30000,
   );
+  assert.ok(
+    rig.probe.messages.some((m) => m.topic.startsWith('hermes/audioServer/porch/playBytes/')),
+    'the command was asked back',
+  );
   assert.equal(
     rig.probe.messages.filter((m) => m.topic === 'hermes/asr/textCaptured').length,
     0,
     'not captured (the agent would run it) before a "yes"',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const results = rig.probe.messages.filter((m) => m.topic === rig.agent.topics.commandResult);
+  assert.ok(
+    results.some((m) => JSON.parse(m.payload).text === 'turn on the kitchen light'),
+    'results do reach the probe',
+  );
+  assert.ok(
+    !results.some((m) => JSON.parse(m.payload).text === 'drive forward two meters'),
+    'the preview published no result',
   );
   const pose = rig.agent.state.get('robot.pose')?.value as { x: number } | undefined;
   assert.equal(pose?.x ?? 0, 0, 'the robot has not moved');

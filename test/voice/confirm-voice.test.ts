@@ -83,6 +83,13 @@ test('a spoken motion command is asked back and runs only after "yes" from the s
   assert.equal(executed('robot.move')[0]!.status, 'ok');
   assert.ok(Math.abs(x() - 2) < 0.05, `moved two meters (x = ${x()})`);
   assert.equal(executed('robot.move').length, 1, 'once');
+  assert.equal(
+    rig.probe
+      .json<{ intent: string }>(rig.agent.topics.commandResult)
+      .filter((r) => r.intent === 'robot.move').length,
+    1,
+    'one result: the preview that decided to ask published none',
+  );
 });
 
 test('"no" cancels: the robot stays where it is', async () => {

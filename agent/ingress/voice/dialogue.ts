@@ -37,8 +37,8 @@ export interface VoiceDialogueOptions {
   grammarDir: string;
   minConfidence: number;
   /**
-   * The intents a command would run (a dry run through the agent's own parser and planner); undefined when
-   * the dry run could not tell (refused before understanding, e.g. rate limited): then it is asked back.
+   * The intents a command would run (a preview through the agent's own parser and planner); undefined when
+   * the preview could not tell (refused before understanding, e.g. too long): then it is asked back.
    */
   intentsOf?: (text: string) => Promise<(string | null)[] | undefined>;
   /** A pending command was cancelled ("no", another utterance, or the timeout): say so. */

@@ -63,7 +63,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
         new Promise((resolve) => {
           const timer = setTimeout(() => finish(undefined), 30000);
           timer.unref();
-          // the confirmation's dry run of the same text is published too: only the real run answers
+          // a dry run of the same text from elsewhere is not this command's answer
           const onResult = (result: CommandResult) => {
             if (result.text === text && !result.dryRun) finish({ reply: result.reply });
           };
@@ -105,7 +105,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
 }
 
 /**
- * Wake word and spoken confirmation, when configured. Whether a command needs a "yes" is decided by a dry run
+ * Wake word and spoken confirmation, when configured. Whether a command needs a "yes" is decided by a preview
  * through the agent's own parser, planner and safety checks (nothing moves), so it is judged on the same
  * understanding as the real run. If they cannot start, voice does not start either (see startVoice).
  */
@@ -122,11 +122,11 @@ async function openDialogue(
     grammarDir: fromProjectRoot(voice.grammar),
     minConfidence: voice.minConfidence,
     intentsOf: async (text) => {
-      const plan = await agent.command({ text, source: 'voice', dryRun: true });
+      const plan = await agent.preview(text);
       const intents = plan.clauses ? plan.clauses.map((c) => c.intent) : [plan.intent];
-      // A dry run refused before it understood anything (rate limit, allow-list) cannot say whether the
-      // command moves; the real run may still pass (from hermes/asr/textCaptured: another rate limit).
-      // A refused or failed plan still has its intents: a motion the planner refused is asked back too.
+      // A preview refused before it understood anything (too long, shutting down) cannot say whether the
+      // command moves, so it is asked back. A refused or failed plan still has its intents: a motion the
+      // planner refused is asked back too.
       if (plan.status !== 'ok' && plan.status !== 'not_understood' && intents.every((i) => i === null))
         return undefined;
       return intents;
