@@ -207,9 +207,19 @@ for (const snr of [20, 10]) {
 }
 
 let falseAccepts = 0;
-for (const [i, text] of outOfScope.entries()) {
+/** VOICE_BENCH_OOS_RENDITIONS (1): each out-of-scope sentence in this many voices, for a steadier rate. */
+const oosRenditions = Math.max(1, Number(process.env.VOICE_BENCH_OOS_RENDITIONS ?? 1));
+const oosClips = outOfScope.flatMap((text, i) =>
+  Array.from({ length: oosRenditions }, (_, k) => ({ text, i: i + k, k })),
+);
+for (const { text, i, k } of oosClips) {
   const voice = VOICES[i % VOICES.length]!;
-  const r = await rendition(text, voice, SPEEDS[i % SPEEDS.length]!, 20);
+  const r = await rendition(
+    text,
+    voice,
+    SPEEDS[(i - k + Math.floor(k / VOICES.length)) % SPEEDS.length]!,
+    20,
+  );
   const started = performance.now();
   const heard = await engine.listenFile(r.wav);
   processingMs += performance.now() - started;
@@ -230,10 +240,10 @@ for (const [i, text] of outOfScope.entries()) {
 }
 rows.push({
   condition: 'out-of-scope @ 20 dB',
-  utterances: outOfScope.length,
+  utterances: oosClips.length,
   exactSentence: '',
   exactPlan: '',
-  accepted: `${((100 * falseAccepts) / outOfScope.length).toFixed(1)}% (false accepts)`,
+  accepted: `${((100 * falseAccepts) / oosClips.length).toFixed(1)}% (false accepts)`,
   wer: '',
   flips: '',
 });

@@ -10,7 +10,14 @@ import {
 import { NearSentences } from '../../agent/ingress/voice/second-pass.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
-import { dfaAccepts, nearSentences, ruleDfa } from '../../models/factory/voice/fsg.ts';
+import {
+  dfaAccepts,
+  dfaFsg,
+  nearSentences,
+  nearSentencesByPhones,
+  ruleDfa,
+  sentencesDfa,
+} from '../../models/factory/voice/fsg.ts';
 import { grammarAccepts, parseJsgfRules, sampleSentence } from '../../models/factory/voice/ngram.ts';
 
 const grammar = `#JSGF V1.0;
@@ -92,16 +99,117 @@ test('near sentences: within the edit budget, closest first, capped', () => {
 
 test('the second pass edits only hypotheses long enough to keep most of their words', () => {
   const near = new NearSentences(rules, root);
-  const s = { wordsPerEdit: 4, maxEdits: 1, maxCandidates: 100, maxRivalMargin: 30 };
+  const s = { wordsPerEdit: 4, maxEdits: 1, maxCandidates: 100, maxRivalMargin: 30, phoneEditShare: 0 };
   assert.equal(NearSentences.edits(3, s), 0);
   assert.equal(NearSentences.edits(4, s), 1);
   assert.equal(NearSentences.edits(12, s), 1);
   assert.equal(NearSentences.edits(8, { ...s, maxEdits: 2 }), 2);
   assert.deepEqual(near.candidates(w('go back two'), s), []);
   assert.deepEqual(
-    near.candidates(w('go back too meters'), s).map((c) => c.join(' ')),
+    near.candidates(w('go back too meters'), s).map((c) => c.words.join(' ')),
     ['go back one meters', 'go back two meters', 'go back three meters'],
   );
+});
+
+// A few CMUdict pronunciations: enough for the test grammar's words (a list of pairs: "then" is one).
+const PHONES: [string, string][] = Object.entries({
+  turn: 'T ER N',
+  switch: 'S W IH CH',
+  on: 'AA N',
+  off: 'AO F',
+  the: 'DH AH',
+  kitchen: 'K IH CH AH N',
+  living: 'L IH V IH NG',
+  room: 'R UW M',
+  bedroom: 'B EH D R UW M',
+  light: 'L AY T',
+  please: 'P L IY Z',
+  go: 'G OW',
+  drive: 'D R AY V',
+  forward: 'F AO R W ER D',
+  back: 'B AE K',
+  one: 'W AH N',
+  two: 'T UW',
+  three: 'TH R IY',
+  meters: 'M IY T ER Z',
+  and: 'AH N D',
+  brighten: 'B R AY T AH N',
+  to: 'T UW',
+  tell: 'T EH L',
+  me: 'M IY',
+  a: 'AH',
+  joke: 'JH OW K',
+  bag: 'B AE G',
+  lights: 'L AY T S',
+});
+PHONES.push(['then', 'DH EH N']);
+const pronunciations = new Map(PHONES.map(([k, v]) => [k, v.split(' ')]));
+const phonesOf = (s: string) => w(s).flatMap((x) => pronunciations.get(x)!);
+
+test('sentences that sound close: within the phone edit budget, closest first, capped', () => {
+  const dfa = ruleDfa(rules, root);
+  const sounds = (x: string) => pronunciations.get(x);
+  // "drive back" misheard as "brighten back": three word edits away from nothing, two phones from "drive".
+  const near = nearSentencesByPhones(dfa, sounds, phonesOf('brighten back two meters'), 4, 10);
+  assert.deepEqual(near[0]?.words, w('drive back two meters'));
+  assert.ok(near.every((n, i) => n.distance <= 4 && (i === 0 || near[i - 1]!.distance <= n.distance)));
+  assert.equal(nearSentencesByPhones(dfa, sounds, phonesOf('tell me a joke'), 3, 10).length, 0);
+  assert.equal(nearSentencesByPhones(dfa, sounds, phonesOf('turn on the kitchen light'), 6, 3).length, 3);
+  // The work bound cuts the walk short but still returns the exact sentence found at distance 0.
+  assert.deepEqual(
+    nearSentencesByPhones(dfa, sounds, phonesOf('turn on the kitchen light'), 6, 100, 200)[0],
+    { words: w('turn on the kitchen light'), distance: 0 },
+  );
+});
+
+test('second-pass candidates: word edits first, then sentences found only by their phones', () => {
+  const near = new NearSentences(rules, root, pronunciations);
+  const s = { wordsPerEdit: 4, maxEdits: 1, maxCandidates: 100, maxRivalMargin: 30, phoneEditShare: 0.25 };
+  // "back two" heard as "bag to": two words changed, one phone.
+  const misheard = near.candidates(w('go bag to meters'), s);
+  assert.deepEqual(
+    misheard.map((c) => [c.words.join(' '), c.soundsOnly]),
+    [['go back two meters', true]],
+  );
+  // Word-edit neighbours come first and are not marked.
+  const edited = near.candidates(w('turn on the kitchen lights'), s);
+  assert.deepEqual(edited[0], { words: w('turn on the kitchen light'), soundsOnly: false });
+  const firstBySound = edited.findIndex((c) => c.soundsOnly);
+  assert.ok(firstBySound > edited.findLastIndex((c) => !c.soundsOnly), JSON.stringify(edited));
+  // Short hypotheses get no second pass, by words or by sounds.
+  assert.deepEqual(near.candidates(w('brighten back'), s), []);
+  // Without pronunciations only word edits count.
+  assert.deepEqual(new NearSentences(rules, root).candidates(w('go bag to meters'), s), []);
+});
+
+test('a sentence list as one minimal automaton: the same sentences, each equally likely', () => {
+  const list = ['go to the kitchen', 'go to the bedroom', 'come to the kitchen', 'go'].map(w);
+  const dfa = sentencesDfa(list);
+  for (const s of list) assert.ok(dfaAccepts(dfa, s));
+  assert.ok(!dfaAccepts(dfa, w('go to')) && !dfaAccepts(dfa, w('come to the bedroom')));
+  const fsg = dfaFsg('t', dfa);
+  assert.match(fsg, /^FSG_BEGIN t\nNUM_STATES \d+\nSTART_STATE 0\nFINAL_STATE \d+\n/);
+  // Probability of each sentence = product of its arcs' probabilities.
+  const arcs = [...fsg.matchAll(/TRANSITION (\d+) (\d+) ([\d.]+)(?: (\S+))?/g)].map((m) => ({
+    from: Number(m[1]),
+    to: Number(m[2]),
+    p: Number(m[3]),
+    word: m[4],
+  }));
+  const final = Number(/FINAL_STATE (\d+)/.exec(fsg)![1]);
+  for (const s of list) {
+    let state = 0;
+    let p = 1;
+    for (const word of s) {
+      const arc = arcs.find((a) => a.from === state && a.word === word)!;
+      p *= arc.p;
+      state = arc.to;
+    }
+    p *= arcs.find((a) => a.from === state && a.to === final && a.word === undefined)!.p;
+    assert.ok(Math.abs(p - 1 / list.length) < 1e-4, `${s.join(' ')}: ${p}`);
+  }
+  // Shared words: fewer word arcs than the list has words.
+  assert.ok(arcs.filter((a) => a.word).length < list.flat().length);
 });
 
 test('differing frames: the frames of the aligned words that the other word string lacks', () => {

@@ -48,6 +48,14 @@ export const decoderSchema = z
           .max(1000)
           .default(100)
           .describe('most sentences decoded in the second pass'),
+        phoneEditShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0)
+          .describe(
+            'also weigh the grammar sentences within this many phone edits per heard phone (0: word edits only; measured, 0.25 let through more wrong commands than it mended)',
+          ),
         maxRivalMargin: z
           .number()
           .default(25)

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dfaFsg, sentencesDfa } from '../../../models/factory/voice/fsg.ts';
 import {
   grammarAccepts,
   longestGrammarSpan,
@@ -204,6 +205,16 @@ export function differingFrames(seg: HypSeg, words: string[]): number {
   return frames;
 }
 
+/** A Sphinx dictionary's first pronunciation of each word ("word PH PH ..."; "word(2)" variants skipped). */
+export function readPronunciations(file: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [word, ...phones] = line.trim().split(/\s+/);
+    if (word && phones.length > 0 && !/\(\d+\)$/.test(word) && !out.has(word)) out.set(word, phones);
+  }
+  return out;
+}
+
 /** A differing word shorter than this (0.1 s) is scored as this long, so one frame cannot decide. */
 const MIN_DIFFERING_FRAMES = 10;
 
@@ -272,7 +283,11 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const second = (options.decoder ?? defaultDecoderSettings).secondPass;
     // Only a trigram decoder strays from the grammar; a grammar decode's sentences need no edit.
     if (this.sentences && second.enabled && !options.grammar.endsWith('.jsgf')) {
-      this.near = new NearSentences(this.sentences.rules, this.sentences.root);
+      this.near = new NearSentences(
+        this.sentences.rules,
+        this.sentences.root,
+        second.phoneEditShare > 0 ? readPronunciations(options.dictionary) : undefined,
+      );
     }
   }
 
@@ -335,7 +350,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
           });
       const searchMs = performance.now() - started;
-      const contrast = confidence >= o.minConfidence ? await this.contrastCheck(id, words) : undefined;
+      // A sentence several words from what the first pass heard was not what the per-word contrast margins
+      // were measured on (an "off" there was not heard but chosen): it needs the flat margin.
+      const contrast =
+        confidence >= o.minConfidence
+          ? await this.contrastCheck(id, words, second?.soundsOnly ?? false)
+          : undefined;
       const accepted = confidence >= o.minConfidence && (contrast?.passed ?? true);
       const reason =
         confidence < o.minConfidence
@@ -361,6 +381,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ? {
                 firstPass: first.join(' '),
                 secondPassCandidates: second.candidates,
+                secondPassListMs: second.candidatesMs,
+                soundsOnly: second.soundsOnly ? 1 : 0,
                 rivalMargin: second.rivalMargin,
               }
             : {}),
@@ -396,10 +418,24 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   private async secondPass(
     id: string,
     firstWords: string[],
-  ): Promise<{ words: string[]; seg: HypSeg; candidates: number; rivalMargin: number } | undefined> {
+  ): Promise<
+    | {
+        words: string[];
+        seg: HypSeg;
+        candidates: number;
+        candidatesMs: number;
+        rivalMargin: number;
+        /** Found only by its phones: several words changed. */
+        soundsOnly: boolean;
+      }
+    | undefined
+  > {
     if (!this.near) return undefined;
     const settings = (this.options.decoder ?? defaultDecoderSettings).secondPass;
-    const candidates = this.near.candidates(firstWords, settings);
+    const listed = performance.now();
+    const listedCandidates = this.near.candidates(firstWords, settings);
+    const candidates = listedCandidates.map((c) => c.words);
+    const candidatesMs = performance.now() - listed;
     if (candidates.length === 0) return undefined;
     // What the first pass heard, when not a grammar sentence itself, is aligned alone as a rival: how much
     // better it fits the audio than the second pass's sentence, per frame of the words they differ in, says
@@ -407,7 +443,15 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const heard = firstWords.join(' ');
     const rival = candidates.some((c) => c.join(' ') === heard) ? undefined : firstWords;
     const [seg, rivalSeg] = await Promise.all([
-      this.decodeSentences(id, 's', candidates),
+      // Sentences found by their sounds make long lists, searched much faster as one automaton; the word-edit
+      // lists stay parallel chains, which the contrast margins were calibrated behind (as one automaton, one
+      // "on" flip in bench:voice-contrast passed with margin 784 > 655).
+      this.decodeSentences(
+        id,
+        's',
+        candidates,
+        listedCandidates.some((c) => c.soundsOnly),
+      ),
       rival ? this.decodeSentences(id, 'r', [rival]) : undefined,
     ]);
     const words = seg ? hypothesisWords(seg.words) : [];
@@ -418,8 +462,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         ? (rivalSeg.acoustic - seg.acoustic) /
           Math.max(MIN_DIFFERING_FRAMES, differingFrames(seg, firstWords), differingFrames(rivalSeg, words))
         : Number.NEGATIVE_INFINITY;
+    const text = words.join(' ');
+    const soundsOnly = listedCandidates.some((c) => c.soundsOnly && c.words.join(' ') === text);
     if (rivalMargin > settings.maxRivalMargin) return undefined;
-    return { words, seg, candidates: candidates.length, rivalMargin };
+    return { words, seg, candidates: candidates.length, candidatesMs, rivalMargin, soundsOnly };
   }
 
   /**
@@ -430,6 +476,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   private async contrastCheck(
     id: string,
     words: string[],
+    /** Every word needs the flat `contrastMargin` at least, none of the smaller per-word ones. */
+    flat: boolean,
   ): Promise<{ passed: boolean; margin: number; rival: string; frames?: number } | undefined> {
     // Only swaps that make another command matter ("put it up" is not one, "lights on" is), or nearly one:
     // with a trigram decoder "flip on the light" may be heard, whose "flip off the light" is one word from
@@ -457,7 +505,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       differingFrames(heard, hypothesisWords(rival.words)),
       differingFrames(rival, hypothesisWords(heard.words)),
     );
-    const required = requiredContrastMargin(words, rivalText.split(' '), calibration);
+    const byWord = requiredContrastMargin(words, rivalText.split(' '), calibration);
+    const required = flat ? Math.max(byWord, calibration.contrastMargin) : byWord;
     return { passed: difference >= required, margin: difference, rival: rivalText, frames };
   }
 
@@ -465,10 +514,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
    * Decodes utterance `id`'s audio against just `sentences` (a per-utterance FSG). Each `side` (a letter) has
    * its own files and decoder process, so the sides of a comparison run in parallel.
    */
-  private decodeSentences(id: string, side: string, sentences: string[][]): Promise<HypSeg | undefined> {
+  private decodeSentences(
+    id: string,
+    side: string,
+    sentences: string[][],
+    /** As one minimal automaton (shared words searched once) rather than parallel chains. */
+    shared = false,
+  ): Promise<HypSeg | undefined> {
     linkSync(join(this.dir, `${id}.wav`), join(this.dir, `${id}${side}.wav`));
     const fsg = join(this.dir, `${id}${side}.fsg`);
-    writeFileSync(fsg, sentencesFsg(`sentences_${side}`, sentences));
+    const name = `sentences_${side}`;
+    writeFileSync(fsg, shared ? dfaFsg(name, sentencesDfa(sentences)) : sentencesFsg(name, sentences));
     return this.decode(`${id}${side}`, `f${side}`, '', this.options.dictionary, fsg);
   }
 

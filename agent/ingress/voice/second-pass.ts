@@ -1,4 +1,9 @@
-import { nearSentences, ruleDfa, type WordDfa } from '../../../models/factory/voice/fsg.ts';
+import {
+  nearSentences,
+  nearSentencesByPhones,
+  ruleDfa,
+  type WordDfa,
+} from '../../../models/factory/voice/fsg.ts';
 import type { Node } from '../../../models/factory/voice/ngram.ts';
 
 /**
@@ -16,14 +21,29 @@ export interface SecondPassSettings {
   maxEdits: number;
   /** Most sentences decoded in the second pass (closest first). */
   maxCandidates: number;
+  /**
+   * Phone edits allowed per phone of the heard words when also taking the grammar sentences that sound
+   * close to them (0: word edits only).
+   */
+  phoneEditShare: number;
   /** Largest per-frame lead of the first-pass words over the edited sentence that still accepts the edit. */
   maxRivalMargin: number;
+}
+
+export interface Candidate {
+  words: string[];
+  soundsOnly: boolean;
 }
 
 export class NearSentences {
   private readonly dfa: WordDfa;
 
-  constructor(rules: Map<string, Node>, root: string) {
+  /** `pronunciations`: word → phones (the grammar's dictionary), for the sentences that sound close. */
+  constructor(
+    rules: Map<string, Node>,
+    root: string,
+    private readonly pronunciations?: Map<string, string[]>,
+  ) {
     this.dfa = ruleDfa(rules, root);
   }
 
@@ -39,11 +59,33 @@ export class NearSentences {
 
   /**
    * Grammar sentences the second pass weighs for `words`, closest first; empty when the hypothesis is too
-   * short for an edit or nothing in the grammar is that close.
+   * short for an edit or nothing in the grammar is that close. `soundsOnly`: found only by its phones (more
+   * than the allowed word edits away), which the recogniser holds to stricter margins.
    */
-  candidates(words: string[], s: SecondPassSettings): string[][] {
+  candidates(words: string[], s: SecondPassSettings): Candidate[] {
+    // Short hypotheses get no second pass at all: out-of-scope speech decodes to a few words, and a word or a
+    // few phones away from them there is nearly always some command (held-out out-of-scope accepts 1 → 3 of 40).
     const edits = NearSentences.edits(words.length, s);
     if (edits === 0) return [];
-    return nearSentences(this.dfa, words, edits, s.maxCandidates).map((n) => n.words);
+    const out = new Map<string, Candidate>();
+    for (const c of nearSentences(this.dfa, words, edits, s.maxCandidates))
+      out.set(c.words.join(' '), { words: c.words, soundsOnly: false });
+    const sounds = this.pronunciations;
+    const phones = sounds ? words.flatMap((w) => sounds.get(w) ?? []) : [];
+    const phoneEdits = Math.floor(s.phoneEditShare * phones.length);
+    if (!sounds || phoneEdits === 0 || out.size >= s.maxCandidates) return [...out.values()];
+    // Then the closest-sounding ones, without repeats.
+    for (const c of nearSentencesByPhones(
+      this.dfa,
+      (w) => sounds.get(w),
+      phones,
+      phoneEdits,
+      s.maxCandidates,
+    )) {
+      if (out.size >= s.maxCandidates) break;
+      const key = c.words.join(' ');
+      if (!out.has(key)) out.set(key, { words: c.words, soundsOnly: true });
+    }
+    return [...out.values()];
   }
 }

@@ -241,3 +241,116 @@ export function nearSentences(
   );
   return found.sort((a, b) => a.distance - b.distance).slice(0, cap);
 }
+
+/**
+ * Sentences of the automaton whose pronunciation is within `maxDistance` phone edits of `phones`, closest
+ * first, at most `cap`. What a decoder mishears sounds like what was said ("brighten the living room" for
+ * "drive to the living room", "make it you have" for "make it cooler"), which is often several word edits
+ * but few phone edits. The same walk as nearSentences, one table row per phone of each word; `pronounce`
+ * gives a word's phones (words without one are skipped). Deepened one edit at a time, so when the work
+ * bound (`budget` word arcs) cuts the search short, the closest sentences have been found.
+ */
+export function nearSentencesByPhones(
+  dfa: WordDfa,
+  pronounce: (word: string) => string[] | undefined,
+  phones: string[],
+  maxDistance: number,
+  cap: number,
+  budget = 20_000,
+): NearSentence[] {
+  const n = phones.length;
+  const found = new Map<string, NearSentence>();
+  const path: string[] = [];
+  const walk = (state: number, row: Int32Array, limit: number) => {
+    if (budget <= 0) return;
+    if (dfa.final[state] && row[n]! <= limit) {
+      const key = path.join(' ');
+      if (!found.has(key)) found.set(key, { words: [...path], distance: row[n]! });
+    }
+    for (const [word, next] of dfa.next[state]!) {
+      if (--budget <= 0) return;
+      const sounds = pronounce(word);
+      if (!sounds) continue;
+      let current = row;
+      let best = 0;
+      for (const phone of sounds) {
+        const out = new Int32Array(n + 1);
+        out[0] = current[0]! + 1;
+        best = out[0]!;
+        for (let j = 1; j <= n; j++) {
+          const v = Math.min(
+            current[j]! + 1,
+            out[j - 1]! + 1,
+            current[j - 1]! + (phones[j - 1] === phone ? 0 : 1),
+          );
+          out[j] = v;
+          if (v < best) best = v;
+        }
+        current = out;
+        if (best > limit) break;
+      }
+      if (best > limit) continue;
+      path.push(word);
+      walk(next, current, limit);
+      path.pop();
+    }
+  };
+  const first = Int32Array.from({ length: n + 1 }, (_, j) => j);
+  for (let limit = 0; limit <= maxDistance && found.size < cap && budget > 0; limit++) walk(0, first, limit);
+  return [...found.values()].sort((a, b) => a.distance - b.distance).slice(0, cap);
+}
+
+/** The minimal automaton of a sentence list (a word trie, minimised: shared prefixes and suffixes). */
+export function sentencesDfa(sentences: string[][]): WordDfa {
+  const trie: WordDfa = { next: [new Map()], final: [false] };
+  for (const words of sentences) {
+    let s = 0;
+    for (const w of words) {
+      let t = trie.next[s]!.get(w);
+      if (t === undefined) {
+        t = trie.final.length;
+        trie.next.push(new Map());
+        trie.final.push(false);
+        trie.next[s]!.set(w, t);
+      }
+      s = t;
+    }
+    trie.final[s] = true;
+  }
+  return minimize(trie);
+}
+
+/**
+ * Sphinx FSG text of an acyclic automaton in which every sentence is equally likely: an arc's probability is
+ * the share of the state's sentences that go through it. Decoding a sentence list as one automaton instead of
+ * parallel chains shares the words that near sentences have in common, so fewer paths are searched.
+ */
+export function dfaFsg(name: string, dfa: WordDfa): string {
+  const count = new Array<number>(dfa.final.length).fill(-1);
+  const sentencesFrom = (s: number): number => {
+    if (count[s]! < 0) {
+      let n = dfa.final[s] ? 1 : 0;
+      for (const t of dfa.next[s]!.values()) n += sentencesFrom(t);
+      count[s] = n;
+    }
+    return count[s]!;
+  };
+  const end = dfa.final.length;
+  const lines: string[] = [];
+  dfa.next.forEach((exits, s) => {
+    const total = sentencesFrom(s);
+    if (total === 0) return;
+    for (const [word, t] of exits)
+      lines.push(`TRANSITION ${s} ${t} ${(sentencesFrom(t) / total).toFixed(6)} ${word}`);
+    if (dfa.final[s]) lines.push(`TRANSITION ${s} ${end} ${(1 / total).toFixed(6)}`);
+  });
+  return [
+    `FSG_BEGIN ${name}`,
+    `NUM_STATES ${end + 1}`,
+    'START_STATE 0',
+    `FINAL_STATE ${end}`,
+    ...lines,
+    'FSG_END',
+    '',
+  ].join('\n');
+}
