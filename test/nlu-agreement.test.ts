@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadBuiltinEntities } from '../agent/nlu/builtins.ts';
-import { loadParser, type OnnxParser } from '../agent/nlu/index.ts';
+import { loadParser, ModelLoadError, type OnnxParser } from '../agent/nlu/index.ts';
 import { fromProjectRoot } from '../agent/paths.ts';
 import { intentSlotsOf } from '../models/factory/build.ts';
 import { IntentSlotAgreement, ViterbiDecoder } from '../models/factory/decode.ts';
@@ -148,5 +148,40 @@ describe('the parser with an agreement table', () => {
       after.alternatives.some((a) => a.intent === after.topIntent),
       false,
     );
+  });
+});
+
+describe('a malformed agreement table in the manifest', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sling-agreement-bad-'));
+    cpSync(fromProjectRoot('models/default'), dir, { recursive: true });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('is refused at load with what is wrong, not a crash or a silently ignored entry', async () => {
+    const file = join(dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(fromProjectRoot('models/default/manifest.json'), 'utf8'));
+    const intent = manifest.intents.find((i: string) => i !== manifest.noneIntent) as string;
+    const slot = (manifest.tags as string[]).find((t) => t !== 'O')!.slice(2);
+    const cases: [unknown, RegExp][] = [
+      [[slot], /must map intent names/],
+      [{ [intent]: 5 }, new RegExp(`of "${intent}" must be a list of slot names`)],
+      [{ [intent]: [slot, 7] }, /must be a list of slot names/],
+      [{ 'no.such.intent': [slot] }, /names intent "no\.such\.intent", which the model does not have/],
+      [{ [intent]: [slot, 'no_such_slot'] }, /names slot "no_such_slot", which the model does not tag/],
+    ];
+    for (const [table, reason] of cases) {
+      writeFileSync(file, JSON.stringify({ ...manifest, intentSlots: table }));
+      await assert.rejects(
+        loadParser(dir),
+        (e: Error) => e instanceof ModelLoadError && /intentSlots/.test(e.message) && reason.test(e.message),
+        JSON.stringify(table),
+      );
+    }
+    // a well-formed one loads
+    writeFileSync(file, JSON.stringify({ ...manifest, intentSlots: { [intent]: [slot] } }));
+    const parser = await loadParser(dir);
+    await parser.release();
   });
 });

@@ -108,6 +108,9 @@ intents:
       ],
       [['--fine-tune', '0'], /--fine-tune must be a whole number ≥ 1/],
       [['--teacher-augment', '1'], /--teacher-augment needs a teacher/],
+      // an infinite weight would train a model of NaNs
+      [['--intent-weight', 'Infinity'], /--intent-weight must be a finite number > 0/],
+      [['--label-smoothing', '1'], /--label-smoothing must be in \[0, 1\)/],
     ] as const) {
       const r = sling(['train', spec, '--out', join(dir, 'refused'), ...args]);
       assert.equal(r.status, 1, args.join(' '));

@@ -144,8 +144,8 @@ export function register(program: Command): void {
       const problem =
         bits !== 4 && bits !== 8
           ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
-          : !(Number(hyper.intentWeight ?? 1) > 0)
-            ? `--intent-weight must be > 0, got ${flags.intentWeight}`
+          : !(Number.isFinite(hyper.intentWeight ?? 1) && Number(hyper.intentWeight ?? 1) > 0)
+            ? `--intent-weight must be a finite number > 0, got ${flags.intentWeight}`
             : !(Number(hyper.labelSmoothing ?? 0) >= 0 && Number(hyper.labelSmoothing ?? 0) < 1)
               ? `--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`
               : flags.workers !== undefined && !(int(flags.workers)! >= 1)

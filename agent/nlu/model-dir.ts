@@ -37,6 +37,8 @@ export function readModelDir(dir: string, graph: 'model' | 'fp32' = 'model'): Ve
       `${manifestFile}: not a ${MANIFEST_FORMAT} v${MANIFEST_VERSION} manifest (format ${manifest?.format}, version ${manifest?.version})`,
     );
   }
+  const tableProblem = intentSlotsProblem(manifest);
+  if (tableProblem) throw new ModelLoadError(`${manifestFile}: intentSlots ${tableProblem}`);
   const entry =
     graph === 'model' ? manifest.model : manifest.extraFiles?.find((f) => f.file === 'model.fp32.onnx');
   if (!entry)
@@ -55,4 +57,22 @@ export function readModelDir(dir: string, graph: 'model' | 'fp32' = 'model'): Ve
     );
   }
   return { dir, manifest, onnx: new Uint8Array(onnx.buffer, onnx.byteOffset, onnx.byteLength) };
+}
+
+/** Why `intentSlots` (optional) is not a table of the model's intents → lists of its slots, or undefined. */
+function intentSlotsProblem(manifest: Manifest): string | undefined {
+  const table: unknown = manifest.intentSlots;
+  if (table === undefined) return undefined;
+  if (table === null || typeof table !== 'object' || Array.isArray(table))
+    return 'must map intent names to lists of slot names';
+  const intents = new Set(manifest.intents);
+  const slots = new Set(manifest.tags.filter((t) => t !== 'O').map((t) => t.slice(2)));
+  for (const [intent, list] of Object.entries(table)) {
+    if (!intents.has(intent)) return `names intent "${intent}", which the model does not have`;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))
+      return `of "${intent}" must be a list of slot names`;
+    const unknown = list.find((s) => !slots.has(s));
+    if (unknown !== undefined) return `of "${intent}" names slot "${unknown}", which the model does not tag`;
+  }
+  return undefined;
 }

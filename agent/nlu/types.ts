@@ -25,6 +25,10 @@ export interface ParseResult {
   topIntent: string | null;
   confidence: number;
   slots: SlotMatch[];
+  /**
+   * The next intents, most probable first. With intent–slot agreement (manifest `intentSlots`) the top intent is
+   * the one whose slots agree with the tags, which may be less probable than an alternative.
+   */
   alternatives: IntentScore[];
   /** Why the input was refused before or by the model (empty, too long, no letters...). */
   error?: string;
