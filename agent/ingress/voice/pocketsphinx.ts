@@ -350,11 +350,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
           });
       const searchMs = performance.now() - started;
-      // A sentence several words from what the first pass heard was not what the per-word contrast margins
-      // were measured on (an "off" there was not heard but chosen): it needs the flat margin.
+      // A sentence several words from what the first pass heard, or any sentence chosen behind one automaton,
+      // is not what the per-word contrast margins were measured on (an "off" there was not heard but chosen):
+      // it needs the flat margin.
       const contrast =
         confidence >= o.minConfidence
-          ? await this.contrastCheck(id, words, second?.soundsOnly ?? false)
+          ? await this.contrastCheck(id, words, second?.flatMargin ?? false)
           : undefined;
       const accepted = confidence >= o.minConfidence && (contrast?.passed ?? true);
       const reason =
@@ -427,6 +428,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         rivalMargin: number;
         /** Found only by its phones: several words changed. */
         soundsOnly: boolean;
+        /** The contrast check must use the flat margin, not the per-word ones. */
+        flatMargin: boolean;
       }
     | undefined
   > {
@@ -442,16 +445,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     // whether the edit is what was said or speech that is no command forced into one.
     const heard = firstWords.join(' ');
     const rival = candidates.some((c) => c.join(' ') === heard) ? undefined : firstWords;
+    const oneAutomaton = listedCandidates.some((c) => c.soundsOnly);
     const [seg, rivalSeg] = await Promise.all([
       // Sentences found by their sounds make long lists, searched much faster as one automaton; the word-edit
       // lists stay parallel chains, which the contrast margins were calibrated behind (as one automaton, one
       // "on" flip in bench:voice-contrast passed with margin 784 > 655).
-      this.decodeSentences(
-        id,
-        's',
-        candidates,
-        listedCandidates.some((c) => c.soundsOnly),
-      ),
+      this.decodeSentences(id, 's', candidates, oneAutomaton),
       rival ? this.decodeSentences(id, 'r', [rival]) : undefined,
     ]);
     const words = seg ? hypothesisWords(seg.words) : [];
@@ -465,7 +464,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const text = words.join(' ');
     const soundsOnly = listedCandidates.some((c) => c.soundsOnly && c.words.join(' ') === text);
     if (rivalMargin > settings.maxRivalMargin) return undefined;
-    return { words, seg, candidates: candidates.length, candidatesMs, rivalMargin, soundsOnly };
+    // Behind one automaton the per-word margins were never calibrated: any winner needs the flat margin.
+    const flatMargin = soundsOnly || oneAutomaton;
+    return { words, seg, candidates: candidates.length, candidatesMs, rivalMargin, soundsOnly, flatMargin };
   }
 
   /**
