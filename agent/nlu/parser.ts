@@ -172,8 +172,11 @@ export class OnnxParser implements Parser {
       const norm = tokens[t]!.norm;
       let slot = words.find(norm);
       if (slot < 0) {
-        slot = words.add(norm, this.gazetteer ? this.gazetteer.wordNumber(norm) : -1);
-        split.table.mean(tokenFeatureIds(norm, this.manifest.features), words.vectors, slot * dim);
+        // features first: a word is only cached once nothing can fail before its vector is written
+        const ids = tokenFeatureIds(norm, this.manifest.features);
+        const gazetteerWord = this.gazetteer ? this.gazetteer.wordNumber(norm) : -1;
+        slot = words.add(norm, gazetteerWord);
+        split.table.mean(ids, words.vectors, slot * dim);
       }
       // read after add(): it may have moved the vectors
       const vectors = words.vectors;
