@@ -34,6 +34,9 @@ export class ViterbiDecoder {
   private readonly maxIn: Float64Array;
   /** Per previous tag i: min over O/B targets j of transitions[i][j] - maxIn[j] (the pruning bound's offset). */
   private readonly slack: Float64Array;
+  /** Per I-s tag j: the transition into it from B-s (j - 1) and from itself (the diagonal, read compactly). */
+  private readonly bToI: Float64Array;
+  private readonly iToI: Float64Array;
   private score: Float64Array;
   private next: Float64Array;
   private readonly open: Int32Array;
@@ -55,6 +58,12 @@ export class ViterbiDecoder {
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j += j === 0 ? 1 : 2)
         this.slack[i] = Math.min(this.slack[i]!, this.transitions[i * n + j]! - this.maxIn[j]!);
+    this.bToI = new Float64Array(n);
+    this.iToI = new Float64Array(n);
+    for (let j = 2; j < n; j += 2) {
+      this.bToI[j] = this.transitions[(j - 1) * n + j]!;
+      this.iToI[j] = this.transitions[j * n + j]!;
+    }
     this.score = new Float64Array(n);
     this.next = new Float64Array(n);
     this.open = new Int32Array(n);
@@ -64,7 +73,7 @@ export class ViterbiDecoder {
     const n = this.n;
     if (length === 0) return [];
     if (this.back.length < length * n) this.back = new Int32Array(length * n);
-    const { transitions, maxIn, slack, open, back } = this;
+    const { transitions, start, end, allowedStart, maxIn, slack, open, back, bToI, iToI } = this;
     let score = this.score;
     let next = this.next;
     // the best state (first of equals) and the best score among the others: when that one cannot pass the
@@ -73,7 +82,7 @@ export class ViterbiDecoder {
     let topScore = -Infinity;
     let second = -Infinity;
     for (let j = 0; j < n; j++) {
-      const s = this.allowedStart[j] ? this.start[j]! + emissions[j]! : -Infinity;
+      const s = allowedStart[j] ? start[j]! + emissions[j]! : -Infinity;
       score[j] = s;
       if (top < 0 || s > topScore) {
         second = topScore;
@@ -101,13 +110,12 @@ export class ViterbiDecoder {
       let nextTop = -1;
       let nextTopScore = -Infinity;
       let nextSecond = -Infinity;
-      for (let j = 0; j < n; j++) {
-        let best: number;
-        let arg: number;
-        if (j === 0 || (j & 1) === 1) {
-          // O and B-*: any predecessor; start from the best previous state
-          best = topScore + transitions[row + j]!;
-          arg = top;
+      // tags in order O, B-1, I-1, B-2, I-2, ...: each O/B tag, then the I tag after it
+      for (let j = 0; j < n; j = j === 0 ? 1 : j + 2) {
+        // O and B-*: any predecessor; start from the best previous state
+        let best = topScore + transitions[row + j]!;
+        let arg = top;
+        if (count > 0) {
           const enough = best - maxIn[j]!;
           for (let c = 0; c < count; c++) {
             const i = open[c]!;
@@ -118,15 +126,8 @@ export class ViterbiDecoder {
               arg = i;
             }
           }
-        } else {
-          // I-s: from B-s or I-s only
-          const fromB = score[j - 1]! + transitions[(j - 1) * n + j]!;
-          const fromI = score[j]! + transitions[j * n + j]!;
-          const fromBWins = fromB >= fromI;
-          best = fromBWins ? fromB : fromI;
-          arg = fromBWins ? j - 1 : j;
         }
-        const s = best + emissions[base + j]!;
+        let s = best + emissions[base + j]!;
         next[j] = s;
         back[base + j] = arg;
         if (nextTop < 0 || s > nextTopScore) {
@@ -134,8 +135,24 @@ export class ViterbiDecoder {
           nextTop = j;
           nextTopScore = s;
         } else if (s > nextSecond) nextSecond = s;
+        const inside = j + 1;
+        if (j === 0 || inside === n) continue;
+        // I-s (j + 1): from B-s (j) or I-s only
+        const fromB = score[j]! + bToI[inside]!;
+        const fromI = score[inside]! + iToI[inside]!;
+        const fromBWins = fromB >= fromI;
+        s = (fromBWins ? fromB : fromI) + emissions[base + inside]!;
+        next[inside] = s;
+        back[base + inside] = fromBWins ? j : inside;
+        if (s > nextTopScore) {
+          nextSecond = nextTopScore;
+          nextTop = inside;
+          nextTopScore = s;
+        } else if (s > nextSecond) nextSecond = s;
       }
-      [score, next] = [next, score];
+      const swap = score;
+      score = next;
+      next = swap;
       top = nextTop;
       topScore = nextTopScore;
       second = nextSecond;
@@ -143,7 +160,7 @@ export class ViterbiDecoder {
     let best = -Infinity;
     let last = 0;
     for (let j = 0; j < n; j++) {
-      const s = score[j]! + this.end[j]!;
+      const s = score[j]! + end[j]!;
       if (s > best) {
         best = s;
         last = j;
