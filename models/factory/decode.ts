@@ -73,7 +73,7 @@ export class ViterbiDecoder {
     const n = this.n;
     if (length === 0) return [];
     if (this.back.length < length * n) this.back = new Int32Array(length * n);
-    const { transitions, start, end, allowedStart, maxIn, slack, open, back, bToI, iToI } = this;
+    const { transitions, start, end, allowedStart, slack, open, back, bToI, iToI } = this;
     let score = this.score;
     let next = this.next;
     // the best state (first of equals) and the best score among the others: when that one cannot pass the
@@ -107,37 +107,39 @@ export class ViterbiDecoder {
       }
       const row = top * n;
       const base = t * n;
-      let nextTop = -1;
-      let nextTopScore = -Infinity;
+      // tags in order O, B-1, I-1, B-2, ... (equals keep the first). O: from the best previous state, or a
+      // candidate that beats it
+      let best = topScore + transitions[row]!;
+      let arg = top;
+      if (count > 0) {
+        arg = this.bestPredecessor(0, top, best, count, score);
+        if (arg !== top) best = score[arg]! + transitions[arg * n]!;
+      }
+      let s = best + emissions[base]!;
+      next[0] = s;
+      back[base] = arg;
+      let nextTop = 0;
+      let nextTopScore = s;
       let nextSecond = -Infinity;
-      // tags in order O, B-1, I-1, B-2, I-2, ...: each O/B tag, then the I tag after it
-      for (let j = 0; j < n; j = j === 0 ? 1 : j + 2) {
-        // O and B-*: any predecessor; start from the best previous state
-        let best = topScore + transitions[row + j]!;
-        let arg = top;
+      for (let j = 1; j < n; j += 2) {
+        // B-s: likewise
+        best = topScore + transitions[row + j]!;
+        arg = top;
         if (count > 0) {
-          const enough = best - maxIn[j]!;
-          for (let c = 0; c < count; c++) {
-            const i = open[c]!;
-            if (score[i]! <= enough) break;
-            const s = score[i]! + transitions[i * n + j]!;
-            if (s > best) {
-              best = s;
-              arg = i;
-            }
-          }
+          arg = this.bestPredecessor(j, top, best, count, score);
+          if (arg !== top) best = score[arg]! + transitions[arg * n + j]!;
         }
-        let s = best + emissions[base + j]!;
+        s = best + emissions[base + j]!;
         next[j] = s;
         back[base + j] = arg;
-        if (nextTop < 0 || s > nextTopScore) {
+        if (s > nextTopScore) {
           nextSecond = nextTopScore;
           nextTop = j;
           nextTopScore = s;
         } else if (s > nextSecond) nextSecond = s;
         const inside = j + 1;
-        if (j === 0 || inside === n) continue;
-        // I-s (j + 1): from B-s (j) or I-s only
+        if (inside === n) break;
+        // I-s: from B-s (j) or I-s only
         const fromB = score[j]! + bToI[inside]!;
         const fromI = score[inside]! + iToI[inside]!;
         const fromBWins = fromB >= fromI;
@@ -173,6 +175,26 @@ export class ViterbiDecoder {
     path[length - 1] = last;
     for (let t = length - 1; t > 0; t--) path[t - 1] = back[t * n + path[t]!]!;
     return path;
+  }
+
+  /**
+   * The best predecessor of O/B tag `j`: `top` (whose path scores `best`) unless one of the `count` candidates
+   * in `open` (best first) beats it. Out of the per-tag loop: only reached on the few tokens with candidates.
+   */
+  private bestPredecessor(j: number, top: number, best: number, count: number, score: Float64Array): number {
+    const { transitions, open, n } = this;
+    const enough = best - this.maxIn[j]!;
+    let arg = top;
+    for (let c = 0; c < count; c++) {
+      const i = open[c]!;
+      if (score[i]! <= enough) break;
+      const s = score[i]! + transitions[i * n + j]!;
+      if (s > best) {
+        best = s;
+        arg = i;
+      }
+    }
+    return arg;
   }
 }
 
