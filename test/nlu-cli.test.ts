@@ -111,6 +111,10 @@ intents:
       // an infinite weight would train a model of NaNs
       [['--intent-weight', 'Infinity'], /--intent-weight must be a finite number > 0/],
       [['--label-smoothing', '1'], /--label-smoothing must be in \[0, 1\)/],
+      // parseFloat/parseInt would have read these as 2 and 3
+      [['--intent-weight', '2abc'], /--intent-weight must be a number, got 2abc/],
+      [['--epochs', '3x'], /--epochs must be a whole number, got 3x/],
+      [['--dilations', '1,2.5'], /--dilations must be a whole number, got 2.5/],
     ] as const) {
       const r = sling(['train', spec, '--out', join(dir, 'refused'), ...args]);
       assert.equal(r.status, 1, args.join(' '));

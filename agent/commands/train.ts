@@ -109,46 +109,63 @@ export function register(program: Command): void {
             if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
             else if (final) process.stderr.write(`${line}\n`);
           };
-      const int = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(v, 10));
-      const float = (v: string | undefined) => (v === undefined ? undefined : Number.parseFloat(v));
-      const dilations = flags.dilations?.split(',').map((d) => Number.parseInt(d, 10));
+      // Strict: parseInt/parseFloat would read "2abc" as 2 and train on a value nobody asked for.
+      const malformed: string[] = [];
+      const number = (v: string | undefined, option: string, whole: boolean) => {
+        if (v === undefined) return undefined;
+        const n = v.trim() === '' ? Number.NaN : Number(v);
+        if (whole ? !Number.isInteger(n) : Number.isNaN(n))
+          malformed.push(`${option} must be ${whole ? 'a whole number' : 'a number'}, got ${v}`);
+        return n;
+      };
+      const int = (v: string | undefined, option: string) => number(v, option, true);
+      const float = (v: string | undefined, option: string) => number(v, option, false);
+      const dilations = flags.dilations?.split(',').map((d) => int(d, '--dilations')!);
+      const seed = int(flags.seed, '--seed') ?? 1;
+      const buckets = int(flags.buckets, '--buckets');
+      const workers = int(flags.workers, '--workers');
+      const slotSwap = float(flags.slotSwap, '--slot-swap');
       const hyper = Object.fromEntries(
         Object.entries({
-          epochs: int(flags.epochs),
-          hidden: int(flags.hidden),
-          dim: int(flags.dim),
+          epochs: int(flags.epochs, '--epochs'),
+          hidden: int(flags.hidden, '--hidden'),
+          dim: int(flags.dim, '--dim'),
           dilations,
           // absent unless asked for, so the manifests of models trained without them do not change
-          intentWeight: flags.intentWeight === '1' ? undefined : float(flags.intentWeight),
-          labelSmoothing: flags.labelSmoothing === '0' ? undefined : float(flags.labelSmoothing),
+          intentWeight: flags.intentWeight === '1' ? undefined : float(flags.intentWeight, '--intent-weight'),
+          labelSmoothing:
+            flags.labelSmoothing === '0' ? undefined : float(flags.labelSmoothing, '--label-smoothing'),
         }).filter(([, v]) => v !== undefined),
       );
-      const bits = int(flags.embeddingBits) ?? 8;
+      const bits = int(flags.embeddingBits, '--embedding-bits') ?? 8;
       const distilling = flags.distill || flags.teacherHidden || flags.teacherSeeds;
       const compress = {
         teacher: flags.teacher,
-        teacherHidden: distilling && !flags.teacher ? int(flags.teacherHidden) : undefined,
-        teacherSeeds: distilling && !flags.teacher ? (int(flags.teacherSeeds) ?? 1) : undefined,
-        temperature: float(flags.temperature),
-        alpha: float(flags.alpha),
-        keepChannels: int(flags.keepChannels),
-        sparsity: float(flags.sparsity),
-        pruneSteps: int(flags.pruneSteps),
-        pruneEpochs: int(flags.pruneEpochs),
+        teacherHidden:
+          distilling && !flags.teacher ? int(flags.teacherHidden, '--teacher-hidden') : undefined,
+        teacherSeeds:
+          distilling && !flags.teacher ? (int(flags.teacherSeeds, '--teacher-seeds') ?? 1) : undefined,
+        temperature: float(flags.temperature, '--temperature'),
+        alpha: float(flags.alpha, '--alpha'),
+        keepChannels: int(flags.keepChannels, '--keep-channels'),
+        sparsity: float(flags.sparsity, '--sparsity'),
+        pruneSteps: int(flags.pruneSteps, '--prune-steps'),
+        pruneEpochs: int(flags.pruneEpochs, '--prune-epochs'),
         embeddingBits: bits === 4 ? (4 as const) : (8 as const),
-        teacherAugment: int(flags.teacherAugment),
+        teacherAugment: int(flags.teacherAugment, '--teacher-augment'),
         init: flags.init,
-        fineTuneEpochs: int(flags.fineTune),
-        fineTuneLr: float(flags.fineTuneLr),
+        fineTuneEpochs: int(flags.fineTune, '--fine-tune'),
+        fineTuneLr: float(flags.fineTuneLr, '--fine-tune-lr'),
       };
       const problem =
-        bits !== 4 && bits !== 8
+        malformed[0] ??
+        (bits !== 4 && bits !== 8
           ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
           : !(Number.isFinite(hyper.intentWeight ?? 1) && Number(hyper.intentWeight ?? 1) > 0)
             ? `--intent-weight must be a finite number > 0, got ${flags.intentWeight}`
             : !(Number(hyper.labelSmoothing ?? 0) >= 0 && Number(hyper.labelSmoothing ?? 0) < 1)
               ? `--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`
-              : flags.workers !== undefined && !(int(flags.workers)! >= 1)
+              : workers !== undefined && !(workers >= 1)
                 ? `--workers must be a whole number >= 1, got ${flags.workers}`
                 : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
                   ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
@@ -172,7 +189,7 @@ export function register(program: Command): void {
                                     compress.keepChannels !== undefined ||
                                     compress.sparsity !== undefined)
                                 ? '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)'
-                                : undefined;
+                                : undefined);
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;
@@ -184,14 +201,14 @@ export function register(program: Command): void {
           source,
           dev: flags.dev,
           out: flags.out,
-          seed: int(flags.seed) ?? 1,
+          seed,
           hyper,
-          features: flags.buckets ? { buckets: int(flags.buckets)! } : {},
+          features: buckets !== undefined ? { buckets } : {},
           keepFp32: flags.fp32,
           progress,
-          workers: int(flags.workers),
+          workers,
           slotGazetteer: flags.slotGazetteer,
-          slotSwap: float(flags.slotSwap),
+          slotSwap,
           intentSlotAgreement: flags.intentSlotAgreement,
         });
         const dev = manifest.metrics.dev;
