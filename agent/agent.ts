@@ -419,17 +419,21 @@ export class Agent extends EventEmitter {
     return result;
   }
 
-  private async runTraced(command: InboundCommand & { id: string }): Promise<CommandResult> {
+  /** Waits out a pipeline swap; a refusal when no command may run now (shutting down, too long). */
+  private async refusalBeforeRun(id: string, text: string): Promise<CommandResult | undefined> {
     if (this.swapping) await this.swapping;
-    if (!this.accepting) return refusedResult(command.id, command.text, 'the agent is shutting down');
+    if (!this.accepting) return refusedResult(id, text, 'the agent is shutting down');
     const maxChars = this.config.nlu.maxInputChars;
-    if (command.text.length > maxChars) {
-      this.counters.refused++;
-      return refusedResult(
-        command.id,
-        command.text.slice(0, maxChars),
-        `command longer than ${maxChars} characters`,
-      );
+    if (text.length > maxChars)
+      return refusedResult(id, text.slice(0, maxChars), `command longer than ${maxChars} characters`);
+    return undefined;
+  }
+
+  private async runTraced(command: InboundCommand & { id: string }): Promise<CommandResult> {
+    const refusal = await this.refusalBeforeRun(command.id, command.text);
+    if (refusal) {
+      if (this.accepting) this.counters.refused++;
+      return refusal;
     }
     const controller = new AbortController();
     this.running.add(controller);
@@ -556,13 +560,11 @@ export class Agent extends EventEmitter {
    * result or events. The command it judges is limited and reported when it really runs.
    */
   async preview(text: string): Promise<CommandResult> {
-    if (this.swapping) await this.swapping;
     const id = this.nextId();
-    if (!this.accepting) return refusedResult(id, text, 'the agent is shutting down');
-    const maxChars = this.config.nlu.maxInputChars;
-    if (text.length > maxChars)
-      return refusedResult(id, text.slice(0, maxChars), `command longer than ${maxChars} characters`);
-    return runCommand({ id, text, dryRun: true }, this.pipeline, this.state);
+    return (
+      (await this.refusalBeforeRun(id, text)) ??
+      runCommand({ id, text, dryRun: true }, this.pipeline, this.state)
+    );
   }
 
   /**
