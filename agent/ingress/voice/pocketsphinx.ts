@@ -464,9 +464,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const text = words.join(' ');
     const soundsOnly = listedCandidates.some((c) => c.soundsOnly && c.words.join(' ') === text);
     if (rivalMargin > settings.maxRivalMargin) return undefined;
-    // Behind one automaton the per-word margins were never calibrated: any winner needs the flat margin.
-    const flatMargin = soundsOnly || oneAutomaton;
-    return { words, seg, candidates: candidates.length, candidatesMs, rivalMargin, soundsOnly, flatMargin };
+    // Behind one automaton (any list with a sentence found by sounds) the per-word margins were never
+    // calibrated: any winner needs the flat margin.
+    return {
+      words,
+      seg,
+      candidates: candidates.length,
+      candidatesMs,
+      rivalMargin,
+      soundsOnly,
+      flatMargin: oneAutomaton,
+    };
   }
 
   /**
