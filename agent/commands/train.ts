@@ -125,16 +125,19 @@ export function register(program: Command): void {
       const buckets = int(flags.buckets, '--buckets');
       const workers = int(flags.workers, '--workers');
       const slotSwap = float(flags.slotSwap, '--slot-swap');
+      // absent unless asked for, so the manifests of models trained without them do not change
+      const intentWeight =
+        flags.intentWeight === '1' ? undefined : float(flags.intentWeight, '--intent-weight');
+      const labelSmoothing =
+        flags.labelSmoothing === '0' ? undefined : float(flags.labelSmoothing, '--label-smoothing');
       const hyper = Object.fromEntries(
         Object.entries({
           epochs: int(flags.epochs, '--epochs'),
           hidden: int(flags.hidden, '--hidden'),
           dim: int(flags.dim, '--dim'),
           dilations,
-          // absent unless asked for, so the manifests of models trained without them do not change
-          intentWeight: flags.intentWeight === '1' ? undefined : float(flags.intentWeight, '--intent-weight'),
-          labelSmoothing:
-            flags.labelSmoothing === '0' ? undefined : float(flags.labelSmoothing, '--label-smoothing'),
+          intentWeight,
+          labelSmoothing,
         }).filter(([, v]) => v !== undefined),
       );
       const bits = int(flags.embeddingBits, '--embedding-bits') ?? 8;
@@ -157,39 +160,55 @@ export function register(program: Command): void {
         fineTuneEpochs: int(flags.fineTune, '--fine-tune'),
         fineTuneLr: float(flags.fineTuneLr, '--fine-tune-lr'),
       };
-      const problem =
-        malformed[0] ??
-        (bits !== 4 && bits !== 8
-          ? `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`
-          : !(Number.isFinite(hyper.intentWeight ?? 1) && Number(hyper.intentWeight ?? 1) > 0)
-            ? `--intent-weight must be a finite number > 0, got ${flags.intentWeight}`
-            : !(Number(hyper.labelSmoothing ?? 0) >= 0 && Number(hyper.labelSmoothing ?? 0) < 1)
-              ? `--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`
-              : workers !== undefined && !(workers >= 1)
-                ? `--workers must be a whole number >= 1, got ${flags.workers}`
-                : compress.sparsity !== undefined && !(compress.sparsity >= 0 && compress.sparsity < 1)
-                  ? `--sparsity must be in [0, 1), got ${flags.sparsity}`
-                  : compress.alpha !== undefined && !(compress.alpha >= 0 && compress.alpha <= 1)
-                    ? `--alpha must be in [0, 1], got ${flags.alpha}`
-                    : compress.temperature !== undefined && !(compress.temperature > 0)
-                      ? `--temperature must be > 0, got ${flags.temperature}`
-                      : compress.teacherAugment !== undefined && !(compress.teacherAugment >= 0)
-                        ? `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`
-                        : compress.fineTuneEpochs !== undefined && !(compress.fineTuneEpochs >= 1)
-                          ? `--fine-tune must be a whole number ≥ 1, got ${flags.fineTune}`
-                          : compress.fineTuneLr !== undefined && !(compress.fineTuneLr > 0)
-                            ? `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`
-                            : compress.teacherAugment &&
-                                !flags.teacher &&
-                                !distilling &&
-                                !compress.fineTuneEpochs
-                              ? '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill'
-                              : compress.fineTuneEpochs &&
-                                  (distilling ||
-                                    compress.keepChannels !== undefined ||
-                                    compress.sparsity !== undefined)
-                                ? '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)'
-                                : undefined);
+      const outOfRange = (value: number | undefined, ok: (v: number) => boolean) =>
+        value !== undefined && !ok(value);
+      // the first problem found, in this order: each [is wrong, what to say]
+      const checks: [unknown, string][] = [
+        [bits !== 4 && bits !== 8, `--embedding-bits must be 4 or 8, got ${flags.embeddingBits}`],
+        [
+          outOfRange(intentWeight, (w) => Number.isFinite(w) && w > 0),
+          `--intent-weight must be a finite number > 0, got ${flags.intentWeight}`,
+        ],
+        [
+          outOfRange(labelSmoothing, (e) => e >= 0 && e < 1),
+          `--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`,
+        ],
+        [outOfRange(workers, (w) => w >= 1), `--workers must be a whole number >= 1, got ${flags.workers}`],
+        [
+          outOfRange(compress.sparsity, (x) => x >= 0 && x < 1),
+          `--sparsity must be in [0, 1), got ${flags.sparsity}`,
+        ],
+        [
+          outOfRange(compress.alpha, (a) => a >= 0 && a <= 1),
+          `--alpha must be in [0, 1], got ${flags.alpha}`,
+        ],
+        [
+          outOfRange(compress.temperature, (t) => t > 0),
+          `--temperature must be > 0, got ${flags.temperature}`,
+        ],
+        [
+          outOfRange(compress.teacherAugment, (n) => n >= 0),
+          `--teacher-augment must be a whole number ≥ 0, got ${flags.teacherAugment}`,
+        ],
+        [
+          outOfRange(compress.fineTuneEpochs, (n) => n >= 1),
+          `--fine-tune must be a whole number ≥ 1, got ${flags.fineTune}`,
+        ],
+        [
+          outOfRange(compress.fineTuneLr, (x) => x > 0),
+          `--fine-tune-lr must be > 0, got ${flags.fineTuneLr}`,
+        ],
+        [
+          compress.teacherAugment && !flags.teacher && !distilling && !compress.fineTuneEpochs,
+          '--teacher-augment needs a teacher to label the variants: add --teacher <dir> or --distill',
+        ],
+        [
+          compress.fineTuneEpochs &&
+            (distilling || compress.keepChannels !== undefined || compress.sparsity !== undefined),
+          '--fine-tune does not combine with --distill or pruning: run them as separate steps (--init <dir>)',
+        ],
+      ];
+      const problem = malformed[0] ?? checks.find(([wrong]) => wrong)?.[1];
       if (problem) {
         process.stderr.write(`sling train: ${problem}\n`);
         process.exitCode = 1;
