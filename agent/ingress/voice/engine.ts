@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecoderSettings } from './decoder.ts';
-import { type Calibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
+import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
+import { type Calibration, defaultCalibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
 import { Segmenter, type SegmenterOptions, type Utterance } from './segmenter.ts';
 import { AudioStream } from './stream.ts';
@@ -28,6 +29,8 @@ export interface VoiceEngineOptions {
   segmenter?: Partial<SegmenterOptions>;
   /** PocketSphinx search settings (config `voice.decoder`); unset = the measured defaults. */
   decoder?: DecoderSettings;
+  /** PocketSphinx acoustic model directory (an enrolled speaker's adapted copy); unset = Debian's en-us. */
+  acousticModel?: string;
   /** Replace PocketSphinx, e.g. with a user-provided ONNX speech model behind the same interface. */
   recognizer?: SpeechRecognizer;
 }
@@ -41,7 +44,14 @@ export class VoiceEngine {
 
   static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
     const recognizer =
-      options.recognizer ?? pocketSphinxFromDir(options.grammarDir, options.minConfidence, options.decoder);
+      options.recognizer ??
+      pocketSphinxFromDir(
+        options.grammarDir,
+        options.minConfidence,
+        options.decoder,
+        {},
+        options.acousticModel,
+      );
     return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
   }
 
@@ -144,6 +154,8 @@ export function pocketSphinxFromDir(
   decoder?: DecoderSettings,
   /** Over the grammar's own calibration (benchmarks measuring what a setting does). */
   calibration: Partial<Calibration> = {},
+  /** Acoustic model directory; unset = Debian's en-us. */
+  acousticModel?: string,
 ): PocketSphinxRecognizer {
   // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
   // may carry a calibration measured on its own commands.
@@ -168,13 +180,23 @@ export function pocketSphinxFromDir(
   for (const f of Object.values(files)) {
     if (!existsSync(join(dir, f))) throw new Error(`voice grammar incomplete: ${join(dir, f)} is missing`);
   }
+  const modelGaps = acousticModel ? missingModelFiles(acousticModel) : [];
+  if (modelGaps.length > 0)
+    throw new Error(
+      `acoustic model ${acousticModel} lacks ${modelGaps.join(', ')} (rerun \`sling voice enrol\`)`,
+    );
+  // An enrolled model may need a wider contrast margin than the grammar's (enrol/model-dir.ts).
+  const enrolledMargin = (acousticModel && readEnrolment(acousticModel)?.contrastMargin) || 0;
+  const grammarMargin = manifest.calibration?.contrastMargin ?? defaultCalibration.contrastMargin;
+  const enrolled = enrolledMargin > grammarMargin ? { contrastMargin: enrolledMargin } : {};
   return new PocketSphinxRecognizer({
     grammar: join(dir, files.grammar),
     dictionary: join(dir, files.dictionary),
     loopGrammar: join(dir, files.loopGrammar),
     loopDictionary: join(dir, files.loopDictionary),
     minConfidence,
-    calibration: { ...manifest.calibration, ...calibration },
+    ...(acousticModel ? { hmm: acousticModel } : {}),
+    calibration: { ...manifest.calibration, ...enrolled, ...calibration },
     ...(manifest.decoderArgs ? { decoderArgs: manifest.decoderArgs } : {}),
     ...(decoder ? { decoder } : {}),
     ...(manifest.contrasts ? { contrasts: manifest.contrasts } : {}),

@@ -55,6 +55,7 @@ export async function listenToFile(
       minConfidence,
       segmenter: voice.vad,
       decoder: voice.decoder,
+      ...(voice.acousticModel ? { acousticModel: fromProjectRoot(voice.acousticModel) } : {}),
     });
   } catch (error) {
     err.write(`voice is not available: ${(error as Error).message}\n`);

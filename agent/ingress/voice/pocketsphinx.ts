@@ -272,7 +272,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
   private readonly near?: NearSentences;
 
-  constructor(private readonly options: PocketSphinxOptions) {
+  constructor(readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
     this.commands =

@@ -13,6 +13,12 @@ export const voiceSchema = z
       .string()
       .default('models/default/voice')
       .describe('directory with grammar.lm, grammar.dict, loop.jsgf, loop.dict (built from the intent spec)'),
+    acousticModel: z
+      .string()
+      .optional()
+      .describe(
+        'adapted acoustic model written by `sling voice enrol` (e.g. .sling/voice/acoustic); unset = Debian en-us',
+      ),
     minConfidence: z
       .number()
       .min(0)

@@ -29,6 +29,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
       minConfidence: config.voice.minConfidence,
       segmenter: config.voice.vad,
       decoder: config.voice.decoder,
+      ...(config.voice.acousticModel ? { acousticModel: fromProjectRoot(config.voice.acousticModel) } : {}),
     });
   } catch (error) {
     log.error({ reason: (error as Error).message }, 'voice disabled: it could not start');

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import type { EnrolCliOptions, PromptsCliOptions } from '../ingress/voice/enrol/cli.ts';
+
+export function register(program: Command): void {
+  const voice = program.command('voice').description('speaker enrollment for voice commands');
+  voice
+    .command('enrol')
+    .alias('enroll')
+    .argument(
+      '<recordings>',
+      'directory of x.wav + x.txt (what was said) pairs, or a manifest of "<wav><TAB><text>" lines',
+    )
+    .description(
+      'adapt the acoustic model to a speaker (MAP, sphinxtrain) and write it for voice.acousticModel',
+    )
+    .option(
+      '--out <dir>',
+      'where to write the adapted model (default: voice.acousticModel, else .sling/voice/acoustic)',
+    )
+    .option('--base <dir>', 'acoustic model to adapt (default: Debian pocketsphinx-en-us)')
+    .option('--config <file>', 'config file (default: config/sling.yaml)')
+    .action(async (recordings: string, options: EnrolCliOptions) => {
+      const { enrolFromCli } = await import('../ingress/voice/enrol/cli.ts');
+      process.exitCode = await enrolFromCli(recordings, options, process.stdout, process.stderr);
+    });
+  voice
+    .command('prompts')
+    .description('sentences to record for `sling voice enrol`, sampled from the voice grammar')
+    .option('--count <n>', 'how many (default 30)')
+    .option('--seed <n>', 'sampling seed (default 1)')
+    .option('--dir <dir>', 'write NN.txt files here instead of printing; record NN.wav beside each')
+    .option('--grammar <dir>', 'voice grammar directory (default: voice.grammar in the config)')
+    .option('--config <file>', 'config file (default: config/sling.yaml)')
+    .action(async (options: PromptsCliOptions) => {
+      const { promptsFromCli } = await import('../ingress/voice/enrol/cli.ts');
+      process.exitCode = promptsFromCli(options, process.stdout, process.stderr);
+    });
+}
