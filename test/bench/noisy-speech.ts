@@ -19,8 +19,11 @@ export class NoisySpeech {
   private readonly noise: Float32Array;
   private noiseAt = 0;
 
-  /** `repeatable`: the same noise every run (sox -R), so runs compare. */
-  constructor(noiseSeconds = 120, repeatable = false) {
+  /**
+   * `repeatable`: the same noise every run (sox -R), so runs compare. `skipSeconds`: start that far into the
+   * repeatable stream, so two users of it (enrollment and test speech) never share a stretch.
+   */
+  constructor(noiseSeconds = 120, repeatable = false, skipSeconds = 0) {
     const file = join(this.dir, 'pink.wav');
     execFileSync('sox', [
       ...(repeatable ? ['-R'] : []),
@@ -33,10 +36,10 @@ export class NoisySpeech {
       '1',
       file,
       'synth',
-      String(noiseSeconds),
+      String(noiseSeconds + skipSeconds),
       'pinknoise',
     ]);
-    this.noise = decodeWav(readFileSync(file)).samples;
+    this.noise = decodeWav(readFileSync(file)).samples.subarray(skipSeconds * RATE);
   }
 
   /** `snr` null: clean. `speechEnd`: the sample after the last one above 0.01 (the end of speech). */

@@ -9,7 +9,8 @@
  * recognitions the old rule (margin ≥ 500) and the shipped one (a least margin per heard word,
  * `defaultCalibration.contrastMarginByWord`) let through, and per heard word its checks, flips and worst
  * flip margin (what the per-word table is chosen from). Env: VOICE_CONTRAST_SENTENCES (160),
- * VOICE_CONTRAST_SEED (7: the seed the shipped table was chosen on; validate with another).
+ * VOICE_CONTRAST_SEED (7: the seed the shipped table was chosen on; validate with another), VOICE_BENCH_ENROL=1
+ * (an enrolled acoustic model, as bench:voice) or VOICE_BENCH_HMM=<dir>.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -22,6 +23,7 @@ import { projectRoot } from '../../agent/paths.ts';
 import { grammarAccepts, parseJsgfRules, sampleSentence } from '../../models/factory/voice/ngram.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { benchEnrolment } from './voice-enrolment.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
@@ -57,11 +59,24 @@ for (let tries = 0; sentences.length < nSentences && tries < 100_000; tries++) {
   if (swappable) sentences.push(s);
 }
 
+/** VOICE_BENCH_ENROL=1: enrolled first (voice-enrolment.ts; never on these sentences); VOICE_BENCH_HMM=<dir>. */
+const enrolment = process.env.VOICE_BENCH_ENROL
+  ? await benchEnrolment(
+      grammarDir,
+      VOICES,
+      sentences.map((s) => s.join(' ')),
+    )
+  : undefined;
+const acousticModel =
+  enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
 const config = loadConfig().config;
-const recognizer = pocketSphinxFromDir(grammarDir, 0.5, config.voice.decoder, {
-  contrastMargin: Number.NEGATIVE_INFINITY,
-  contrastMarginByWord: {},
-});
+const recognizer = pocketSphinxFromDir(
+  grammarDir,
+  0.5,
+  config.voice.decoder,
+  { contrastMargin: Number.NEGATIVE_INFINITY, contrastMarginByWord: {} },
+  acousticModel,
+);
 const engine = await VoiceEngine.open({
   grammarDir,
   minConfidence: 0.5,
@@ -148,8 +163,14 @@ for (const p of points) {
   } else e.leastRight = Math.min(e.leastRight, p.margin);
   byWord.set(word, e);
 }
-writeResult('voice-contrast', rows, {
+writeResult(`voice-contrast${acousticModel ? '-enrolled' : ''}`, rows, {
   grammar: grammarDir,
+  acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
+  ...(enrolment
+    ? {
+        enrolment: { voices: enrolment.voices, recordings: enrolment.recordings, aligned: enrolment.aligned },
+      }
+    : {}),
   sentences: sentences.map((s) => s.join(' ')),
   clips,
   byHeardWord: Object.fromEntries(
@@ -168,3 +189,4 @@ writeResult('voice-contrast', rows, {
     ),
   loadAverage: loadavg().map((l) => l.toFixed(2)),
 });
+enrolment?.close();

@@ -30,10 +30,14 @@ export function notReported<T>(items: T[], reported: number): T[] {
   return items.filter((t) => !shown.has(t));
 }
 
-/** What was said, as words: British and American spellings are the same sound, so they compare equal. */
+/**
+ * What was said, as words: British and American spellings, and a compound said as two words ("counter
+ * clockwise"), are the same sound, so they compare equal.
+ */
 export const spokenText = (text: string) =>
   spokenWords(text)
     .join(' ')
+    .replace(/\bcounter clockwise\b/g, 'counterclockwise')
     .replace(/metre/g, 'meter')
     .replace(/centimetre/g, 'centimeter')
     .replace(/colour/g, 'color');

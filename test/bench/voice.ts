@@ -9,9 +9,11 @@ import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { benchEnrolment } from './voice-enrolment.ts';
 import { fixtureLines, notReported, plannedCommands, spokenText, spread } from './voice-fixtures.ts';
 
-const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
+/** VOICE_BENCH_VOICES: other espeak-ng voices (e.g. one no enrollment heard), comma-separated. */
+const VOICES = process.env.VOICE_BENCH_VOICES?.split(',') ?? ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
 const nCommands = Number(process.env.VOICE_BENCH_COMMANDS ?? 20);
 const nOos = Number(process.env.VOICE_BENCH_OOS ?? 20);
@@ -52,6 +54,14 @@ async function rendition(text: string, voice: string, wpm: number, snr: number |
   return { wav: encodeWav(samples, RATE), speechEnd, seconds: samples.length / RATE };
 }
 
+/**
+ * VOICE_BENCH_ENROL=1: the enrolled condition, the test voices enrolled first (voice-enrolment.ts: prompts
+ * from the grammar, disjoint from every command and out-of-scope sentence); VOICE_BENCH_HMM=<dir>: an
+ * acoustic model directory made beforehand (e.g. by `sling voice enrol`).
+ */
+const enrolment = process.env.VOICE_BENCH_ENROL ? await benchEnrolment(grammarDir, VOICES) : undefined;
+const acousticModel =
+  enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
 const config = loadConfig().config;
 // The configured VAD and decoder settings (config/sling.yaml, else the schema defaults), as the agent runs.
 const engine = await VoiceEngine.open({
@@ -59,6 +69,7 @@ const engine = await VoiceEngine.open({
   minConfidence: 0.5,
   segmenter: config.voice.vad,
   decoder: config.voice.decoder,
+  ...(acousticModel ? { acousticModel } : {}),
 });
 const modelDir = process.env.VOICE_BENCH_MODEL ?? config.nlu.model;
 const hasModelFiles = existsSync(join(fromProjectRoot(modelDir), 'manifest.json'));
@@ -260,8 +271,19 @@ rows.push({
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
   flips: '',
 });
-writeResult(heldOut ? 'voice-heldout' : 'voice', rows, {
+writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled' : ''}`, rows, {
   grammar: grammarDir,
+  acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
+  ...(enrolment
+    ? {
+        enrolment: {
+          voices: enrolment.voices,
+          recordings: `${enrolment.recordings} (${enrolment.aligned} aligned, ${enrolment.seconds} s of audio)`,
+          adaptMs: enrolment.adaptMs,
+          prompts: enrolment.prompts,
+        },
+      }
+    : {}),
   model: withModel ? modelDir : null,
   voices: VOICES,
   wordsPerMinute: SPEEDS,
@@ -282,3 +304,4 @@ writeResult(heldOut ? 'voice-heldout' : 'voice', rows, {
 });
 if (traceFile) writeFileSync(traceFile, `${trace.map((t) => JSON.stringify(t)).join('\n')}\n`);
 process.stdout.write(`\n${failures.length} misses:\n${failures.slice(0, 40).join('\n')}\n`);
+enrolment?.close();
