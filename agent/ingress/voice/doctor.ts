@@ -7,7 +7,8 @@ import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
 import { DEFAULT_HMM } from './pocketsphinx.ts';
 import { sileroModelPath } from './vad.ts';
 
-const onPath = (name: string) =>
+/** Whether a program is on PATH. */
+export const onPath = (name: string) =>
   (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
 
 /** What voice needs; missing parts fail only when `voice.enabled`, otherwise they are a hint (voice is optional). */

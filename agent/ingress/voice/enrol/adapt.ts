@@ -8,8 +8,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildDictionary } from '../../../../models/factory/voice/dictionary.ts';
+import { onPath } from '../doctor.ts';
 import { DEFAULT_HMM } from '../pocketsphinx.ts';
 import { resample } from '../resample.ts';
 import { decodeWav, encodeWav } from '../wav.ts';
@@ -50,9 +51,6 @@ export interface EnrolResult extends Enrolment {
   /** Words pronounced by espeak-ng's rules because CMUdict lacks them. */
   guessedWords: string[];
 }
-
-const onPath = (name: string) =>
-  (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
 
 /** Programs enrollment needs and are not installed (empty: it can run). */
 export function missingEnrolTools(sphinxtrainDir = SPHINXTRAIN_DIR): string[] {
