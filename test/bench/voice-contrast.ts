@@ -17,6 +17,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { pocketSphinxFromDir, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { readEnrolment } from '../../agent/ingress/voice/enrol/model-dir.ts';
 import { defaultCalibration, requiredContrastMargin } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { projectRoot } from '../../agent/paths.ts';
@@ -69,6 +70,8 @@ const enrolment = process.env.VOICE_BENCH_ENROL
   : undefined;
 const acousticModel =
   enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
+/** The wider margin an enrolled model asks for (enrol/model-dir.ts), scored as a third rule. */
+const enrolledMargin = acousticModel ? readEnrolment(acousticModel)?.contrastMargin : undefined;
 const config = loadConfig().config;
 const recognizer = pocketSphinxFromDir(
   grammarDir,
@@ -137,6 +140,19 @@ for (const [name, passes] of [
     'shipped: per heard word (defaultCalibration)',
     (p: Point) => p.margin >= requiredContrastMargin(p.heard, p.rival, defaultCalibration),
   ],
+  ...(enrolledMargin
+    ? ([
+        [
+          `enrolled: per heard word, others ≥ ${enrolledMargin} (the model's enrolment.json)`,
+          (p: Point) =>
+            p.margin >=
+            requiredContrastMargin(p.heard, p.rival, {
+              ...defaultCalibration,
+              contrastMargin: enrolledMargin,
+            }),
+        ],
+      ] as const)
+    : []),
 ] as const) {
   rows.push({
     rule: name,
