@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { variantsAsTheirSources } from '../models/factory/build.ts';
 import type { Example } from '../models/factory/dataset.ts';
 import { slotGazetteer } from '../models/factory/slot-gazetteer.ts';
 import { substituteSlotValues } from '../models/factory/slot-swap.ts';
@@ -70,5 +71,22 @@ describe('slot-value augmentation and the leave-out gazetteer', () => {
     assert.ok(extra.every((e) => g.forExample(e) !== g.full));
     // sentences the gazetteer was not built from (dev, run time) see every value
     assert.equal(g.forExample({ text: 'play help', intent: 'PlayMusic', spans: [] }), g.full);
+  });
+
+  test("a teacher-labelled variant is featurized with its source sentence's leave-out gazetteer", () => {
+    const examples = sentences();
+    const g = slotGazetteer(examples, { folds: 3, minValues: 5, seed: 1 }, []);
+    // a variant that keeps its source's track: with the full gazetteer its own value would be flagged
+    const variants = examples.slice(0, 6).map((e) => ({ ...e, text: `um ${e.text}` }));
+    const routed = variantsAsTheirSources(g.forExample, variants, examples.slice(0, 6))!;
+    variants.forEach((v, i) => {
+      const source = examples[i]!;
+      const track = source.text.slice(source.spans[0]!.start, source.spans[0]!.end);
+      assert.equal(routed(v), g.forExample(source));
+      assert.ok(!routed(v).phrases[1]!.includes(track), `${track} flagged in its own variant`);
+    });
+    assert.equal(g.forExample(variants[0]!), g.full, 'unrouted, a variant would see every value');
+    assert.equal(routed(examples[0]!), g.forExample(examples[0]!), 'training sentences keep their fold');
+    assert.equal(variantsAsTheirSources(undefined, variants, examples), undefined);
   });
 });

@@ -444,7 +444,11 @@ function augmentWithTeachers(
   const ops: Record<string, number> = {};
   for (const v of variants) for (const op of v.ops) ops[op] = (ops[op] ?? 0) + 1;
   return {
-    input: { ...input, train: [...input.train, ...labelled.examples] },
+    input: {
+      ...input,
+      train: [...input.train, ...labelled.examples],
+      gazetteerFor: variantsAsTheirSources(input.gazetteerFor, labelled.examples, labelled.sources),
+    },
     record: {
       perSentence,
       variants: variants.length,
@@ -454,6 +458,20 @@ function augmentWithTeachers(
       ops,
     },
   };
+}
+
+/**
+ * A variant keeps the leave-out gazetteer of the sentence it was made from: with the full one, a variant that
+ * keeps its source's slot values would see them flagged from its own labels, the leak the folds exist to stop.
+ */
+export function variantsAsTheirSources(
+  gazetteerFor: TrainInput['gazetteerFor'],
+  variants: readonly Example[],
+  sources: readonly Example[],
+): TrainInput['gazetteerFor'] {
+  if (!gazetteerFor) return undefined;
+  const sourceOf = new Map(variants.map((v, i) => [v, sources[i]!]));
+  return (example) => gazetteerFor(sourceOf.get(example) ?? example);
 }
 
 function prune(

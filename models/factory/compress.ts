@@ -259,6 +259,8 @@ export function applyMasksCopy(params: Params, masks: Params): Params {
 /** Teacher-labelled augmented sentences, and how many were dropped (out of scope or unsure). */
 export interface TeacherLabelled {
   examples: Example[];
+  /** The training sentence each kept example was made from (parallel to `examples`). */
+  sources: Example[];
   dropped: number;
   /** Kept sentences whose teacher intent is the intent of the sentence they were made from. */
   sameIntent: number;
@@ -278,9 +280,10 @@ export function labelByTeachers(
   const targets = teacherTargets(teachers, first.intents, first.tags);
   const crf = crfOf({ params: first.params, tags: first.tags });
   const examples: Example[] = [];
+  const sources: Example[] = [];
   let dropped = 0;
   let sameIntent = 0;
-  for (const { text, sourceIntent } of texts) {
+  for (const { text, sourceIntent, source } of texts) {
     const tokens = tokenize(text);
     if (tokens.length === 0) {
       dropped++;
@@ -302,8 +305,9 @@ export function labelByTeachers(
     const intent = first.intents[top.index]!;
     if (intent === sourceIntent) sameIntent++;
     examples.push({ text, intent, spans });
+    sources.push(source);
   }
-  return { examples, dropped, sameIntent };
+  return { examples, sources, dropped, sameIntent };
 }
 
 /**

@@ -161,6 +161,8 @@ export interface Variant {
   ops: VariantOp[];
   /** Intent of the sentence it was made from (to measure how often the teacher agrees; not a label). */
   sourceIntent: string;
+  /** The training sentence it was made from (its leave-out gazetteer fold is the variant's too). */
+  source: Example;
 }
 
 /**
@@ -199,7 +201,7 @@ export function variantTexts(examples: readonly Example[], perSentence: number, 
       const key = text.toLowerCase();
       if (ops.length === 0 || text.length === 0 || seen.has(key)) continue;
       seen.add(key);
-      out.push({ text, ops, sourceIntent: e.intent! });
+      out.push({ text, ops, sourceIntent: e.intent!, source: e });
       k++;
     }
   }
