@@ -315,6 +315,11 @@ trained.push(
     distilled(gazetteerStudent(2560), shipped, 1),
     'round 4 (G2): G1 with 2560 buckets, so the packed directory with its gazetteer fits in 250 KB',
   ],
+  [
+    'tiny 7616 × 40, 76 ch + slot-gazetteer from scratch',
+    [...gazetteerStudent(7616), '--epochs', '14'],
+    'round 4 (G3): the G1′ student without a teacher, ≤ 14 epochs',
+  ],
 );
 for (const [name, extra, how] of trained) {
   const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
