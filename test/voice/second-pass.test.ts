@@ -7,7 +7,7 @@ import {
   parseHypSeg,
   requiredContrastMargin,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
-import { NearSentences } from '../../agent/ingress/voice/second-pass.ts';
+import { guessedContrastWord, NearSentences } from '../../agent/ingress/voice/second-pass.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
 import {
@@ -252,4 +252,48 @@ test('a word string is near the grammar when one edit makes it a sentence', () =
 test('a rule that refers to itself is refused with its name (not a finite-state grammar)', () => {
   const loop = parseJsgfRules('#JSGF V1.0;\ngrammar t;\n<a> = go [<a>];\npublic <s> = <a>;\n');
   assert.throws(() => ruleDfa(loop.rules, loop.root), /rule <a> refers to itself/);
+});
+
+test('a second-pass edit may not bring in a direction, room or on/off the first pass did not hear', () => {
+  const contrasts = JSON.parse(readFileSync(fromProjectRoot('models/default/voice/voice.json'), 'utf8'))
+    .contrasts as Record<string, string[]>;
+  const words = (s: string) => s.split(' ');
+  // measured with an enrolled model: "drive at full speed" became a 1 m reverse move
+  assert.equal(
+    guessedContrastWord(words('drive at full speed'), words('drive back full speed'), contrasts),
+    'back',
+  );
+  assert.equal(
+    guessedContrastWord(
+      words('turn the lights in the'),
+      words('turn on the lights in the kitchen'),
+      contrasts,
+    ),
+    'on',
+  );
+  assert.equal(
+    guessedContrastWord(words('turn on the kitchen lights'), words('turn off the kitchen lights'), contrasts),
+    'off',
+  );
+  // a spelling of a heard word, or an edit elsewhere, is no guess
+  assert.equal(
+    guessedContrastWord(words('move forwards two meters'), words('move forward two meters'), contrasts),
+    undefined,
+  );
+  assert.equal(
+    guessedContrastWord(
+      words('dim the kitchen light to thirty per cent'),
+      words('dim the kitchen light to thirty percent'),
+      contrasts,
+    ),
+    undefined,
+  );
+  assert.equal(
+    guessedContrastWord(
+      words('please drive forward to meters'),
+      words('drive forward two meters'),
+      contrasts,
+    ),
+    undefined,
+  );
 });

@@ -13,7 +13,7 @@ import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import { contrastVariants, sentencesFsg } from './contrast.ts';
 import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeArguments } from './decoder.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
-import { NearSentences } from './second-pass.ts';
+import { guessedContrastWord, NearSentences } from './second-pass.ts';
 import { encodeWav } from './wav.ts';
 
 /**
@@ -312,6 +312,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       let words = decoded ? hypothesisWords(decoded.words) : [];
       const first = words;
       const second = decoded && words.length > 0 ? await this.secondPass(id, words) : undefined;
+      if (second?.guessedContrast) {
+        // The passes disagree on the very word that decides what the command does (falling back to the first
+        // pass let a heard "on" through that the second pass had rightly taken for "off"): neither is trusted.
+        return {
+          text: second.words.join(' '),
+          confidence: 0,
+          accepted: false,
+          reason: `the second pass chose "${second.guessedContrast}", which the first pass did not hear ("${first.join(' ')}")`,
+          timing: { decodeMs: performance.now() - started },
+        };
+      }
       if (second) words = second.words;
       if (!decoded || words.length === 0) {
         return {
@@ -430,6 +441,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         soundsOnly: boolean;
         /** The contrast check must use the flat margin, not the per-word ones. */
         flatMargin: boolean;
+        /** A word that changes the command, chosen by the second pass but not heard by the first. */
+        guessedContrast?: string;
       }
     | undefined
   > {
@@ -455,6 +468,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     ]);
     const words = seg ? hypothesisWords(seg.words) : [];
     if (!seg || words.length === 0) return undefined;
+    const guessed = this.options.contrasts && guessedContrastWord(firstWords, words, this.options.contrasts);
     const rivalWords = rivalSeg ? hypothesisWords(rivalSeg.words) : [];
     const rivalMargin =
       rivalSeg && rivalWords.length > 0
@@ -474,6 +488,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       rivalMargin,
       soundsOnly,
       flatMargin: oneAutomaton,
+      ...(guessed ? { guessedContrast: guessed } : {}),
     };
   }
 

@@ -89,3 +89,27 @@ export class NearSentences {
     return [...out.values()];
   }
 }
+
+/**
+ * The word that changes what the command does (a key of the contrast table: a direction, a room, on/off) which
+ * the edit brings in although the first pass did not hear it, or undefined. Such an edit is a guess about the
+ * very word that decides where a motor goes ("drive at full speed" edited to "drive back full speed" plans a
+ * reverse move; measured with an enrolled model, models/README.md): refused. A spelling of a heard word
+ * ("forwards" → "forward", "dim" → "dimmer") is not a guess.
+ */
+export function guessedContrastWord(
+  heard: readonly string[],
+  edited: readonly string[],
+  contrasts: Readonly<Record<string, readonly string[]>>,
+): string | undefined {
+  const inHeard = new Set(heard);
+  const inEdited = new Set(edited);
+  const dropped = heard.filter((w) => !inEdited.has(w));
+  const spellingOf = (word: string, other: string) => {
+    const [short, long] = word.length <= other.length ? [word, other] : [other, word];
+    return short.length >= 3 && long.startsWith(short) && !(contrasts[word] ?? []).includes(other);
+  };
+  return edited.find(
+    (w) => !inHeard.has(w) && Object.hasOwn(contrasts, w) && !dropped.some((d) => spellingOf(w, d)),
+  );
+}
