@@ -73,13 +73,11 @@ const acousticModel =
 /** The wider margin an enrolled model asks for (enrol/model-dir.ts), scored as a third rule. */
 const enrolledMargin = acousticModel ? readEnrolment(acousticModel)?.contrastMargin : undefined;
 const config = loadConfig().config;
-const recognizer = pocketSphinxFromDir(
-  grammarDir,
-  0.5,
-  config.voice.decoder,
-  { contrastMargin: Number.NEGATIVE_INFINITY, contrastMarginByWord: {} },
-  acousticModel,
-);
+const recognizer = pocketSphinxFromDir(grammarDir, 0.5, {
+  decoder: config.voice.decoder,
+  calibration: { contrastMargin: Number.NEGATIVE_INFINITY, contrastMarginByWord: {} },
+  ...(acousticModel ? { acousticModel } : {}),
+});
 const engine = await VoiceEngine.open({
   grammarDir,
   minConfidence: 0.5,

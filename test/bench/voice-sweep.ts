@@ -139,7 +139,7 @@ const misses: Record<string, string[]> = {};
 /** With VOICE_SWEEP_CONTRAST: the whole recogniser (configured decoder) over the clips, for contrast margins. */
 const contrastMargins: string[] = [];
 async function recogniserPass() {
-  const recognizer = pocketSphinxFromDir(voiceDir, 0.5, loadConfig().config.voice.decoder);
+  const recognizer = pocketSphinxFromDir(voiceDir, 0.5, { decoder: loadConfig().config.voice.decoder });
   const stats: Record<string, number> = {};
   for (const c of clips) {
     const audio = decodeWav(readFileSync(join(clipDir, `${c.id}.wav`))).samples.subarray(PAD, -PAD);

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
-import { type Heard, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
@@ -64,13 +64,13 @@ const acousticModel =
   enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
 const config = loadConfig().config;
 // The configured VAD and decoder settings (config/sling.yaml, else the schema defaults), as the agent runs.
-const engine = await VoiceEngine.open({
-  grammarDir,
-  minConfidence: 0.5,
-  segmenter: config.voice.vad,
-  decoder: config.voice.decoder,
-  ...(acousticModel ? { acousticModel } : {}),
-});
+const engine = await VoiceEngine.open(
+  voiceEngineOptions(config.voice, {
+    grammarDir,
+    minConfidence: 0.5,
+    ...(acousticModel ? { acousticModel } : {}),
+  }),
+);
 const modelDir = process.env.VOICE_BENCH_MODEL ?? config.nlu.model;
 const hasModelFiles = existsSync(join(fromProjectRoot(modelDir), 'manifest.json'));
 let commandPath = hasModelFiles ? await loadCommandPath(config, modelDir) : undefined;

@@ -101,14 +101,14 @@ test('sling voice prompts writes grammar sentences to record, sling voice enrol 
 
 test('the recogniser decodes with the enrolled model; a model directory missing files is refused at start', async () => {
   // The enrolled model's wider contrast margin applies to words without their own; the per-word ones stay.
-  const withModel = pocketSphinxFromDir(grammarDir, 0.5, undefined, {}, model);
+  const withModel = pocketSphinxFromDir(grammarDir, 0.5, { acousticModel: model });
   const without = pocketSphinxFromDir(grammarDir, 0.5);
   assert.equal(withModel.options.calibration?.contrastMargin, ENROLLED_CONTRAST_MARGIN);
   assert.equal(without.options.calibration?.contrastMargin, undefined, 'the grammar default (500) applies');
   assert.equal(withModel.options.hmm, model);
   assert.equal(
-    pocketSphinxFromDir(grammarDir, 0.5, undefined, { contrastMargin: 7 }, model).options.calibration
-      ?.contrastMargin,
+    pocketSphinxFromDir(grammarDir, 0.5, { calibration: { contrastMargin: 7 }, acousticModel: model }).options
+      .calibration?.contrastMargin,
     7,
     'an explicit calibration (benchmarks) still wins',
   );

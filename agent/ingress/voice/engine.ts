@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SlingConfig } from '../../config/schema.ts';
+import { fromProjectRoot } from '../../paths.ts';
 import type { DecoderSettings } from './decoder.ts';
 import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
 import { type Calibration, defaultCalibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
@@ -45,13 +47,10 @@ export class VoiceEngine {
   static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
     const recognizer =
       options.recognizer ??
-      pocketSphinxFromDir(
-        options.grammarDir,
-        options.minConfidence,
-        options.decoder,
-        {},
-        options.acousticModel,
-      );
+      pocketSphinxFromDir(options.grammarDir, options.minConfidence, {
+        ...(options.decoder ? { decoder: options.decoder } : {}),
+        ...(options.acousticModel ? { acousticModel: options.acousticModel } : {}),
+      });
     return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
   }
 
@@ -148,14 +147,36 @@ export class EarlyDecodes {
   }
 }
 
+/**
+ * The engine as the agent's `voice` config sets it up, paths resolved from the project root; `overrides` for
+ * what a caller sets itself (`sling listen --grammar`, a benchmark's acoustic model).
+ */
+export function voiceEngineOptions(
+  voice: SlingConfig['voice'],
+  overrides: Partial<VoiceEngineOptions> = {},
+): VoiceEngineOptions {
+  return {
+    grammarDir: fromProjectRoot(voice.grammar),
+    minConfidence: voice.minConfidence,
+    segmenter: voice.vad,
+    decoder: voice.decoder,
+    ...(voice.acousticModel ? { acousticModel: fromProjectRoot(voice.acousticModel) } : {}),
+    ...overrides,
+  };
+}
+
+export interface PocketSphinxDirOptions {
+  decoder?: DecoderSettings;
+  /** Over the grammar's own calibration (benchmarks measuring what a setting does). */
+  calibration?: Partial<Calibration>;
+  /** Acoustic model directory; unset = Debian's en-us. */
+  acousticModel?: string;
+}
+
 export function pocketSphinxFromDir(
   dir: string,
   minConfidence: number,
-  decoder?: DecoderSettings,
-  /** Over the grammar's own calibration (benchmarks measuring what a setting does). */
-  calibration: Partial<Calibration> = {},
-  /** Acoustic model directory; unset = Debian's en-us. */
-  acousticModel?: string,
+  { decoder, calibration = {}, acousticModel }: PocketSphinxDirOptions = {},
 ): PocketSphinxRecognizer {
   // voice.json says which decoder the build chose (JSGF for small grammars, trigram model for large) and
   // may carry a calibration measured on its own commands.

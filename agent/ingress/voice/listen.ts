@@ -5,8 +5,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
-import type { Heard } from './engine.ts';
-import { VoiceEngine } from './engine.ts';
+import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { typedForm } from './typed-form.ts';
 
 export interface ListenFileOptions {
@@ -50,13 +49,12 @@ export async function listenToFile(
   }
   let engine: VoiceEngine;
   try {
-    engine = await VoiceEngine.open({
-      grammarDir: fromProjectRoot(o.grammar ?? voice.grammar),
-      minConfidence,
-      segmenter: voice.vad,
-      decoder: voice.decoder,
-      ...(voice.acousticModel ? { acousticModel: fromProjectRoot(voice.acousticModel) } : {}),
-    });
+    engine = await VoiceEngine.open(
+      voiceEngineOptions(voice, {
+        minConfidence,
+        ...(o.grammar ? { grammarDir: fromProjectRoot(o.grammar) } : {}),
+      }),
+    );
   } catch (error) {
     err.write(`voice is not available: ${(error as Error).message}\n`);
     return 1;

@@ -4,7 +4,7 @@ import type { Agent } from '../../agent.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import type { CommandResult } from '../../report/result.ts';
 import { VoiceDialogue } from './dialogue.ts';
-import { VoiceEngine } from './engine.ts';
+import { VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { HermesVoice, type VoiceCommandHandler } from './hermes.ts';
 import { Microphone } from './mic.ts';
 import type { VoiceConfig } from './schema.ts';
@@ -24,13 +24,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
   if (!config.voice.enabled) return undefined;
   let engine: VoiceEngine;
   try {
-    engine = await VoiceEngine.open({
-      grammarDir: fromProjectRoot(config.voice.grammar),
-      minConfidence: config.voice.minConfidence,
-      segmenter: config.voice.vad,
-      decoder: config.voice.decoder,
-      ...(config.voice.acousticModel ? { acousticModel: fromProjectRoot(config.voice.acousticModel) } : {}),
-    });
+    engine = await VoiceEngine.open(voiceEngineOptions(config.voice));
   } catch (error) {
     log.error({ reason: (error as Error).message }, 'voice disabled: it could not start');
     return undefined;
