@@ -200,7 +200,7 @@ export class HermesVoice {
         ? early
         : engine.recognize({ ...utterance, samples: route.samples }));
       // The phrase and something that is not a command: awake, waiting for the command.
-      if (route.wake && !heard.recognition.accepted) {
+      if (route.wake && !heard.recognition.accepted && !heard.recognition.doubt) {
         dialogue.wake(siteId);
         await this.woke(siteId, route.wake);
       } else await this.heard(siteId, heard, route.wake);
@@ -223,6 +223,16 @@ export class HermesVoice {
     const r = heard.recognition;
     const sessionId = this.sites.get(siteId)?.sessionId || randomUUID();
     const seconds = heard.utterance.samples.length / 16000;
+    // Too close to its opposite ("on" / "off"): asked back rather than dropped, when the dialogue can ask.
+    const asked =
+      !r.accepted && r.doubt && this.options.dialogue
+        ? await this.options.dialogue.hold(
+            siteId,
+            { text: typedForm(r.text), confidence: r.confidence, sessionId },
+            r.doubt,
+          )
+        : undefined;
+    if (asked) return this.say(asked.question, siteId, randomUUID(), sessionId);
     if (!r.accepted) {
       await client.publishAsync(
         HERMES.asrError,

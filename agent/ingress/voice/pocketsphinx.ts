@@ -153,6 +153,13 @@ export const defaultCalibration: Calibration = {
   },
 };
 
+/** The word where a heard sentence and its contrast rival (one word swapped) differ. */
+export function contrastDoubt(heard: string[], rival: string): { word: string; rival: string } | undefined {
+  const other = rival.split(' ');
+  const at = heard.findIndex((w, i) => w !== other[i]);
+  return at < 0 || !other[at] ? undefined : { word: heard[at]!, rival: other[at]! };
+}
+
 /** The least contrast margin for a heard sentence against its rival (the word where they first differ). */
 export function requiredContrastMargin(heard: string[], rival: string[], c: Calibration): number {
   const at = heard.findIndex((w, i) => w !== rival[i]);
@@ -375,11 +382,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           : contrast && !contrast.passed
             ? `too close to "${contrast.rival}" (margin ${contrast.margin})`
             : undefined;
+      // Not when the heard sentence could not be aligned at all (margin -∞): then the audio is the rival's.
+      const doubt =
+        contrast && !contrast.passed && Number.isFinite(contrast.margin)
+          ? contrastDoubt(words, contrast.rival)
+          : undefined;
       return {
         text: words.join(' '),
         confidence,
         accepted,
         ...(reason ? { reason } : {}),
+        ...(doubt ? { doubt } : {}),
         detail: {
           searchMs,
           ...(contrast
