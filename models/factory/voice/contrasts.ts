@@ -24,13 +24,12 @@ const OPPOSITES: string[][] = [
   ['faster', 'slower'],
   ['fast', 'slow'],
   // A gripper that lets go when told to hold (measured: "grab it" accepted as "drop it"), and the reverse.
+  // Not "hold": "hold on" (wait) would gain rivals its measured margins were not taken with.
   ['grab', 'drop'],
   ['grab', 'release'],
   ['grasp', 'drop'],
   ['grasp', 'release'],
   ['grip', 'release'],
-  ['hold', 'drop'],
-  ['hold', 'release'],
 ];
 
 /**
