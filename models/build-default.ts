@@ -24,8 +24,12 @@ const { manifest } = buildModel({
 });
 writeFileSync(`${out}/source.json`, `${JSON.stringify(defaultModelSources(), null, 2)}\n`);
 const dev = manifest.metrics.dev.int8;
+const c = manifest.calibration;
+const calibrated =
+  c &&
+  `${c.refusedRight}/${c.right} in-scope sentences it gets right, accepts ${c.acceptedOthers}/${c.others} others`;
 process.stdout.write(
   `wrote ${DEFAULT_MODEL_DIR}: ${manifest.intents.length - 1} intents, ${(manifest.model.bytes / 1024).toFixed(0)} KiB, ` +
     `dev int8 intent ${(dev.intentAccuracy * 100).toFixed(2)}% slot F1 ${(dev.slotF1 * 100).toFixed(2)}, ` +
-    `threshold ${manifest.threshold.toFixed(3)}\n`,
+    `threshold ${manifest.threshold.toFixed(3)}${calibrated ? ` (calibration: refuses ${calibrated})` : ''}\n`,
 );
