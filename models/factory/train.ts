@@ -288,17 +288,7 @@ export function trainModel(input: TrainInput): TrainedModel {
   const rng = mulberry32(seed);
   let dev = input.dev;
   let train = input.train;
-  if (!dev) {
-    // no dev set: hold out a seeded tenth of the sentences of intents with 20 or more, for early stopping and
-    // the threshold; intents with a handful of examples keep them all for training
-    const counts = new Map<string | null, number>();
-    for (const e of train) counts.set(e.intent, (counts.get(e.intent) ?? 0) + 1);
-    const pick = mulberry32(seed + 1);
-    const held = train.map((e) => (counts.get(e.intent) ?? 0) >= 20 && pick() < 0.1);
-    dev = train.filter((_, i) => held[i]);
-    if (dev.length === 0) dev = train;
-    else train = train.filter((_, i) => !held[i]);
-  }
+  if (!dev) ({ train, dev } = holdOutDev(train, seed));
   const vocabulary = [
     ...new Set(train.flatMap((e) => e.text.toLowerCase().split(/\s+/)).filter((w) => w.length > 0)),
   ].sort();
@@ -521,6 +511,21 @@ export function trainModel(input: TrainInput): TrainedModel {
   model.calibration = calibrationOf(scores, model.threshold);
   model.trainSeconds = (performance.now() - started) / 1000;
   return model;
+}
+
+/**
+ * No dev set: a seeded tenth of the template expansions of intents with 20 or more sentences is held out for
+ * early stopping and the threshold; the sentences the user wrote (`written`) and intents with a handful of
+ * sentences are all trained on. Nothing to hold out: dev is the training set.
+ */
+export function holdOutDev(examples: Example[], seed: number): { train: Example[]; dev: Example[] } {
+  const counts = new Map<string | null, number>();
+  for (const e of examples) counts.set(e.intent, (counts.get(e.intent) ?? 0) + 1);
+  const pick = mulberry32(seed + 1);
+  const held = examples.map((e) => !e.written && (counts.get(e.intent) ?? 0) >= 20 && pick() < 0.1);
+  const dev = examples.filter((_, i) => held[i]);
+  if (dev.length === 0) return { train: examples, dev: examples };
+  return { train: examples.filter((_, i) => !held[i]), dev };
 }
 
 /** Repeats the sentences of rare intents (a spec may give five examples next to hundreds of expansions). */
