@@ -17,6 +17,8 @@ const { manifest } = buildModel({
   seed: 1,
   // int4 embedding (fp16 row scales): half the file, same bench:commands figures (measured: models/README.md)
   compress: { embeddingBits: 4 },
+  // intent–slot agreement decoding: bench:commands identical with and without it (models/README.md, rounds 1–2)
+  intentSlotAgreement: true,
   progress: (line, final) => {
     if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else if (final) process.stderr.write(`${line}\n`);
