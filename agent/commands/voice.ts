@@ -26,7 +26,7 @@ export function register(program: Command): void {
   voice
     .command('prompts')
     .description('sentences to record for `sling voice enrol`, sampled from the voice grammar')
-    .option('--count <n>', 'how many (default 30)')
+    .option('--count <n>', 'how many (default 100: per speaker, twice the gain of 30)')
     .option('--seed <n>', 'sampling seed (default 1)')
     .option('--dir <dir>', 'write NN.txt files here instead of printing; record NN.wav beside each')
     .option('--grammar <dir>', 'voice grammar directory (default: voice.grammar in the config)')

@@ -28,7 +28,7 @@ export interface BenchEnrolment {
 
 /**
  * Enrolls `voices` (VOICE_BENCH_ENROL_VOICES, default: the test voices) with `perVoice` prompts each
- * (VOICE_BENCH_ENROL_PROMPTS, 30). Excluded: every sentence of commands.txt and out-of-scope.txt, and `exclude`.
+ * (VOICE_BENCH_ENROL_PROMPTS, 100: what `sling voice prompts` gives). Excluded: every sentence of commands.txt and out-of-scope.txt, and `exclude`.
  */
 export async function benchEnrolment(
   grammarDir: string,
@@ -36,7 +36,7 @@ export async function benchEnrolment(
   exclude: Iterable<string> = [],
 ): Promise<BenchEnrolment> {
   const voices = process.env.VOICE_BENCH_ENROL_VOICES?.split(',') ?? testVoices;
-  const perVoice = Number(process.env.VOICE_BENCH_ENROL_PROMPTS ?? 30);
+  const perVoice = Number(process.env.VOICE_BENCH_ENROL_PROMPTS ?? 100);
   const banned = new Set(
     [
       ...fixtureLines('commands.txt').map((l) => l.split('|')[0]!.trim()),

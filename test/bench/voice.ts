@@ -136,6 +136,9 @@ for (const snr of [20, 10]) {
   let planned = 0;
   let accepted = 0;
   let flips = 0;
+  /** Refused only for a word in doubt: the agent asks back (voice.confirm.askWhenUnsure). */
+  let asked = 0;
+  let askedRight = 0;
   let errors = 0;
   let words = 0;
   let n = 0;
@@ -187,6 +190,13 @@ for (const snr of [20, 10]) {
         if (traceFile)
           trace.push({ snr, text, exactPlan: plan === typedPlans.get(text), heard: traced(heard) });
       } else if (traceFile) trace.push({ snr, text, exactPlan: false, heard: traced(heard) });
+      // Asked back: a truthful "yes" runs the heard command, so it counts as right only if its plan is.
+      const doubted = hypothesis ? undefined : heard.find((h) => h.recognition.doubt);
+      if (doubted) {
+        asked++;
+        if (commandPath && (await planOf(typedForm(doubted.recognition.text))) === typedPlans.get(text))
+          askedRight++;
+      }
       // End of speech → plan, as a live stream would see it: the text is ready when the utterance closes
       // (trailing silence confirmed) or when its decode, begun at decodeStartedAt, finishes, whichever is later.
       const last = heard.at(-1);
@@ -214,10 +224,14 @@ for (const snr of [20, 10]) {
     accepted: `${((100 * accepted) / n).toFixed(1)}%`,
     wer: `${((100 * errors) / words).toFixed(1)}%`,
     flips,
+    askedBack: `${asked} (${askedRight} right)`,
+    withYes: commandPath ? `${((100 * (exactPlans + askedRight)) / Math.max(1, planned)).toFixed(1)}%` : '',
   });
 }
 
 let falseAccepts = 0;
+/** Out-of-scope clips the agent would ask about (a "no" cancels them; the question is the cost). */
+let oosAsked = 0;
 /** VOICE_BENCH_OOS_RENDITIONS (1): each out-of-scope sentence in this many voices, for a steadier rate. */
 const oosRenditions = Math.max(1, Number(process.env.VOICE_BENCH_OOS_RENDITIONS ?? 1));
 const oosClips = outOfScope.flatMap((text, i) =>
@@ -236,6 +250,7 @@ for (const { text, i, k } of oosClips) {
   processingMs += performance.now() - started;
   audioSeconds += r.seconds;
   if (traceFile) trace.push({ snr: 20, text, outOfScope: true, heard: traced(heard) });
+  if (heard.some((h) => h.recognition.doubt)) oosAsked++;
   let accepted = heard.filter((h) => h.recognition.accepted);
   // With a model, what the recogniser let through must also survive the NLU's own out-of-scope rejection.
   if (commandPath && accepted.length > 0) {
@@ -257,6 +272,8 @@ rows.push({
   accepted: `${((100 * falseAccepts) / oosClips.length).toFixed(1)}% (false accepts)`,
   wer: '',
   flips: '',
+  askedBack: `${oosAsked}`,
+  withYes: '',
 });
 await engine.close();
 await commandPath?.close();
@@ -270,6 +287,8 @@ rows.push({
   accepted: `latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
   flips: '',
+  askedBack: '',
+  withYes: '',
 });
 writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled' : ''}`, rows, {
   grammar: grammarDir,

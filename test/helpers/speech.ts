@@ -7,6 +7,7 @@ import { resample } from '../../agent/ingress/voice/resample.ts';
 import { synthesize } from '../../agent/ingress/voice/tts.ts';
 import { decodeWav, encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { projectRoot } from '../../agent/paths.ts';
+import { mulberry32 } from '../../models/factory/rng.ts';
 import { buildVoiceModel } from '../../models/factory/voice/build.ts';
 import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
 
@@ -46,9 +47,25 @@ export async function paddedSpeech(text: string): Promise<Float32Array> {
   return all;
 }
 
-/** A Hermes satellite saying `text`: `paddedSpeech` published as 16 kHz WAV chunks on its audioFrame topic. */
-export async function publishSpeech(client: MqttClient, siteId: string, text: string, chunk = 2048) {
-  const all = await paddedSpeech(text);
+/** Adds seeded white noise of peak `amplitude` in place (a room is never silent; seeded so runs repeat). */
+export function addNoise(samples: Float32Array, amplitude: number, seed = 1): Float32Array {
+  const rng = mulberry32(seed);
+  for (let i = 0; i < samples.length; i++) samples[i]! += amplitude * (2 * rng() - 1);
+  return samples;
+}
+
+/**
+ * A Hermes satellite saying `text`: `paddedSpeech` published as 16 kHz WAV chunks on its audioFrame topic,
+ * with white noise of peak `noise` when given.
+ */
+export async function publishSpeech(
+  client: MqttClient,
+  siteId: string,
+  text: string,
+  chunk = 2048,
+  noise = 0,
+) {
+  const all = addNoise(await paddedSpeech(text), noise);
   for (let at = 0; at < all.length; at += chunk) {
     await client.publishAsync(HERMES.audioFrame(siteId), encodeWav(all.subarray(at, at + chunk), 16000));
   }

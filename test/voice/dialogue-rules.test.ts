@@ -5,8 +5,10 @@ import {
   classifyAnswer,
   confirmSchema,
   needsConfirmation,
+  questionFor,
 } from '../../agent/ingress/voice/confirm.ts';
 import { backoffMs, s16leToFloat32 } from '../../agent/ingress/voice/mic.ts';
+import { contrastDoubt } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
 import { parseKeyphraseOutput, WakeGate } from '../../agent/ingress/voice/wake.ts';
 
@@ -75,6 +77,15 @@ test('confirmation is needed for configured motion intents, never for stops', ()
   );
   assert.equal(needsConfirmation(['gripper.open'], ['gripper.*']), true);
   assert.throws(() => confirmSchema.parse({ intents: ['robot.*.x*'] }));
+});
+
+test('a command too close to its opposite: the word in doubt and its rival make the question', () => {
+  const doubt = contrastDoubt(['turn', 'on', 'the', 'kitchen', 'light'], 'turn off the kitchen light');
+  assert.deepEqual(doubt, { word: 'on', rival: 'off' });
+  assert.equal(questionFor('turn on the kitchen light', doubt), 'turn on the kitchen light? On, not off?');
+  assert.equal(questionFor('drive forward 2 meters'), 'drive forward 2 meters?');
+  assert.equal(contrastDoubt(['lights', 'on'], 'lights on'), undefined, 'no differing word: nothing to ask');
+  assert.equal(confirmSchema.parse({}).askWhenUnsure, true);
 });
 
 test('confirmations: yes executes once, no/other/timeout cancel, sites are independent', () => {

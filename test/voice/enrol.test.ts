@@ -73,7 +73,7 @@ test('sling voice prompts writes grammar sentences to record, sling voice enrol 
     new RegExp(`not used \\(transcript did not match the audio\\?\\): .*${texts[7]}`),
   );
   assert.match(enrolled.out, /acousticModel: /, 'says how to use it');
-  assert.match(enrolled.err, /note: 8 recordings; 20–40/);
+  assert.match(enrolled.err, /note: 8 recordings; 30 adapt the model measurably/);
 
   const record = JSON.parse(readFileSync(join(model, 'enrolment.json'), 'utf8'));
   assert.equal(record.method, 'map');

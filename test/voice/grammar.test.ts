@@ -175,6 +175,14 @@ test('contrasts: opposites and other values of one list slot; variants swap one 
         v.length === 5 && v.filter((w, i) => w !== 'turn on the kitchen light'.split(' ')[i]).length === 1,
     ),
   );
+  const withVerbs = contrastTable(
+    { ...spec, intents: { x: ['grab it', 'drop it', 'start the fan', 'stop the fan'] } },
+    [...buildJsgf(spec).words, 'grab', 'drop', 'start', 'stop'],
+  );
+  assert.deepEqual(withVerbs.grab, ['drop']);
+  assert.deepEqual(withVerbs.drop, ['grab']);
+  assert.deepEqual(withVerbs.start, ['stop'], 'a start heard is checked against stop');
+  assert.equal(withVerbs.stop, undefined, 'a stop heard is never held back');
   const fsg = sentencesFsg('c', [['turn', 'off'], ['stop']]);
   assert.match(fsg, /^FSG_BEGIN c\nNUM_STATES 3\nSTART_STATE 0\nFINAL_STATE 1\n/);
   assert.match(

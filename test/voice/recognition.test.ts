@@ -9,7 +9,7 @@ import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/
 import { projectRoot } from '../../agent/paths.ts';
 import { buildVoiceModel } from '../../models/factory/voice/build.ts';
 import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
-import { buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
+import { addNoise, buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
 
 // Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
 let grammarDir: string;
@@ -75,6 +75,36 @@ test('sling listen --json prints one line per utterance with heard and asrConfid
   assert.equal(lines[1]!.intent, null);
   assert.deepEqual(lines[1]!.actions, []);
   assert.match(String((lines[1]!.refused as { reason: string }).reason), /speech not recognised/);
+});
+
+test('sling listen prints a refusal without a plan, and the question a live site would be asked', async () => {
+  // A calibration no margin reaches puts every on/off in doubt; a little noise lets the rival align at all.
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-doubt-'));
+  for (const f of ['grammar.jsgf', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
+    copyFileSync(join(grammarDir, f), join(dir, f));
+  }
+  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
+  const calibration = { contrastMargin: 1e9, contrastMarginByWord: {} };
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, calibration }));
+  const on = await speech('turn on the kitchen light');
+  const joke = await speech('can you tell me a joke');
+  const file = join(dir, 'on.wav');
+  writeFileSync(file, withSilence([addNoise(on.samples, 0.01), joke.samples], on.sampleRate));
+  const stdout = await new Promise<string>((done, fail) =>
+    execFile(
+      process.execPath,
+      [resolve(projectRoot, 'agent/sling.js'), 'listen', file, '--grammar', dir],
+      { timeout: 120000 },
+      (error, out, err) =>
+        error && error.code !== 2 ? fail(new Error(`${error.message}\n${err}`)) : done(out),
+    ),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  assert.match(stdout, /heard: "turn on the kitchen light"/);
+  assert.match(stdout, /refused: too close to "turn (off|on) the [a-z]+ light"/);
+  assert.match(stdout, /a live site would be asked: "turn on the kitchen light\? [A-Z][a-z]+, not [a-z]+\?"/);
+  assert.equal(stdout.match(/refused: /g)?.length, 2, stdout);
+  assert.doesNotMatch(stdout, /[{}]/, 'no plan printed for a refused utterance');
 });
 
 test('sling listen refuses a file that is not audio with a clear error', async () => {
@@ -144,6 +174,7 @@ test('a hypothesis the audio does not prefer over its contrast ("on" for "off") 
     assert.equal(wrong?.recognition.text, 'turn on the kitchen light', 'the grammar forced the hypothesis');
     assert.equal(wrong?.recognition.accepted, false);
     assert.match(String(wrong?.recognition.reason), /too close to "turn off the kitchen light"/);
+    assert.deepEqual(wrong?.recognition.doubt, { word: 'on', rival: 'off' }, 'the word to ask back about');
     const on = await speech('turn on the kitchen light');
     const [right] = await forced.listenFile(withSilence([on.samples], on.sampleRate));
     assert.ok(right?.recognition.accepted, right?.recognition.reason);

@@ -16,6 +16,12 @@ export const confirmSchema = z
       .array(z.string().regex(/^[A-Za-z0-9_.]+\*?$/, 'an intent name, or a prefix ending in *'))
       .default(['robot.move', 'robot.turn', 'robot.goto', 'robot.dock'])
       .describe('intents (or prefixes ending in *) that need a spoken "yes"; stop intents never do'),
+    askWhenUnsure: z
+      .boolean()
+      .default(true)
+      .describe(
+        'a command refused only because a word that changes it (on/off, left/right, a room) was too close to call is asked back ("..., on, not off?") instead',
+      ),
     timeoutMs: z
       .number()
       .int()
@@ -120,4 +126,10 @@ export class Confirmations {
   clear(): void {
     this.pending.clear();
   }
+}
+
+/** The question for a command: the words that will run, and the word in doubt against its rival. */
+export function questionFor(text: string, doubt?: { word: string; rival: string }): string {
+  if (!doubt) return `${text}?`;
+  return `${text}? ${doubt.word[0]!.toUpperCase()}${doubt.word.slice(1)}, not ${doubt.rival}?`;
 }

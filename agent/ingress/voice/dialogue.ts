@@ -9,6 +9,7 @@ import {
   classifyAnswer,
   needsConfirmation,
   type PendingCommand,
+  questionFor,
 } from './confirm.ts';
 import { PocketSphinxRecognizer } from './pocketsphinx.ts';
 import type { SpeechRecognizer } from './recognizer.ts';
@@ -161,13 +162,24 @@ export class VoiceDialogue {
 
   /**
    * Before a heard command runs: when it needs a spoken "yes", it is held and the question to ask returned.
+   * With `doubt` (a command the recogniser refused as too close to its opposite) it is always asked back when
+   * `askWhenUnsure` allows; undefined then means it must stay refused.
    */
-  async hold(siteId: string, command: PendingCommand): Promise<{ question: string } | undefined> {
+  async hold(
+    siteId: string,
+    command: PendingCommand,
+    doubt?: { word: string; rival: string },
+  ): Promise<{ question: string } | undefined> {
     const c = this.options.confirm;
-    if (!c.enabled || !this.answers || !this.options.intentsOf) return undefined;
-    const intents = await this.options.intentsOf(command.text);
-    // Fail closed: a command whose effect is unknown is never run unasked.
-    if (intents !== undefined && !needsConfirmation(intents, c.intents)) return undefined;
+    if (!c.enabled || !this.answers) return undefined;
+    if (doubt) {
+      if (!c.askWhenUnsure) return undefined;
+    } else {
+      if (!this.options.intentsOf) return undefined;
+      const intents = await this.options.intentsOf(command.text);
+      // Fail closed: a command whose effect is unknown is never run unasked.
+      if (intents !== undefined && !needsConfirmation(intents, c.intents)) return undefined;
+    }
     this.confirmations.ask(siteId, command, this.now());
     this.clearTimer(siteId);
     const timer = setTimeout(() => {
@@ -178,7 +190,7 @@ export class VoiceDialogue {
     }, c.timeoutMs + 20);
     timer.unref();
     this.timers.set(siteId, timer);
-    return { question: `${command.text}?` };
+    return { question: questionFor(command.text, doubt) };
   }
 
   private clearTimer(siteId: string): void {

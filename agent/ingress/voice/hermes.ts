@@ -199,11 +199,14 @@ export class HermesVoice {
       const heard = await (route.samples.length === utterance.samples.length && early
         ? early
         : engine.recognize({ ...utterance, samples: route.samples }));
-      // The phrase and something that is not a command: awake, waiting for the command.
-      if (route.wake && !heard.recognition.accepted) {
-        dialogue.wake(siteId);
-        await this.woke(siteId, route.wake);
-      } else await this.heard(siteId, heard, route.wake);
+      if (heard.recognition.accepted) await this.heard(siteId, heard, route.wake);
+      else if (!(await this.askBack(siteId, heard))) {
+        // The phrase and something that is not a command: awake, waiting for the command.
+        if (route.wake) {
+          dialogue.wake(siteId);
+          await this.woke(siteId, route.wake);
+        } else await this.heard(siteId, heard);
+      }
     } else if (route.kind === 'execute') {
       const { text, confidence, sessionId } = route.command;
       await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
@@ -238,6 +241,21 @@ export class HermesVoice {
     // A command waiting for its spoken "yes" is not captured yet (the agent would run textCaptured).
     if (held) return this.say(held.question, siteId, randomUUID(), sessionId);
     await this.command(siteId, text, r.confidence, seconds, sessionId, wakewordId);
+  }
+
+  /**
+   * A command refused only as too close to its opposite ("on" / "off") is asked back rather than dropped, when
+   * the dialogue can ask (voice.confirm.askWhenUnsure); true when the question was put.
+   */
+  private async askBack(siteId: string, heard: Heard): Promise<boolean> {
+    const r = heard.recognition;
+    if (!r.doubt || !this.options.dialogue) return false;
+    const sessionId = this.sites.get(siteId)?.sessionId || randomUUID();
+    const command = { text: typedForm(r.text), confidence: r.confidence, sessionId };
+    const asked = await this.options.dialogue.hold(siteId, command, r.doubt);
+    if (!asked) return false;
+    await this.say(asked.question, siteId, randomUUID(), sessionId);
+    return true;
   }
 
   private async command(

@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
+import { questionFor } from './confirm.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { typedForm } from './typed-form.ts';
 
@@ -90,8 +91,12 @@ export async function listenToFile(
         continue;
       }
       out.write(`heard: "${r.text}" (asr confidence ${r.confidence.toFixed(2)}, ${at})\n`);
-      if (!r.accepted) out.write(`  refused: ${r.reason}\n`);
-      else if (o.parse !== false) out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
+      if (!r.accepted) {
+        out.write(`  refused: ${r.reason}\n`);
+        // A file cannot answer; a live site would have been asked this (voice.confirm.askWhenUnsure).
+        if (r.doubt)
+          out.write(`  a live site would be asked: "${questionFor(typedForm(r.text), r.doubt)}"\n`);
+      } else if (o.parse !== false) out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
     }
     await commandPath?.close();
     return accepted > 0 ? 0 : 2;

@@ -10,6 +10,11 @@ export interface Recognition {
   accepted: boolean;
   /** Why a recognition was refused (no grammar path, low confidence, ...). */
   reason?: string;
+  /**
+   * Refused only because one word that changes what the command does could also have been `rival` (the
+   * contrast check): the text is a whole command heard with confidence, so the speaker may be asked back.
+   */
+  doubt?: { word: string; rival: string };
   /** Recogniser-specific evidence (scores) for logs and benchmarks. */
   detail?: Record<string, number | string>;
   timing: { decodeMs: number };

@@ -23,8 +23,20 @@ const OPPOSITES: string[][] = [
   ['warm', 'cool'],
   ['faster', 'slower'],
   ['fast', 'slow'],
-  // Not start/stop: a stop heard is always safe to execute, so it is never held back.
+  // A gripper that lets go when told to hold (measured: "grab it" accepted as "drop it"), and the reverse.
+  // Not "hold": "hold on" (wait) would gain rivals its measured margins were not taken with.
+  ['grab', 'drop'],
+  ['grab', 'release'],
+  ['grasp', 'drop'],
+  ['grasp', 'release'],
+  ['grip', 'release'],
 ];
+
+/**
+ * Heard word → the word it may have been, checked one way only: a "stop" heard is always safe to execute, so
+ * it is never held back, but a "start" heard for a spoken "stop" would run what was to be stopped.
+ */
+const ONE_WAY: string[][] = [['start', 'stop']];
 
 export function contrastTable(spec: VoiceGrammarSpec, vocabulary: string[]): Record<string, string[]> {
   const known = new Set(vocabulary);
@@ -35,6 +47,10 @@ export function contrastTable(spec: VoiceGrammarSpec, vocabulary: string[]): Rec
     (table.get(b) ?? table.set(b, new Set()).get(b)!).add(a);
   };
   for (const [a, b] of OPPOSITES) add(a!, b!);
+  for (const [heard, rival] of ONE_WAY) {
+    if (known.has(heard!) && known.has(rival!))
+      (table.get(heard!) ?? table.set(heard!, new Set()).get(heard!)!).add(rival!);
+  }
   for (const values of Object.values(spec.listSlots ?? {})) {
     const singles = Object.values(values).map((synonyms) =>
       synonyms
