@@ -177,4 +177,21 @@ describe('decoding', () => {
     ]);
     assert.ok(Math.abs(t - 0.5) < 1e-9, String(t));
   });
+
+  test('threshold calibration weighs both classes the same, however many sentences each has', () => {
+    // 41 right in-scope sentences (3 of them unsure, at 0.6) and 4 negatives (2 of them at 0.8). Counting
+    // errors cuts at 0.4 (2 negatives accepted beat 3 in-scope refused); the balanced error refuses 3/41 of
+    // the in-scope sentences rather than accept half the negatives
+    const scores = [
+      ...Array.from({ length: 38 }, () => ({ confidence: 0.99, positive: true })),
+      ...Array.from({ length: 3 }, () => ({ confidence: 0.6, positive: true })),
+      { confidence: 0.8, positive: false },
+      { confidence: 0.8, positive: false },
+      { confidence: 0.1, positive: false },
+      { confidence: 0.2, positive: false },
+    ];
+    const t = calibrateThreshold(scores);
+    assert.ok(Math.abs(t - 0.895) < 1e-9, String(t));
+    assert.equal(scores.filter((s) => !s.positive && s.confidence >= t).length, 0);
+  });
 });

@@ -5,6 +5,7 @@ import { spansFromBio, tagExample } from '../models/factory/dataset.ts';
 import { expandSpec, parseSpec, SpecError } from '../models/factory/spec.ts';
 import { parseTemplate } from '../models/factory/template.ts';
 import { tokenize } from '../models/factory/text.ts';
+import { holdOutDev } from '../models/factory/train.ts';
 
 const spansOf = (e: { text: string; spans: { start: number; end: number; slot: string }[] }) =>
   e.spans.map((s) => [s.slot, e.text.slice(s.start, s.end)]);
@@ -26,6 +27,37 @@ intents:
     assert.deepEqual(spansOf(first), [['room', 'living room']]);
     assert.deepEqual(spansOf(out.find((e) => e.text === 'lounge lamp on')!), [['where', 'lounge']]);
     assert.ok(out.every((e) => e.intent === 'light.on'));
+  });
+
+  test('sentences written under examples are marked, and never held out as dev', () => {
+    const spec = parseSpec(`
+slots:
+  room: { type: list, values: { kitchen: [kitchen], hall: [hall, hallway], study: [study, office] } }
+intents:
+  light.on:
+    examples: [lights on, "turn on the [kitchen](room) light", "(switch|put) on the [hall](room) lamp"]
+    templates:
+      - (turn|switch|put|flip) on [the] {room} (light|lamp|lights|lamps)
+`);
+    const out = expandSpec(spec);
+    const written = out.filter((e) => e.written).map((e) => e.text);
+    assert.deepEqual(written.sort(), [
+      'lights on',
+      'put on the hall lamp',
+      'switch on the hall lamp',
+      'turn on the kitchen light',
+    ]);
+    assert.ok(out.length > 40);
+    for (let seed = 1; seed <= 20; seed++) {
+      const { train, dev } = holdOutDev(out, seed);
+      assert.ok(dev.length > 0 && dev.every((e) => !e.written), `seed ${seed}`);
+      assert.equal(train.length + dev.length, out.length);
+      for (const text of written)
+        assert.ok(
+          train.some((e) => e.text === text),
+          `seed ${seed}: ${text}`,
+        );
+    }
   });
 
   test('examples carry inline annotations; max caps huge expansions deterministically', () => {

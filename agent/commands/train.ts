@@ -236,7 +236,7 @@ export function register(program: Command): void {
           const peakRssMiB = usage.maxRSS / 1024;
           const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
           process.stdout.write(
-            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, dev, compression: manifest.compression, peakRssMiB, cpuSeconds })}\n`,
+            `${JSON.stringify({ out: flags.out, bytes: manifest.model.bytes, training: manifest.training, threshold: manifest.threshold, calibration: manifest.calibration, dev, compression: manifest.compression, peakRssMiB, cpuSeconds })}\n`,
           );
           return;
         }

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { FeatureSettings, Gazetteer } from './features.ts';
 import type { Metrics } from './metrics.ts';
 import type { ModelConfig } from './model.ts';
-import type { Hyper, TrainedModel } from './train.ts';
+import type { Calibration, Hyper, TrainedModel } from './train.ts';
 
 export const MANIFEST_FORMAT = 'sling-nlu';
 export const MANIFEST_VERSION = 1;
@@ -39,6 +39,8 @@ export interface Manifest {
   crf: { transitions: number[]; start: number[]; end: number[] };
   /** Top-intent probability below which the parser answers "not understood". */
   threshold: number;
+  /** The threshold's calibration set (fp32 scores): sentences on each side (absent in older models). */
+  calibration?: Calibration;
   quantization: { scheme: string; weights: Record<string, { axis: number; channels: number }> };
   slots: Record<string, SlotInfo>;
   /** List slot declarations: normalised synonym → canonical value. */

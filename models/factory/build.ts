@@ -218,6 +218,7 @@ export function buildModel(options: BuildOptions): BuildResult {
       noneIntent: NONE_INTENT,
       tags: model.tags,
       threshold: model.threshold,
+      ...(model.calibration ? { calibration: model.calibration } : {}),
       quantization: {
         scheme:
           quantizeOptions.embeddingBits === 4

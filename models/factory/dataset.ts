@@ -14,6 +14,8 @@ export interface Example {
   /** Intent name, or null for an out-of-scope negative. */
   intent: string | null;
   spans: Span[];
+  /** A sentence of a spec's `examples:` (what the user wrote): always trained on, never held out. */
+  written?: true;
 }
 
 export interface TaggedExample {

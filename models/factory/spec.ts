@@ -253,20 +253,22 @@ export function expandSpec(spec: Spec, seed = 1): Example[] {
   for (const intent of spec.intents) {
     const rng = mulberry32(seed ^ fnvSeed(intent.name));
     const seen = new Set<string>();
-    const push = (pieces: Parameters<typeof render>[0]) => {
+    const push = (pieces: Parameters<typeof render>[0], written = false) => {
       const { text, spans } = render(pieces);
       if (text === '' || seen.has(text)) return false;
       seen.add(text);
-      out.push({ text, intent: intent.name, spans });
+      out.push({ text, intent: intent.name, spans, ...(written ? { written: true as const } : {}) });
       return true;
     };
+    const pushWritten = (pieces: Parameters<typeof render>[0]) => push(pieces, true);
     for (const e of intent.examples) {
-      if (countExpansions(e.node, sources) <= 32) enumerate(e.node, sources).forEach(push);
-      else for (let i = 0; i < 32; i++) push(sampleExpansion(e.node, sources, rng));
+      if (countExpansions(e.node, sources) <= 32)
+        for (const pieces of enumerate(e.node, sources)) pushWritten(pieces);
+      else for (let i = 0; i < 32; i++) pushWritten(sampleExpansion(e.node, sources, rng));
     }
     const total = intent.templates.reduce((n, t) => n + countExpansions(t.node, sources), 0);
     if (total <= intent.max) {
-      for (const t of intent.templates) enumerate(t.node, sources).forEach(push);
+      for (const t of intent.templates) for (const pieces of enumerate(t.node, sources)) push(pieces);
     } else if (intent.templates.length > 0) {
       const weights = intent.templates.map((t) => Math.sqrt(countExpansions(t.node, sources)));
       const sum = weights.reduce((a, b) => a + b, 0);

@@ -119,6 +119,8 @@ export interface TrainedModel {
   tags: string[];
   slots: string[];
   threshold: number;
+  /** How the threshold splits its calibration set (absent: not trained here, e.g. read back from a directory). */
+  calibration?: Calibration;
   devMetrics: Metrics;
   epochsRun: number;
   bestEpoch: number;
@@ -219,29 +221,63 @@ export function judge(
 
 /**
  * Threshold on the top intent's probability that best separates in-scope sentences the model gets right from
- * out-of-scope ones, placed midway between the neighbouring scores.
+ * the rest, by balanced error: the share of right in-scope sentences refused plus the share of the others
+ * accepted. Counting errors instead let the size of the synthetic negative set decide how much a false accept
+ * weighs (models/README.md, "Threshold calibration").
  */
 export function calibrateThreshold(scores: { confidence: number; positive: boolean }[]): number {
   const sorted = [...scores].sort((a, b) => a.confidence - b.confidence);
-  // errors[i]: mistakes when the threshold sits just above sorted[i - 1] (i = 0: below everything)
-  const errors = [sorted.filter((s) => !s.positive).length];
-  for (const s of sorted) errors.push(errors.at(-1)! + (s.positive ? 1 : -1));
-  const min = Math.min(...errors);
+  const positives = sorted.filter((s) => s.positive).length;
+  const negatives = sorted.length - positives;
+  // cost[i] (balanced error × positives × negatives, an integer): threshold just above sorted[i - 1]
+  let refused = 0;
+  let accepted = negatives;
+  const cost = [accepted * positives];
+  for (const s of sorted) {
+    if (s.positive) refused++;
+    else accepted--;
+    cost.push(refused * negatives + accepted * positives);
+  }
+  const min = Math.min(...cost);
   const cut = (i: number) =>
     i === 0 ? 0 : i === sorted.length ? 1 : (sorted[i - 1]!.confidence + sorted[i]!.confidence) / 2;
   // the widest run of best cuts
   let best = { from: 0, to: 0 };
-  for (let i = 0; i < errors.length; i++) {
-    if (errors[i] !== min) continue;
+  for (let i = 0; i < cost.length; i++) {
+    if (cost[i] !== min) continue;
     let j = i;
-    while (j + 1 < errors.length && errors[j + 1] === min) j++;
-    if (cut(j) - cut(i) >= cut(best.to) - cut(best.from) || errors[best.from] !== min)
+    while (j + 1 < cost.length && cost[j + 1] === min) j++;
+    if (cut(j) - cut(i) >= cut(best.to) - cut(best.from) || cost[best.from] !== min)
       best = { from: i, to: j };
     i = j;
   }
   // a third of the way up: the in-scope sentences here come from the same templates as training, so real
   // paraphrases score lower than they do; leave them more room than the negatives
   return cut(best.from) + (cut(best.to) - cut(best.from)) / 3;
+}
+
+/** Calibration sentences: in-scope ones the model gets right, the rest, and which side of the threshold each is. */
+export interface Calibration {
+  right: number;
+  others: number;
+  /** Right in-scope sentences below the threshold (refused). */
+  refusedRight: number;
+  /** Other sentences at or above it (accepted: negatives, or in-scope ones with the wrong intent). */
+  acceptedOthers: number;
+}
+
+export function calibrationOf(
+  scores: readonly { confidence: number; positive: boolean }[],
+  threshold: number,
+): Calibration {
+  const right = scores.filter((s) => s.positive);
+  const others = scores.filter((s) => !s.positive);
+  return {
+    right: right.length,
+    others: others.length,
+    refusedRight: right.filter((s) => s.confidence < threshold).length,
+    acceptedOthers: others.filter((s) => s.confidence >= threshold).length,
+  };
 }
 
 const minEpochSentences = 400;
@@ -252,17 +288,7 @@ export function trainModel(input: TrainInput): TrainedModel {
   const rng = mulberry32(seed);
   let dev = input.dev;
   let train = input.train;
-  if (!dev) {
-    // no dev set: hold out a seeded tenth of the sentences of intents with 20 or more, for early stopping and
-    // the threshold; intents with a handful of examples keep them all for training
-    const counts = new Map<string | null, number>();
-    for (const e of train) counts.set(e.intent, (counts.get(e.intent) ?? 0) + 1);
-    const pick = mulberry32(seed + 1);
-    const held = train.map((e) => (counts.get(e.intent) ?? 0) >= 20 && pick() < 0.1);
-    dev = train.filter((_, i) => held[i]);
-    if (dev.length === 0) dev = train;
-    else train = train.filter((_, i) => !held[i]);
-  }
+  if (!dev) ({ train, dev } = holdOutDev(train, seed));
   const vocabulary = [
     ...new Set(train.flatMap((e) => e.text.toLowerCase().split(/\s+/)).filter((w) => w.length > 0)),
   ].sort();
@@ -482,8 +508,24 @@ export function trainModel(input: TrainInput): TrainedModel {
     return { confidence: top.confidence, positive };
   });
   model.threshold = calibrateThreshold(scores);
+  model.calibration = calibrationOf(scores, model.threshold);
   model.trainSeconds = (performance.now() - started) / 1000;
   return model;
+}
+
+/**
+ * No dev set: a seeded tenth of the template expansions of intents with 20 or more sentences is held out for
+ * early stopping and the threshold; the sentences the user wrote (`written`) and intents with a handful of
+ * sentences are all trained on. Nothing to hold out: dev is the training set.
+ */
+export function holdOutDev(examples: Example[], seed: number): { train: Example[]; dev: Example[] } {
+  const counts = new Map<string | null, number>();
+  for (const e of examples) counts.set(e.intent, (counts.get(e.intent) ?? 0) + 1);
+  const pick = mulberry32(seed + 1);
+  const held = examples.map((e) => !e.written && (counts.get(e.intent) ?? 0) >= 20 && pick() < 0.1);
+  const dev = examples.filter((_, i) => held[i]);
+  if (dev.length === 0) return { train: examples, dev: examples };
+  return { train: examples.filter((_, i) => !held[i]), dev };
 }
 
 /** Repeats the sentences of rare intents (a spec may give five examples next to hundreds of expansions). */
