@@ -100,9 +100,12 @@ if (commandPath) {
 /** Contrasting words (on/off, forward/back...) from the grammar's voice.json. */
 const contrasts: Record<string, string[]> =
   JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8')).contrasts ?? {};
-/** An accepted hypothesis that swapped a word of the command for its contrast ("off" heard as "on"). */
+/**
+ * An accepted hypothesis that swapped a word of the command for a contrast the recogniser guards the heard word
+ * against ("off" heard as "on"); a heard "stop" for "start" is not one: a stop is never held back.
+ */
 const flipped = (ref: string[], hyp: string[]) =>
-  ref.some((r) => !hyp.includes(r) && (contrasts[r] ?? []).some((h) => hyp.includes(h) && !ref.includes(h)));
+  ref.some((r) => !hyp.includes(r) && hyp.some((h) => !ref.includes(h) && (contrasts[h] ?? []).includes(r)));
 const rows: Row[] = [];
 const latencies: number[] = [];
 let audioSeconds = 0;
