@@ -283,7 +283,7 @@ export function labelByTeachers(
   const sources: Example[] = [];
   let dropped = 0;
   let sameIntent = 0;
-  for (const { text, sourceIntent, source } of texts) {
+  for (const { text, source } of texts) {
     const tokens = tokenize(text);
     if (tokens.length === 0) {
       dropped++;
@@ -303,7 +303,7 @@ export function labelByTeachers(
       end: tokens[s.last]!.end,
     }));
     const intent = first.intents[top.index]!;
-    if (intent === sourceIntent) sameIntent++;
+    if (intent === source.intent) sameIntent++;
     examples.push({ text, intent, spans });
     sources.push(source);
   }

@@ -159,9 +159,10 @@ export interface Variant {
   text: string;
   /** Operations applied, in order. */
   ops: VariantOp[];
-  /** Intent of the sentence it was made from (to measure how often the teacher agrees; not a label). */
-  sourceIntent: string;
-  /** The training sentence it was made from (its leave-out gazetteer fold is the variant's too). */
+  /**
+   * The training sentence it was made from: its leave-out gazetteer fold is the variant's too, and its intent
+   * measures how often the teacher agrees (not a label).
+   */
   source: Example;
 }
 
@@ -201,7 +202,7 @@ export function variantTexts(examples: readonly Example[], perSentence: number, 
       const key = text.toLowerCase();
       if (ops.length === 0 || text.length === 0 || seen.has(key)) continue;
       seen.add(key);
-      out.push({ text, ops, sourceIntent: e.intent!, source: e });
+      out.push({ text, ops, source: e });
       k++;
     }
   }
