@@ -80,11 +80,18 @@ test('confirmation is needed for configured motion intents, never for stops', ()
 });
 
 test('a command too close to its opposite: the word in doubt and its rival make the question', () => {
-  const doubt = contrastDoubt(['turn', 'on', 'the', 'kitchen', 'light'], 'turn off the kitchen light');
+  const doubt = contrastDoubt(
+    ['turn', 'on', 'the', 'kitchen', 'light'],
+    ['turn', 'off', 'the', 'kitchen', 'light'],
+  );
   assert.deepEqual(doubt, { word: 'on', rival: 'off' });
   assert.equal(questionFor('turn on the kitchen light', doubt), 'turn on the kitchen light? On, not off?');
   assert.equal(questionFor('drive forward 2 meters'), 'drive forward 2 meters?');
-  assert.equal(contrastDoubt(['lights', 'on'], 'lights on'), undefined, 'no differing word: nothing to ask');
+  assert.equal(
+    contrastDoubt(['lights', 'on'], ['lights', 'on']),
+    undefined,
+    'no differing word: nothing to ask',
+  );
   assert.equal(confirmSchema.parse({}).askWhenUnsure, true);
 });
 

@@ -156,11 +156,13 @@ export const defaultCalibration: Calibration = {
   },
 };
 
-/** The word where a heard sentence and its contrast rival (one word swapped) differ. */
-export function contrastDoubt(heard: string[], rival: string): { word: string; rival: string } | undefined {
-  const other = rival.split(' ');
-  const at = heard.findIndex((w, i) => w !== other[i]);
-  return at < 0 || !other[at] ? undefined : { word: heard[at]!, rival: other[at]! };
+/** Where a heard sentence and its contrast rival (one word swapped) differ: the heard word and the rival's. */
+export function contrastDoubt(
+  heard: readonly string[],
+  rival: readonly string[],
+): { word: string; rival: string } | undefined {
+  const at = heard.findIndex((w, i) => w !== rival[i]);
+  return at < 0 || rival[at] === undefined ? undefined : { word: heard[at]!, rival: rival[at]! };
 }
 
 /** The least contrast margin for a heard sentence against its rival (the word where they first differ). */
@@ -385,17 +387,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           : contrast && !contrast.passed
             ? `too close to "${contrast.rival}" (margin ${contrast.margin})`
             : undefined;
-      // Not when the heard sentence could not be aligned at all (margin -∞): then the audio is the rival's.
-      const doubt =
-        contrast && !contrast.passed && Number.isFinite(contrast.margin)
-          ? contrastDoubt(words, contrast.rival)
-          : undefined;
       return {
         text: words.join(' '),
         confidence,
         accepted,
         ...(reason ? { reason } : {}),
-        ...(doubt ? { doubt } : {}),
+        ...(contrast?.doubt ? { doubt: contrast.doubt } : {}),
         detail: {
           searchMs,
           ...(contrast
@@ -518,7 +515,17 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     words: string[],
     /** Every word needs the flat `contrastMargin` at least, none of the smaller per-word ones. */
     flat: boolean,
-  ): Promise<{ passed: boolean; margin: number; rival: string; frames?: number } | undefined> {
+  ): Promise<
+    | {
+        passed: boolean;
+        margin: number;
+        rival: string;
+        frames?: number;
+        /** Refused on a measured margin: the word in doubt, for asking back. */
+        doubt?: { word: string; rival: string };
+      }
+    | undefined
+  > {
     // Only swaps that make another command matter ("put it up" is not one, "lights on" is), or nearly one:
     // with a trigram decoder "flip on the light" may be heard, whose "flip off the light" is one word from
     // "switch off the light" (measured: accepted as a flip when that rival was left out).
@@ -538,16 +545,20 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     );
     // The swapped sentences cannot be aligned to the audio at all: nothing to confuse the hypothesis with.
     if (!rival) return { passed: true, margin: Number.POSITIVE_INFINITY, rival: '' };
-    const rivalText = hypothesisWords(rival.words).join(' ');
+    const rivalWords = hypothesisWords(rival.words);
+    const rivalText = rivalWords.join(' ');
+    // No doubt to ask about here: the heard sentence cannot even be aligned, the audio is the rival's.
     if (!heard) return { passed: false, margin: Number.NEGATIVE_INFINITY, rival: rivalText };
     const difference = heard.acoustic - rival.acoustic;
     const frames = Math.max(
-      differingFrames(heard, hypothesisWords(rival.words)),
+      differingFrames(heard, rivalWords),
       differingFrames(rival, hypothesisWords(heard.words)),
     );
-    const byWord = requiredContrastMargin(words, rivalText.split(' '), calibration);
+    const byWord = requiredContrastMargin(words, rivalWords, calibration);
     const required = flat ? Math.max(byWord, calibration.contrastMargin) : byWord;
-    return { passed: difference >= required, margin: difference, rival: rivalText, frames };
+    const passed = difference >= required;
+    const doubt = passed ? undefined : contrastDoubt(words, rivalWords);
+    return { passed, margin: difference, rival: rivalText, frames, ...(doubt ? { doubt } : {}) };
   }
 
   /**
