@@ -28,7 +28,8 @@ export interface BenchEnrolment {
 
 /**
  * Enrolls `voices` (VOICE_BENCH_ENROL_VOICES, default: the test voices) with `perVoice` prompts each
- * (VOICE_BENCH_ENROL_PROMPTS, 100: what `sling voice prompts` gives). Excluded: every sentence of commands.txt and out-of-scope.txt, and `exclude`.
+ * (VOICE_BENCH_ENROL_PROMPTS, 100: what `sling voice prompts` gives). Excluded: every sentence of
+ * commands.txt and out-of-scope.txt, and `exclude`.
  */
 export async function benchEnrolment(
   grammarDir: string,
