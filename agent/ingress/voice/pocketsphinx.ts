@@ -132,7 +132,8 @@ export const defaultCalibration: Calibration = {
   // Measured on espeak-ng commands at 20 and 10 dB (npm run bench:voice, contrastMargins): on/off flips
   // the trigram decoder made scored from -35 to 468, correct short "on"/"off" from 4 to 720 (the final
   // consonant drowns in noise), motion words (forward/back, left/right) mostly 800 and up. Safety first: a
-  // flip must not pass, so close calls are refused (then asked back when the dialogue can: ~9% of commands at 20 dB).
+  // flip must not pass, so close calls are refused, and asked back when the dialogue can (bench:voice: 6 of
+  // 80 reported clips at 20 dB).
   contrastMargin: 500,
   // Measured with npm run bench:voice-contrast (grammar sentences with a contrasting word, seed 7, 160
   // sentences, 465 checks at 20 and 10 dB through the whole recogniser; never bench:voice's test commands):
