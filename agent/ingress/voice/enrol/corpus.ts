@@ -52,24 +52,18 @@ export function parseManifest(text: string, manifestPath: string): Recording[] {
  * text. A WAV without its transcript (or the reverse) is an error, not silently skipped.
  */
 export function recordingsInDir(dir: string, files: string[], read: (file: string) => string): Recording[] {
-  const stems = (ext: string) =>
-    new Set(files.filter((f) => extname(f).toLowerCase() === ext).map((f) => basename(f, extname(f))));
-  const wavs = stems('.wav');
-  const texts = stems('.txt');
-  const orphans = [...texts].filter((s) => !wavs.has(s)).map((s) => `${s}.txt`);
-  const silent = [...wavs].filter((s) => !texts.has(s)).map((s) => `${s}.wav`);
+  // stem → file name, for one extension
+  const byStem = (ext: string) =>
+    new Map(files.filter((f) => extname(f).toLowerCase() === ext).map((f) => [basename(f, extname(f)), f]));
+  const wavs = byStem('.wav');
+  const texts = byStem('.txt');
+  const silent = [...wavs.keys()].filter((s) => !texts.has(s)).map((s) => `${s}.wav`);
+  const orphans = [...texts.keys()].filter((s) => !wavs.has(s)).map((s) => `${s}.txt`);
   if (silent.length > 0) throw new CorpusError(`${dir}: no transcript (.txt) for ${silent.join(', ')}`);
   if (orphans.length > 0) throw new CorpusError(`${dir}: no recording (.wav) for ${orphans.join(', ')}`);
-  const wavName = new Map(
-    files.filter((f) => extname(f).toLowerCase() === '.wav').map((f) => [basename(f, extname(f)), f]),
-  );
-  return [...wavs].sort().map((stem) => {
-    const txt = files.find((f) => extname(f).toLowerCase() === '.txt' && basename(f, extname(f)) === stem)!;
-    return {
-      wav: join(dir, wavName.get(stem)!),
-      words: transcriptWords(read(join(dir, txt)), join(dir, txt)),
-      source: join(dir, txt),
-    };
+  return [...wavs.keys()].sort().map((stem) => {
+    const txt = join(dir, texts.get(stem)!);
+    return { wav: join(dir, wavs.get(stem)!), words: transcriptWords(read(txt), txt), source: txt };
   });
 }
 
