@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
+import { needsConfirmation } from '../../agent/ingress/voice/confirm.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
@@ -85,10 +86,14 @@ if (commandPath) {
   }
 }
 const withModel = commandPath !== undefined;
-const planOf = async (text: string) => {
-  const r = await commandPath!.run(text);
-  return JSON.stringify({ actions: r.actions, refused: r.refused !== undefined });
-};
+const planKey = (r: Record<string, unknown>) =>
+  JSON.stringify({ actions: r.actions, refused: r.refused !== undefined });
+const planOf = async (text: string) => planKey(await commandPath!.run(text));
+/** The configured spoken confirmation: a wrong plan of these intents is asked about before it runs. */
+const confirmIntents = config.voice.confirm.enabled ? config.voice.confirm.intents : [];
+/** The intents a result runs, one per clause. */
+const intentsOf = (r: Record<string, unknown>) =>
+  (r.clauses as { intent: string | null }[] | undefined)?.map((c) => c.intent) ?? [r.intent as string | null];
 /** Typed sentences the model and skills turn into actions; only those can score an exact plan. */
 const typedPlans = new Map<string, string>();
 if (commandPath) {
@@ -142,6 +147,9 @@ for (const snr of [20, 10]) {
   /** Refused only for a word in doubt: the agent asks back (voice.confirm.askWhenUnsure). */
   let asked = 0;
   let askedRight = 0;
+  /** Accepted with actions that are not the command's: run at once, or asked about first (voice.confirm). */
+  let wrongRun = 0;
+  let wrongConfirmed = 0;
   let errors = 0;
   let words = 0;
   let n = 0;
@@ -187,9 +195,15 @@ for (const snr of [20, 10]) {
       if (typedPlans.has(text)) planned++;
       if (commandPath && hypothesis) {
         const planStarted = performance.now();
-        const plan = await planOf(typedForm(hypothesis));
+        const result = await commandPath.run(typedForm(hypothesis));
+        const plan = planKey(result);
         planMs = performance.now() - planStarted;
         if (typedPlans.has(text) && plan === typedPlans.get(text)) exactPlans++;
+        else if ((result.actions as unknown[]).length > 0) {
+          if (needsConfirmation(intentsOf(result), confirmIntents)) wrongConfirmed++;
+          else wrongRun++;
+          failures.push(`${snr} dB ${voice} ${wpm}: WRONG PLAN ${plan} for "${text}"`);
+        }
         if (traceFile)
           trace.push({ snr, text, exactPlan: plan === typedPlans.get(text), heard: traced(heard) });
       } else if (traceFile) trace.push({ snr, text, exactPlan: false, heard: traced(heard) });
@@ -227,6 +241,7 @@ for (const snr of [20, 10]) {
     accepted: `${((100 * accepted) / n).toFixed(1)}%`,
     wer: `${((100 * errors) / words).toFixed(1)}%`,
     flips,
+    wrongPlans: `${wrongRun + wrongConfirmed} (${wrongConfirmed} asked first)`,
     askedBack: `${asked} (${askedRight} right)`,
     withYes: commandPath ? `${((100 * (exactPlans + askedRight)) / Math.max(1, planned)).toFixed(1)}%` : '',
   });
@@ -275,6 +290,7 @@ rows.push({
   accepted: `${((100 * falseAccepts) / oosClips.length).toFixed(1)}% (false accepts)`,
   wer: '',
   flips: '',
+  wrongPlans: '',
   askedBack: `${oosAsked}`,
   withYes: '',
 });
@@ -290,6 +306,7 @@ rows.push({
   accepted: `latency p50 ${percentile(latencies, 50).toFixed(0)} ms`,
   wer: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
   flips: '',
+  wrongPlans: '',
   askedBack: '',
   withYes: '',
 });
