@@ -7,7 +7,7 @@ import {
   parseHypSeg,
   requiredContrastMargin,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
-import { guessedContrastWord, NearSentences } from '../../agent/ingress/voice/second-pass.ts';
+import { guessedContrast, NearSentences } from '../../agent/ingress/voice/second-pass.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
 import {
@@ -259,29 +259,29 @@ test('a second-pass edit may not bring in a direction, room or on/off the first 
     .contrasts as Record<string, string[]>;
   const words = (s: string) => s.split(' ');
   // measured with an enrolled model: "drive at full speed" became a 1 m reverse move
-  assert.equal(
-    guessedContrastWord(words('drive at full speed'), words('drive back full speed'), contrasts),
-    'back',
+  assert.deepEqual(guessedContrast(words('drive at full speed'), words('drive back full speed'), contrasts), {
+    word: 'back',
+  });
+  assert.deepEqual(
+    guessedContrast(words('turn the lights in the'), words('turn on the lights in the kitchen'), contrasts),
+    { word: 'on' },
   );
-  assert.equal(
-    guessedContrastWord(
-      words('turn the lights in the'),
-      words('turn on the lights in the kitchen'),
-      contrasts,
-    ),
-    'on',
+  assert.deepEqual(
+    guessedContrast(words('turn on the kitchen lights'), words('turn off the kitchen lights'), contrasts),
+    { word: 'off', replaced: 'on' },
+    'a heard rival replaced: a close call that may be asked back',
   );
-  assert.equal(
-    guessedContrastWord(words('turn on the kitchen lights'), words('turn off the kitchen lights'), contrasts),
-    'off',
-  );
+  assert.deepEqual(guessedContrast(words('go to the kitchen'), words('go to the bedroom'), contrasts), {
+    word: 'bedroom',
+    replaced: 'kitchen',
+  });
   // a spelling of a heard word, or an edit elsewhere, is no guess
   assert.equal(
-    guessedContrastWord(words('move forwards two meters'), words('move forward two meters'), contrasts),
+    guessedContrast(words('move forwards two meters'), words('move forward two meters'), contrasts),
     undefined,
   );
   assert.equal(
-    guessedContrastWord(
+    guessedContrast(
       words('dim the kitchen light to thirty per cent'),
       words('dim the kitchen light to thirty percent'),
       contrasts,
@@ -289,11 +289,7 @@ test('a second-pass edit may not bring in a direction, room or on/off the first 
     undefined,
   );
   assert.equal(
-    guessedContrastWord(
-      words('please drive forward to meters'),
-      words('drive forward two meters'),
-      contrasts,
-    ),
+    guessedContrast(words('please drive forward to meters'), words('drive forward two meters'), contrasts),
     undefined,
   );
 });

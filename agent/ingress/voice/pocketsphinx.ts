@@ -13,7 +13,7 @@ import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import { contrastVariants, sentencesFsg } from './contrast.ts';
 import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeArguments } from './decoder.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
-import { guessedContrastWord, NearSentences } from './second-pass.ts';
+import { guessedContrast, NearSentences } from './second-pass.ts';
 import { encodeWav } from './wav.ts';
 
 /**
@@ -325,17 +325,6 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       let words = decoded ? hypothesisWords(decoded.words) : [];
       const first = words;
       const second = decoded && words.length > 0 ? await this.secondPass(id, words) : undefined;
-      if (second?.guessedContrast) {
-        // The passes disagree on the very word that decides what the command does (falling back to the first
-        // pass let a heard "on" through that the second pass had rightly taken for "off"): neither is trusted.
-        return {
-          text: second.words.join(' '),
-          confidence: 0,
-          accepted: false,
-          reason: `the second pass chose "${second.guessedContrast}", which the first pass did not hear ("${first.join(' ')}")`,
-          timing: { decodeMs: performance.now() - started },
-        };
-      }
       if (second) words = second.words;
       if (!decoded || words.length === 0) {
         return {
@@ -374,6 +363,22 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
           });
       const searchMs = performance.now() - started;
+      if (second?.guessedContrast) {
+        // The passes disagree on the very word that decides what the command does (falling back to the first
+        // pass let a heard "on" through that the second pass had rightly taken for "off"): neither is trusted.
+        // When they disagree between two rivals of the contrast table ("on" heard, "off" chosen), a confident
+        // sentence is a close call like the contrast check's, and may be asked back.
+        const { word: guessed, replaced } = second.guessedContrast;
+        return {
+          text: words.join(' '),
+          confidence,
+          accepted: false,
+          reason: `the second pass chose "${guessed}", which the first pass did not hear ("${first.join(' ')}")`,
+          ...(replaced && confidence >= o.minConfidence ? { doubt: { word: guessed, rival: replaced } } : {}),
+          detail: { searchMs, firstPass: first.join(' '), perFrame, coverage },
+          timing: { decodeMs: performance.now() - started },
+        };
+      }
       // A sentence several words from what the first pass heard, or any sentence chosen behind one automaton,
       // is not what the per-word contrast margins were measured on (an "off" there was not heard but chosen):
       // it needs the flat margin.
@@ -456,7 +461,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         /** The contrast check must use the flat margin, not the per-word ones. */
         flatMargin: boolean;
         /** A word that changes the command, chosen by the second pass but not heard by the first. */
-        guessedContrast?: string;
+        guessedContrast?: { word: string; replaced?: string };
       }
     | undefined
   > {
@@ -482,7 +487,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     ]);
     const words = seg ? hypothesisWords(seg.words) : [];
     if (!seg || words.length === 0) return undefined;
-    const guessed = this.options.contrasts && guessedContrastWord(firstWords, words, this.options.contrasts);
+    const guessed = this.options.contrasts
+      ? guessedContrast(firstWords, words, this.options.contrasts)
+      : undefined;
     const rivalWords = rivalSeg ? hypothesisWords(rivalSeg.words) : [];
     const rivalMargin =
       rivalSeg && rivalWords.length > 0

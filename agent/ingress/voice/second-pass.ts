@@ -95,13 +95,14 @@ export class NearSentences {
  * the edit brings in although the first pass did not hear it, or undefined. Such an edit is a guess about the
  * very word that decides where a motor goes ("drive at full speed" edited to "drive back full speed" plans a
  * reverse move; measured with an enrolled model, models/README.md): refused. A spelling of a heard word
- * ("forwards" → "forward", "dim" → "dimmer") is not a guess.
+ * ("forwards" → "forward", "dim" → "dimmer") is not a guess. `replaced`: the heard word it took the place of,
+ * when that is one of its contrasts ("on" heard, "off" chosen): a close call between two rivals.
  */
-export function guessedContrastWord(
+export function guessedContrast(
   heard: readonly string[],
   edited: readonly string[],
   contrasts: Readonly<Record<string, readonly string[]>>,
-): string | undefined {
+): { word: string; replaced?: string } | undefined {
   const inHeard = new Set(heard);
   const inEdited = new Set(edited);
   const dropped = heard.filter((w) => !inEdited.has(w));
@@ -109,7 +110,10 @@ export function guessedContrastWord(
     const [short, long] = word.length <= other.length ? [word, other] : [other, word];
     return short.length >= 3 && long.startsWith(short) && !(contrasts[word] ?? []).includes(other);
   };
-  return edited.find(
+  const word = edited.find(
     (w) => !inHeard.has(w) && Object.hasOwn(contrasts, w) && !dropped.some((d) => spellingOf(w, d)),
   );
+  if (word === undefined) return undefined;
+  const replaced = dropped.find((d) => (contrasts[word] ?? []).includes(d));
+  return replaced === undefined ? { word } : { word, replaced };
 }
