@@ -250,6 +250,8 @@ for (const snr of [20, 10]) {
 let falseAccepts = 0;
 /** Out-of-scope clips the agent would ask about (a "no" cancels them; the question is the cost). */
 let oosAsked = 0;
+/** False accepts the spoken confirmation asks about before anything runs. */
+let oosConfirmed = 0;
 /** VOICE_BENCH_OOS_RENDITIONS (1): each out-of-scope sentence in this many voices, for a steadier rate. */
 const oosRenditions = Math.max(1, Number(process.env.VOICE_BENCH_OOS_RENDITIONS ?? 1));
 const oosClips = outOfScope.flatMap((text, i) =>
@@ -274,6 +276,12 @@ for (const { text, i, k } of oosClips) {
   if (commandPath && accepted.length > 0) {
     const plans = await Promise.all(accepted.map((h) => commandPath.run(typedForm(h.recognition.text))));
     accepted = accepted.filter((_, k) => (plans[k]!.actions as unknown[]).length > 0);
+    if (
+      plans.some(
+        (p) => (p.actions as unknown[]).length > 0 && needsConfirmation(intentsOf(p), confirmIntents),
+      )
+    )
+      oosConfirmed++;
   }
   if (accepted.length > 0) {
     falseAccepts++;
@@ -287,7 +295,7 @@ rows.push({
   utterances: oosClips.length,
   exactSentence: '',
   exactPlan: '',
-  accepted: `${((100 * falseAccepts) / oosClips.length).toFixed(1)}% (false accepts)`,
+  accepted: `${((100 * falseAccepts) / oosClips.length).toFixed(1)}% (false accepts, ${oosConfirmed} asked first)`,
   wer: '',
   flips: '',
   wrongPlans: '',

@@ -14,7 +14,11 @@ export const confirmSchema = z
       .describe('ask back before running the intents below when heard by voice'),
     intents: z
       .array(z.string().regex(/^[A-Za-z0-9_.]+\*?$/, 'an intent name, or a prefix ending in *'))
-      .default(['robot.move', 'robot.turn', 'robot.goto', 'robot.dock'])
+      // Whatever moves the robot or its gripper, and an e-stop reset: measured (bench:voice), short
+      // utterances and out-of-scope speech were heard as "let go" (the gripper drops what it holds) and
+      // "unlock the motors" (the e-stop reset). Speed changes are not held: a question would delay them while
+      // the robot moves, and safety limits bound them.
+      .default(['robot.move', 'robot.turn', 'robot.goto', 'robot.dock', 'robot.reset_estop', 'gripper.*'])
       .describe('intents (or prefixes ending in *) that need a spoken "yes"; stop intents never do'),
     askWhenUnsure: z
       .boolean()
