@@ -12,7 +12,8 @@ export interface Recognition {
   reason?: string;
   /**
    * Refused only because one word that changes what the command does could also have been `rival` (the
-   * contrast check): the text is a whole command heard with confidence, so the speaker may be asked back.
+   * contrast check, or two decoding passes that each heard one of them): the text is a whole command heard
+   * with confidence, so the speaker may be asked back.
    */
   doubt?: { word: string; rival: string };
   /** Recogniser-specific evidence (scores) for logs and benchmarks. */
