@@ -67,6 +67,11 @@ test('confirmation is needed for configured motion intents, never for stops', ()
   assert.equal(needsConfirmation(['light.on'], intents), false);
   assert.equal(needsConfirmation(['light.on', 'robot.turn'], intents), true, 'any clause');
   assert.equal(needsConfirmation([null], intents), false);
+  // by default also the gripper and an e-stop reset (heard in other speech: "let go", "unlock the motors")
+  assert.equal(needsConfirmation(['gripper.open'], intents), true);
+  assert.equal(needsConfirmation(['robot.reset_estop'], intents), true);
+  assert.equal(needsConfirmation(['robot.set_speed'], intents), false, 'speed changes are not held');
+  assert.equal(needsConfirmation(['robot.reset_estop'], ['robot.*']), true, 'a reset is no stop');
   assert.equal(needsConfirmation(['robot.stop'], ['robot.*']), false);
   assert.equal(needsConfirmation(['robot.estop'], ['robot.*']), false);
   assert.equal(needsConfirmation(['robot.stop', 'robot.estop'], ['robot.*']), false, 'stops are never held');
