@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
-import { needsConfirmation } from '../../agent/ingress/voice/confirm.ts';
+import { clauseIntents, needsConfirmation, type ParsedIntents } from '../../agent/ingress/voice/confirm.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
@@ -92,9 +92,7 @@ const planKey = (r: Record<string, unknown>) =>
 const planOf = async (text: string) => planKey(await commandPath!.run(text));
 /** The configured spoken confirmation: a wrong plan of these intents is asked about before it runs. */
 const confirmIntents = config.voice.confirm.enabled ? config.voice.confirm.intents : [];
-/** The intents a result runs, one per clause. */
-const intentsOf = (r: Record<string, unknown>) =>
-  (r.clauses as { intent: string | null }[] | undefined)?.map((c) => c.intent) ?? [r.intent as string | null];
+const intentsOf = (r: Record<string, unknown>) => clauseIntents(r as ParsedIntents);
 /** Typed sentences the model and skills turn into actions; only those can score an exact plan. */
 const typedPlans = new Map<string, string>();
 if (commandPath) {

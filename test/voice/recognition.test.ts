@@ -107,6 +107,30 @@ test('sling listen prints a refusal without a plan, and the question a live site
   assert.doesNotMatch(stdout, /[{}]/, 'no plan printed for a refused utterance');
 });
 
+test('sling listen says when a live site would ask before running a motion, as configured', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-listen-motion-'));
+  const move = await speech('drive forward two meters');
+  const file = join(dir, 'move.wav');
+  writeFileSync(file, withSilence([move.samples], move.sampleRate));
+  const noConfirm = join(dir, 'no-confirm.yaml');
+  writeFileSync(noConfirm, 'voice:\n  confirm:\n    enabled: false\n');
+  const listen = (...extra: string[]) =>
+    new Promise<string>((done, fail) =>
+      execFile(
+        process.execPath,
+        [resolve(projectRoot, 'agent/sling.js'), 'listen', file, '--grammar', grammarDir, ...extra],
+        { timeout: 120000 },
+        (error, out, err) => (error ? fail(new Error(`${error.message}\n${err}`)) : done(out)),
+      ),
+    );
+  const [asked, unasked] = [await listen(), await listen('--config', noConfirm)];
+  rmSync(dir, { recursive: true, force: true });
+  assert.match(asked, /"intent": "robot\.move"/);
+  assert.match(asked, /a live site would ask first: "drive forward two meters\?"/);
+  assert.match(unasked, /"intent": "robot\.move"/);
+  assert.doesNotMatch(unasked, /a live site would/, 'confirmation off: nothing is asked');
+});
+
 test('sling listen refuses a file that is not audio with a clear error', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'sling-listen-')), 'notes.wav');
   writeFileSync(file, 'these are not samples');

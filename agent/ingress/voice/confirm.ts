@@ -62,6 +62,17 @@ export function classifyAnswer(text: string, config: Pick<ConfirmConfig, 'yes' |
 // Stopping must never wait for a "yes", whatever the configuration says.
 const STOP = /(^|\.)(e?stop|halt)$/;
 
+/** What a parse or plan says about its intents: one per clause, or a single-clause one's intent only. */
+export interface ParsedIntents {
+  clauses?: readonly { intent: string | null }[];
+  intent?: string | null;
+}
+
+/** The intents a parse or plan runs, one per clause. */
+export function clauseIntents(r: ParsedIntents): (string | null)[] {
+  return r.clauses ? r.clauses.map((c) => c.intent) : [r.intent ?? null];
+}
+
 /**
  * True when any clause's intent (one per clause) other than a stop matches a pattern. A bare stop is never
  * held; a motion with a stop in the same sentence ("drive forward two meters then stop") is, since it moves.

@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
-import { questionFor } from './confirm.ts';
+import { clauseIntents, needsConfirmation, type ParsedIntents, questionFor } from './confirm.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { typedForm } from './typed-form.ts';
 
@@ -91,12 +91,17 @@ export async function listenToFile(
         continue;
       }
       out.write(`heard: "${r.text}" (asr confidence ${r.confidence.toFixed(2)}, ${at})\n`);
+      // A file cannot answer; a live site would have asked (voice.confirm) before running anything.
+      const { confirm } = voice;
       if (!r.accepted) {
         out.write(`  refused: ${r.reason}\n`);
-        // A file cannot answer; a live site would have been asked this (voice.confirm.askWhenUnsure).
-        if (r.doubt)
+        if (r.doubt && confirm.enabled && confirm.askWhenUnsure)
           out.write(`  a live site would be asked: "${questionFor(typedForm(r.text), r.doubt)}"\n`);
-      } else if (o.parse !== false) out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
+      } else if (o.parse !== false) {
+        out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
+        if (confirm.enabled && needsConfirmation(clauseIntents(result as ParsedIntents), confirm.intents))
+          out.write(`  a live site would ask first: "${questionFor(typedForm(r.text))}"\n`);
+      }
     }
     await commandPath?.close();
     return accepted > 0 ? 0 : 2;

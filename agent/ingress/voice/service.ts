@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Agent } from '../../agent.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import type { CommandResult } from '../../report/result.ts';
+import { clauseIntents } from './confirm.ts';
 import { VoiceDialogue } from './dialogue.ts';
 import { VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { HermesVoice, type VoiceCommandHandler } from './hermes.ts';
@@ -118,7 +119,7 @@ async function openDialogue(
     minConfidence: voice.minConfidence,
     intentsOf: async (text) => {
       const plan = await agent.preview(text);
-      const intents = plan.clauses ? plan.clauses.map((c) => c.intent) : [plan.intent];
+      const intents = clauseIntents(plan);
       // A preview refused before it understood anything (too long, shutting down) cannot say whether the
       // command moves, so it is asked back. A refused or failed plan still has its intents: a motion the
       // planner refused is asked back too.
