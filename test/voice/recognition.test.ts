@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { decoderSchema } from '../../agent/ingress/voice/decoder.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { projectRoot } from '../../agent/paths.ts';
@@ -153,17 +154,30 @@ test('the trigram decoder (used for large specs) recognises commands and refuses
   const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
   writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
   const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
+  const rescoring = await VoiceEngine.open({
+    grammarDir: dir,
+    minConfidence: 0.5,
+    decoder: decoderSchema.parse({ secondPass: { rescoreSentences: true } }),
+  });
   try {
     const command = await speech('turn on the kitchen light');
     const [heard] = await lm.listenFile(withSilence([command.samples], command.sampleRate));
     assert.equal(heard?.recognition.text, 'turn on the kitchen light');
     assert.ok(heard?.recognition.accepted, heard?.recognition.reason);
+    // A grammar sentence heard by the first pass is not decoded again unless asked to (rescoreSentences).
+    assert.equal(heard?.recognition.detail?.secondPassCandidates, undefined);
+    const [again] = await rescoring.listenFile(withSilence([command.samples], command.sampleRate));
+    assert.ok(
+      Number(again?.recognition.detail?.secondPassCandidates) >= 1,
+      'rescored over its near sentences',
+    );
     const joke = await speech('can you tell me a joke');
     for (const h of await lm.listenFile(withSilence([joke.samples], joke.sampleRate))) {
       assert.equal(h.recognition.accepted, false, `accepted "${h.recognition.text}"`);
     }
   } finally {
     await lm.close();
+    await rescoring.close();
   }
 });
 

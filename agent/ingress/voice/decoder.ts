@@ -56,6 +56,12 @@ export const decoderSchema = z
           .describe(
             'also weigh the grammar sentences within this many phone edits per heard phone (0: word edits only; measured, 0.25 let through more wrong commands than it mended)',
           ),
+        rescoreSentences: z
+          .boolean()
+          .default(false)
+          .describe(
+            'also decode again when the first pass already heard a sentence of the grammar (measured: it broke more right hearings than it mended)',
+          ),
         maxRivalMargin: z
           .number()
           .default(25)
