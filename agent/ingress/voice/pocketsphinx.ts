@@ -324,7 +324,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       ]);
       let words = decoded ? hypothesisWords(decoded.words) : [];
       const first = words;
-      const second = decoded && words.length > 0 ? await this.secondPass(id, words) : undefined;
+      const sentences = this.sentences;
+      const heardSentence = sentences !== undefined && grammarAccepts(sentences.rules, sentences.root, words);
+      const second =
+        decoded && words.length > 0 ? await this.secondPass(id, words, heardSentence) : undefined;
       if (second) words = second.words;
       if (!decoded || words.length === 0) {
         return {
@@ -335,13 +338,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           timing: { decodeMs: performance.now() - started },
         };
       }
-      if (this.sentences && !grammarAccepts(this.sentences.rules, this.sentences.root, words)) {
+      if (
+        sentences &&
+        !(words === first ? heardSentence : grammarAccepts(sentences.rules, sentences.root, words))
+      ) {
         // A stray word or two at either end (breath, noise) is dropped when the rest is a grammar sentence
         // and most of what was heard; otherwise the utterance is not a command. With the second pass that
         // deletion was already weighed, against the audio (its rival check): no blind trimming.
-        const span = this.near
-          ? undefined
-          : longestGrammarSpan(this.sentences.rules, this.sentences.root, words);
+        const span = this.near ? undefined : longestGrammarSpan(sentences.rules, sentences.root, words);
         const kept = span ? span.end - span.start : 0;
         if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
           return {
@@ -449,6 +453,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   private async secondPass(
     id: string,
     firstWords: string[],
+    /** The first pass heard a sentence of the grammar. */
+    heardSentence: boolean,
   ): Promise<
     | {
         words: string[];
@@ -469,12 +475,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const settings = (this.options.decoder ?? defaultDecoderSettings).secondPass;
     // A grammar sentence heard by the first pass is kept: decoded again with its neighbours, held-out speech
     // lost 9 right hearings ("sixty" → "fifty", "off" → "on") for 2 mended (models/README.md).
-    if (
-      !settings.rescoreSentences &&
-      this.sentences &&
-      grammarAccepts(this.sentences.rules, this.sentences.root, firstWords)
-    )
-      return undefined;
+    if (heardSentence && !settings.rescoreSentences) return undefined;
     const listed = performance.now();
     const listedCandidates = this.near.candidates(firstWords, settings);
     const candidates = listedCandidates.map((c) => c.words);
