@@ -10,7 +10,7 @@ import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/
 import { projectRoot } from '../../agent/paths.ts';
 import { buildVoiceModel } from '../../models/factory/voice/build.ts';
 import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
-import { addNoise, buildFixtureGrammar, speech, withSilence } from '../helpers/speech.ts';
+import { addNoise, buildFixtureGrammar, paddedSpeech, speech, withSilence } from '../helpers/speech.ts';
 
 // Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
 let grammarDir: string;
@@ -222,4 +222,27 @@ test('a hypothesis the audio does not prefer over its contrast ("on" for "off") 
     await forced.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the contrast check weighs the audio before noise suppression when the recogniser is given it', async () => {
+  const on = await paddedSpeech('turn on the kitchen light');
+  const off = await paddedSpeech('turn off the kitchen light');
+  const same = (x: Float32Array) => {
+    const out = new Float32Array(Math.max(on.length, off.length));
+    out.set(x);
+    return out;
+  };
+  const alone = await engine.recognizer.recognize(same(on));
+  assert.equal(alone.text, 'turn on the kitchen light');
+  assert.ok(alone.accepted, alone.reason);
+  // The "unprocessed" audio says "off": the check weighs the two sentences there, whatever the decoder heard.
+  const checked = await engine.recognizer.recognize(same(on), undefined, same(off));
+  assert.equal(checked.text, 'turn on the kitchen light', 'the sentence is still found in `samples`');
+  assert.equal(checked.accepted, false);
+  assert.match(checked.reason ?? '', /too close to "turn off the kitchen light" \(margin -?\d+\)/);
+  const margin = (r: typeof alone) => Number(r.detail?.contrastMargin);
+  assert.ok(
+    margin(checked) < margin(alone) - 500,
+    `margin ${margin(alone)} on "on", ${margin(checked)} on "off"`,
+  );
 });

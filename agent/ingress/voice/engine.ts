@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import type { DecoderSettings } from './decoder.ts';
+import { NoiseSuppressor } from './denoise.ts';
 import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
 import { type Calibration, defaultCalibration, PocketSphinxRecognizer } from './pocketsphinx.ts';
 import type { Recognition, SpeechRecognizer } from './recognizer.ts';
@@ -35,6 +36,8 @@ export interface VoiceEngineOptions {
   acousticModel?: string;
   /** Replace PocketSphinx, e.g. with a user-provided ONNX speech model behind the same interface. */
   recognizer?: SpeechRecognizer;
+  /** RNNoise noise suppression before the VAD (config `voice.denoise`); unset = off. */
+  denoise?: boolean;
 }
 
 export class VoiceEngine {
@@ -42,6 +45,7 @@ export class VoiceEngine {
     readonly vad: SileroVad,
     readonly recognizer: SpeechRecognizer,
     private readonly segmenterOptions: Partial<SegmenterOptions>,
+    readonly denoise: boolean,
   ) {}
 
   static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
@@ -51,17 +55,37 @@ export class VoiceEngine {
         ...(options.decoder ? { decoder: options.decoder } : {}),
         ...(options.acousticModel ? { acousticModel: options.acousticModel } : {}),
       });
-    return new VoiceEngine(await SileroVad.load(), recognizer, options.segmenter ?? {});
+    const engine = new VoiceEngine(
+      await SileroVad.load(),
+      recognizer,
+      options.segmenter ?? {},
+      options.denoise ?? false,
+    );
+    // A suppressor that cannot load fails here, at start-up, not with the first audio frame.
+    (await engine.noiseSuppressor())?.close();
+    return engine;
+  }
+
+  /** A noise suppressor for one audio stream when `denoise` is on (the caller closes it), else undefined. */
+  async noiseSuppressor(): Promise<NoiseSuppressor | undefined> {
+    return this.denoise ? NoiseSuppressor.open() : undefined;
   }
 
   async recognize(utterance: Utterance): Promise<Heard> {
     const started = performance.now();
     // Utterance samples end at closedAt; the VAD's speech span within them.
     const offset = utterance.closedAt - utterance.samples.length;
-    const recognition = await this.recognizer.recognize(utterance.samples, {
-      start: Math.max(0, utterance.speechStart - offset),
-      end: utterance.speechEnd - offset,
-    });
+    // A route may have cut the start off (a wake phrase): the same tail of the audio before denoising.
+    const raw = utterance.unprocessed;
+    const unprocessed =
+      raw && raw.length >= utterance.samples.length
+        ? raw.subarray(raw.length - utterance.samples.length)
+        : undefined;
+    const recognition = await this.recognizer.recognize(
+      utterance.samples,
+      { start: Math.max(0, utterance.speechStart - offset), end: utterance.speechEnd - offset },
+      unprocessed,
+    );
     return {
       utterance,
       recognition,
@@ -76,6 +100,7 @@ export class VoiceEngine {
     const utterances: Utterance[] = [];
     const early = new Map<number, Utterance>();
     this.vad.reset();
+    const denoiser = await this.noiseSuppressor();
     const stream = new AudioStream(
       this.vad,
       new Segmenter(this.segmenterOptions),
@@ -83,11 +108,16 @@ export class VoiceEngine {
         utterances.push(u);
       },
       (u) => early.set(u.speechEnd, u),
+      denoiser,
     );
-    // Half a second of silence after the file so speech running to its very end still closes.
-    await stream.push(audio.samples, audio.sampleRate);
-    await stream.push(new Float32Array(VAD_SAMPLE_RATE / 2), VAD_SAMPLE_RATE);
-    await stream.flush();
+    try {
+      // Half a second of silence after the file so speech running to its very end still closes.
+      await stream.push(audio.samples, audio.sampleRate);
+      await stream.push(new Float32Array(VAD_SAMPLE_RATE / 2), VAD_SAMPLE_RATE);
+      await stream.flush();
+    } finally {
+      denoiser?.close();
+    }
     const heard: Heard[] = [];
     // As a live stream would: decode the audio up to the final pause, which is ready sooner. A file need not
     // decode the pauses speech came back after.
@@ -160,6 +190,7 @@ export function voiceEngineOptions(
     minConfidence: voice.minConfidence,
     segmenter: voice.vad,
     decoder: voice.decoder,
+    denoise: voice.denoise,
     ...(voice.acousticModel ? { acousticModel: fromProjectRoot(voice.acousticModel) } : {}),
     ...overrides,
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import type { NoiseSuppressor } from './denoise.ts';
 import type { VoiceDialogue } from './dialogue.ts';
 import { EarlyDecodes, type Heard, type VoiceEngine } from './engine.ts';
 import type { VoiceConfig } from './schema.ts';
@@ -52,6 +53,8 @@ export interface HermesVoiceOptions {
 
 interface Site {
   vad: SileroVad;
+  /** RNNoise state for this satellite's stream (voice.denoise), closed with the site. */
+  denoiser: NoiseSuppressor | undefined;
   stream: AudioStream;
   early: EarlyDecodes;
   listening: boolean;
@@ -88,6 +91,7 @@ export class HermesVoice {
     for (const site of sites) {
       await site.stream.flush().catch((error: Error) => this.options.onError?.(error));
       await site.vad.close();
+      site.denoiser?.close();
     }
   }
 
@@ -166,7 +170,7 @@ export class HermesVoice {
       }
       // Each site has its own VAD session (the model is recurrent) and segmenter.
       const early = new EarlyDecodes(this.options.engine);
-      pending = SileroVad.load().then((vad) => {
+      pending = this.siteAudio().then(({ vad, denoiser }) => {
         const stream = new AudioStream(
           vad,
           new Segmenter(this.options.config.vad),
@@ -175,8 +179,16 @@ export class HermesVoice {
           (u) => {
             if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
           },
+          denoiser,
         );
-        const site = { vad, stream, early, listening: !this.options.config.hermes.pushToTalk, sessionId: '' };
+        const site = {
+          vad,
+          denoiser,
+          stream,
+          early,
+          listening: !this.options.config.hermes.pushToTalk,
+          sessionId: '',
+        };
         this.sites.set(siteId, site);
         return site;
       });
@@ -185,6 +197,17 @@ export class HermesVoice {
       pending.catch(() => this.pendingSites.delete(siteId));
     }
     return pending;
+  }
+
+  /** A site's VAD session and noise suppressor; neither is left open when the other fails to load. */
+  private async siteAudio(): Promise<{ vad: SileroVad; denoiser: NoiseSuppressor | undefined }> {
+    const vad = await SileroVad.load();
+    try {
+      return { vad, denoiser: await this.options.engine.noiseSuppressor() };
+    } catch (error) {
+      await vad.close();
+      throw error;
+    }
   }
 
   private async utterance(siteId: string, utterance: Utterance): Promise<void> {

@@ -30,8 +30,10 @@ export interface SpeechRecognizer {
   readonly name: string;
   /**
    * `samples`: 16 kHz mono in [-1, 1]; `speech`, when known, where the VAD heard speech in them (sample
-   * offsets). Never throws on bad audio: returns a refused Recognition.
+   * offsets); `unprocessed`, when `samples` were denoised, the same audio before (same length and span),
+   * which a recogniser may use where the suppressor could take away what tells two words apart. Never
+   * throws on bad audio: returns a refused Recognition.
    */
-  recognize(samples: Float32Array, speech?: SpeechSpan): Promise<Recognition>;
+  recognize(samples: Float32Array, speech?: SpeechSpan, unprocessed?: Float32Array): Promise<Recognition>;
   close(): Promise<void>;
 }

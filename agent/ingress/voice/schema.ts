@@ -26,6 +26,12 @@ export const voiceSchema = z
       .default(0.5)
       .describe('recognitions below this are refused, never executed'),
     decoder: decoderSchema,
+    denoise: z
+      .boolean()
+      .default(true)
+      .describe(
+        'RNNoise noise suppression before the VAD and recogniser (measured: fewer misses in noise, earlier end of speech)',
+      ),
     vad: z
       .strictObject({
         threshold: z.number().min(0.05).max(0.99).default(0.5),

@@ -43,12 +43,17 @@ export interface Utterance {
   /** Stream position (samples) when the utterance was closed: speechEnd + the trailing silence waited. */
   closedAt: number;
   reason: 'silence' | 'max-length' | 'flush' | 'early';
+  /**
+   * The same span before noise suppression, when the stream denoises (`samples` are then the denoised
+   * audio): for checks that weigh fine acoustic detail the suppressor may take away.
+   */
+  unprocessed?: Float32Array;
 }
 
 const frameMs = (VAD_FRAME / VAD_SAMPLE_RATE) * 1000;
 
 export class Segmenter {
-  private readonly options: SegmenterOptions;
+  readonly options: SegmenterOptions;
   private preRoll: Float32Array[] = [];
   private frames: Float32Array[] = [];
   private position = 0;

@@ -1,3 +1,4 @@
+import { DENOISE_DELAY, type NoiseSuppressor } from './denoise.ts';
 import { resample } from './resample.ts';
 import type { Segmenter, Utterance } from './segmenter.ts';
 import { type SileroVad, VAD_FRAME, VAD_SAMPLE_RATE } from './vad.ts';
@@ -11,6 +12,10 @@ export class AudioStream {
   private queue: Promise<void> = Promise.resolve();
   /** Samples (16 kHz) consumed so far: the stream clock utterance positions refer to. */
   position = 0;
+  /** With a denoiser: the input before it, as chunks from stream position `rawStart` (its own clock). */
+  private raw: Float32Array[] = [];
+  private rawStart = 0;
+  private rawEnd = 0;
 
   constructor(
     private readonly vad: SileroVad,
@@ -18,12 +23,19 @@ export class AudioStream {
     private readonly onUtterance: (utterance: Utterance) => void | Promise<void>,
     /** Speech paused: the utterance so far, for early decoding (not awaited: analysis goes on meanwhile). */
     private readonly onEarly?: (utterance: Utterance) => void,
+    /** Cleans the audio before the VAD (and so before the recogniser); owned by the caller. */
+    private readonly denoiser?: NoiseSuppressor,
   ) {}
 
   /** Queues a chunk; the returned promise settles when it has been analysed (callers may ignore it). */
   push(samples: Float32Array, sampleRate: number): Promise<void> {
     const chunk = resample(samples, sampleRate, VAD_SAMPLE_RATE);
-    return this.enqueue(() => this.process(chunk));
+    // Denoised inside the queue: the suppressor is recurrent, chunks must reach it in order.
+    return this.enqueue(() => {
+      if (!this.denoiser) return this.process(chunk);
+      this.keepRaw(chunk);
+      return this.process(this.denoiser.process(chunk));
+    });
   }
 
   /**
@@ -41,8 +53,12 @@ export class AudioStream {
     return this.enqueue(async () => {
       const utterance = this.segmenter.flush();
       this.vad.reset();
+      this.denoiser?.reset();
       this.pending = new Float32Array(0);
-      if (utterance) await this.onUtterance(utterance);
+      // The denoiser starts afresh: both clocks restart together, as at the first chunk.
+      this.raw = [];
+      this.rawStart = this.rawEnd = this.position;
+      if (utterance) await this.onUtterance(this.withUnprocessed(utterance));
     });
   }
 
@@ -59,13 +75,41 @@ export class AudioStream {
       this.position += VAD_FRAME;
       const utterance = this.segmenter.push(frame, probability);
       const early = this.segmenter.takeEarly();
-      if (early) this.onEarly?.(early);
+      if (early) this.onEarly?.(this.withUnprocessed(early));
       if (utterance)
-        await Promise.resolve(this.onUtterance(utterance)).catch((error) => {
+        await Promise.resolve(this.onUtterance(this.withUnprocessed(utterance))).catch((error) => {
           failure ??= { error };
         });
     }
     this.pending = joined.slice(at);
     if (failure) throw failure.error;
+  }
+
+  /** Keeps the input as long as an utterance can reach back (longest utterance + pre-roll + a second). */
+  private keepRaw(chunk: Float32Array): void {
+    this.raw.push(chunk);
+    this.rawEnd += chunk.length;
+    const o = this.segmenter.options;
+    const keep = ((o.maxUtteranceMs + o.preRollMs + o.trailingSilenceMs + 1000) * VAD_SAMPLE_RATE) / 1000;
+    while (this.raw.length > 1 && this.rawEnd - this.rawStart - this.raw[0]!.length >= keep) {
+      this.rawStart += this.raw.shift()!.length;
+    }
+  }
+
+  /** The utterance with its input before denoising: the same span, `DENOISE_DELAY` earlier on the input. */
+  private withUnprocessed(utterance: Utterance): Utterance {
+    if (!this.denoiser) return utterance;
+    const end = utterance.closedAt - DENOISE_DELAY;
+    const start = end - utterance.samples.length;
+    const out = new Float32Array(utterance.samples.length);
+    let at = this.rawStart;
+    for (const chunk of this.raw) {
+      // Overlap of [at, at + chunk.length) with [start, end), copied to its place in `out`.
+      const from = Math.max(start, at);
+      const to = Math.min(end, at + chunk.length);
+      if (to > from) out.set(chunk.subarray(from - at, to - at), from - start);
+      at += chunk.length;
+    }
+    return { ...utterance, unprocessed: out };
   }
 }
