@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { pocketSphinxFromDir, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
+import { type Heard, pocketSphinxFromDir, VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { ENROLLED_CONTRAST_MARGIN } from '../../agent/ingress/voice/enrol/adapt.ts';
 import { DEFAULT_HMM } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
@@ -80,6 +80,11 @@ test('sling voice prompts writes grammar sentences to record, sling voice enrol 
   assert.equal(record.aligned, 7);
   assert.equal(record.baseModel, DEFAULT_HMM);
   assert.equal(record.contrastMargin, ENROLLED_CONTRAST_MARGIN);
+  assert.equal(
+    record.denoised,
+    true,
+    'recordings pass voice.denoise (on by default), as the recogniser hears',
+  );
   for (const f of ['means', 'variances', 'sendump', 'transition_matrices']) {
     assert.equal(
       statSync(join(model, f)).size,
@@ -112,22 +117,42 @@ test('the recogniser decodes with the enrolled model; a model directory missing 
     7,
     'an explicit calibration (benchmarks) still wins',
   );
-  const engine = await VoiceEngine.open({ grammarDir, minConfidence: 0.5, acousticModel: model });
-  try {
-    const commands = ['turn on the kitchen light', 'drive forward two meters'];
-    const clips = await Promise.all(commands.map((c) => speech(c, 'en-us+f3', 160)));
-    const heard = await engine.listenFile(
-      withSilence(
-        clips.map((c) => c.samples),
-        clips[0]!.sampleRate,
-      ),
+  // Enrolled on denoised recordings (voice.denoise on by default), so it decodes denoised audio; the speaker's
+  // commands must come out accepted, and fit the adapted model better than the base one.
+  const commands = ['turn on the kitchen light', 'drive forward two meters'];
+  const clips = await Promise.all(commands.map((c) => speech(c, 'en-us+f3', 160)));
+  const audio = withSilence(
+    clips.map((c) => c.samples),
+    clips[0]!.sampleRate,
+  );
+  const hear = async (acousticModel?: string) => {
+    const engine = await VoiceEngine.open({
+      grammarDir,
+      minConfidence: 0.5,
+      denoise: true,
+      ...(acousticModel ? { acousticModel } : {}),
+    });
+    try {
+      return await engine.listenFile(audio);
+    } finally {
+      await engine.close();
+    }
+  };
+  const [enrolledHeard, baseHeard] = [await hear(model), await hear()];
+  assert.deepEqual(
+    enrolledHeard.map((h) => h.recognition.accepted),
+    [true, true],
+  );
+  // "light" or "lights": 7 recordings do not settle the plural (the base model hears "lights" too).
+  assert.match(enrolledHeard[0]!.recognition.text, /^turn on the kitchen lights?$/);
+  assert.equal(enrolledHeard[1]!.recognition.text, 'drive forward two meters');
+  const perFrame = (h: Heard) =>
+    Number(h.recognition.detail?.grammarAcoustic) / Number(h.recognition.detail?.frames);
+  for (const [i, h] of enrolledHeard.entries()) {
+    assert.ok(
+      perFrame(h) > perFrame(baseHeard[i]!),
+      `"${commands[i]}": adapted ${perFrame(h).toFixed(0)} per frame, base ${perFrame(baseHeard[i]!).toFixed(0)}`,
     );
-    assert.deepEqual(
-      heard.map((h) => [h.recognition.text, h.recognition.accepted]),
-      commands.map((c) => [c, true]),
-    );
-  } finally {
-    await engine.close();
   }
   const broken = join(root, 'broken');
   mkdirSync(broken);
@@ -148,6 +173,12 @@ test('sling doctor reports the enrolled model, and fails with the fix when voice
     ok.detail,
     /enrolled acoustic model .*acoustic \(MAP, 7 of 8 recordings, [\d.]+ s, \d{4}-\d\d-\d\d\)/,
   );
+  assert.match(ok.detail, /noise suppression on/);
+  // Adapted on denoised recordings, decoding unprocessed audio: it fits the wrong sound.
+  const mismatch = checkVoice(config({ grammar: grammarDir, acousticModel: model, denoise: false }));
+  assert.equal(mismatch.status, 'warn');
+  assert.match(mismatch.detail, /adapted on denoised recordings but voice\.denoise is false/);
+  assert.match(mismatch.fix ?? '', /enrol <recordings> again/);
   const bad = checkVoice(
     config({ enabled: true, grammar: grammarDir, acousticModel: join(root, 'nowhere') }),
   );

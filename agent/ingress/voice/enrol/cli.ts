@@ -75,6 +75,7 @@ export async function enrolFromCli(
       recordings,
       out: fromProjectRoot(target),
       ...(o.base ? { baseModel: o.base } : {}),
+      denoise: config.voice.denoise,
     });
     out.write(
       `enrolled: ${result.aligned} of ${result.recordings} recordings (${result.seconds} s) adapted the acoustic model (MAP) → ${result.dir}\n`,

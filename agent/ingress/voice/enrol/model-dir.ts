@@ -20,6 +20,8 @@ export interface Enrolment {
    * margin (500) let a flip through that the base model never made. Applied when above the grammar's.
    */
   contrastMargin?: number;
+  /** The recordings were denoised (RNNoise) before adapting: the model fits `voice.denoise: true`. */
+  denoised?: boolean;
 }
 
 /** A model directory's missing files (empty: the decoder can load it). */
