@@ -10,9 +10,21 @@ export const RATE = 16000;
 
 const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
+/** sox's noise colours; `VOICE_BENCH_NOISE` picks one (default pink: equal energy per octave, like a room). */
+export const NOISE_KINDS = ['pinknoise', 'whitenoise', 'brownnoise'] as const;
+
+/** The noise the benchmarks mix in: `VOICE_BENCH_NOISE`, else pink. */
+export function benchNoise(): (typeof NOISE_KINDS)[number] {
+  const kind = process.env.VOICE_BENCH_NOISE ?? 'pinknoise';
+  if (!(NOISE_KINDS as readonly string[]).includes(kind))
+    throw new Error(`VOICE_BENCH_NOISE=${kind}: one of ${NOISE_KINDS.join(', ')}`);
+  return kind as (typeof NOISE_KINDS)[number];
+}
+
 /**
- * Synthesized speech for benchmarks: espeak-ng, 16 kHz, silence around it, and optionally pink noise from sox
- * at a given SNR against the speech. The noise runs on across renditions so each gets a different stretch.
+ * Synthesized speech for benchmarks: espeak-ng, 16 kHz, silence around it, and optionally sox noise (pink
+ * unless `VOICE_BENCH_NOISE` says otherwise) at a given SNR against the speech. The noise runs on across
+ * renditions so each gets a different stretch.
  */
 export class NoisySpeech {
   private readonly dir = mkdtempSync(join(tmpdir(), 'sling-bench-noise-'));
@@ -24,7 +36,7 @@ export class NoisySpeech {
    * repeatable stream, so two users of it (enrollment and test speech) never share a stretch.
    */
   constructor(noiseSeconds = 120, repeatable = false, skipSeconds = 0) {
-    const file = join(this.dir, 'pink.wav');
+    const file = join(this.dir, 'noise.wav');
     execFileSync('sox', [
       ...(repeatable ? ['-R'] : []),
       '-n',
@@ -37,7 +49,7 @@ export class NoisySpeech {
       file,
       'synth',
       String(noiseSeconds + skipSeconds),
-      'pinknoise',
+      benchNoise(),
     ]);
     this.noise = decodeWav(readFileSync(file)).samples.subarray(skipSeconds * RATE);
   }

@@ -82,6 +82,7 @@ const engine = await VoiceEngine.open({
   grammarDir,
   minConfidence: 0.5,
   segmenter: config.voice.vad,
+  denoise: config.voice.denoise,
   recognizer,
 });
 const noisy = new NoisySpeech(120, true);

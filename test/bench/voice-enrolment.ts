@@ -4,9 +4,11 @@
  * held-out sentences, rendered like the test speech (espeak-ng, 150/190 wpm, pink noise at 20 dB from a
  * stretch of the repeatable noise the test speech never uses).
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../agent/config/load.ts';
 import { enrol } from '../../agent/ingress/voice/enrol/adapt.ts';
 import type { Recording } from '../../agent/ingress/voice/enrol/corpus.ts';
 import { enrolmentPrompts } from '../../agent/ingress/voice/enrol/prompts.ts';
@@ -63,7 +65,12 @@ export async function benchEnrolment(
   }
   noisy.close();
   const started = performance.now();
-  const result = await enrol({ recordings, out: join(dir, 'acoustic') });
+  // As `sling voice enrol` does: the recordings pass the configured noise suppression.
+  const result = await enrol({
+    recordings,
+    out: join(dir, 'acoustic'),
+    denoise: loadConfig().config.voice.denoise,
+  });
   return {
     dir: result.dir,
     voices,

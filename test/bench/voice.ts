@@ -4,12 +4,13 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { clauseIntents, needsConfirmation, type ParsedIntents } from '../../agent/ingress/voice/confirm.ts';
+import { DENOISE_DELAY, NoiseSuppressor } from '../../agent/ingress/voice/denoise.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
-import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { benchEnrolment } from './voice-enrolment.ts';
 import { fixtureLines, notReported, plannedCommands, spokenText, spread } from './voice-fixtures.ts';
 
@@ -90,6 +91,21 @@ const withModel = commandPath !== undefined;
 const planKey = (r: Record<string, unknown>) =>
   JSON.stringify({ actions: r.actions, refused: r.refused !== undefined });
 const planOf = async (text: string) => planKey(await commandPath!.run(text));
+/** What RNNoise (voice.denoise) costs on its own: wall time per second of noisy audio, in 32 ms chunks. */
+async function denoiseCost(): Promise<string> {
+  const audio = (await noisy.render('turn on the kitchen light', 'en-us', 150, 10)).samples;
+  const suppressor = await NoiseSuppressor.open();
+  const started = performance.now();
+  let seconds = 0;
+  while (seconds < 30) {
+    for (let at = 0; at < audio.length; at += 512) suppressor.process(audio.subarray(at, at + 512));
+    seconds += audio.length / RATE;
+  }
+  const ms = performance.now() - started;
+  suppressor.close();
+  return `on: RNNoise ${(ms / seconds).toFixed(1)} ms per second of audio (real-time factor ${(ms / seconds / 1000).toFixed(3)}), output ${DENOISE_DELAY / 16} ms behind`;
+}
+
 /** The configured spoken confirmation: a wrong plan of these intents is asked about before it runs. */
 const confirmIntents = config.voice.confirm.enabled ? config.voice.confirm.intents : [];
 const intentsOf = (r: Record<string, unknown>) => clauseIntents(r as ParsedIntents);
@@ -337,10 +353,11 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled'
   model: withModel ? modelDir : null,
   voices: VOICES,
   wordsPerMinute: SPEEDS,
-  noise: 'sox pinknoise, SNR against the speech RMS',
+  noise: `sox ${benchNoise()}, SNR against the speech RMS`,
   latency:
     'end of speech (last sample above 0.01 in the clean clip) → recognised text: trailing silence the VAD waits + decode',
   realTimeFactor: 'VAD + recognition wall time / audio duration, on this (shared, loaded) machine',
+  denoise: config.voice.denoise ? await denoiseCost() : 'off (voice.denoise: false)',
   earlyDecodes: `${earlyDecodes} of ${latencies.length} utterances decoded from the pause before the trailing silence ended`,
   latencyParts: Object.fromEntries(
     Object.entries(waits).map(([k, v]) => [

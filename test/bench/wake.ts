@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { loadConfig } from '../../agent/config/load.ts';
 import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
@@ -8,7 +9,7 @@ import { SileroVad } from '../../agent/ingress/voice/vad.ts';
 import { projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
-import { NoisySpeech, RATE } from './noisy-speech.ts';
+import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
@@ -22,8 +23,18 @@ const outOfScope = spread(fixtureLines('out-of-scope.txt'), nNegatives);
 const combos = VOICES.flatMap((voice) => SPEEDS.map((wpm) => ({ voice, wpm })));
 const normalize = (text: string) => spokenWords(text).join(' ').replace(/metre/g, 'meter');
 
-const config = voiceSchema.parse({ enabled: true, wake: { enabled: true } });
-const engine = await VoiceEngine.open({ grammarDir, minConfidence: config.minConfidence });
+// The configured voice settings (config/sling.yaml, SLING_VOICE_* overrides), with the wake word on.
+const configured = loadConfig().config.voice;
+const config = voiceSchema.parse({
+  ...configured,
+  enabled: true,
+  wake: { ...configured.wake, enabled: true },
+});
+const engine = await VoiceEngine.open({
+  grammarDir,
+  minConfidence: config.minConfidence,
+  denoise: config.denoise,
+});
 const dialogue = await VoiceDialogue.open({
   wake: config.wake,
   confirm: config.confirm,
@@ -41,13 +52,21 @@ async function hear(wav: Float32Array) {
   const routes: { utterance: Utterance; route: Awaited<ReturnType<VoiceDialogue['route']>>; ms: number }[] =
     [];
   vad.reset();
-  const stream = new AudioStream(vad, new Segmenter(config.vad), async (utterance) => {
-    const started = performance.now();
-    const route = await dialogue.route(siteId, utterance);
-    routes.push({ utterance, route, ms: performance.now() - started });
-  });
+  const denoiser = await engine.noiseSuppressor();
+  const stream = new AudioStream(
+    vad,
+    new Segmenter(config.vad),
+    async (utterance) => {
+      const started = performance.now();
+      const route = await dialogue.route(siteId, utterance);
+      routes.push({ utterance, route, ms: performance.now() - started });
+    },
+    undefined,
+    denoiser,
+  );
   await stream.push(wav, RATE);
   await stream.flush();
+  denoiser?.close();
   return routes;
 }
 
@@ -121,11 +140,19 @@ for (const snr of [20, 10]) {
     const r = await speech.render(text, voice, wpm, snr);
     const utterances: Utterance[] = [];
     vad.reset();
-    const stream = new AudioStream(vad, new Segmenter(config.vad), (u) => {
-      utterances.push(u);
-    });
+    const denoiser = await engine.noiseSuppressor();
+    const stream = new AudioStream(
+      vad,
+      new Segmenter(config.vad),
+      (u) => {
+        utterances.push(u);
+      },
+      undefined,
+      denoiser,
+    );
     await stream.push(r.samples, RATE);
     await stream.flush();
+    denoiser?.close();
     // Each utterance is an answer; any "yes" among them would run the held command.
     return Promise.all(utterances.map((u) => dialogue.answer(u)));
   };
@@ -169,7 +196,7 @@ writeResult('wake', rows, {
   grammar: grammarDir,
   voices: VOICES,
   wordsPerMinute: SPEEDS,
-  noise: 'sox pinknoise, SNR against the speech RMS',
+  noise: `sox ${benchNoise()}, SNR against the speech RMS`,
   latency:
     'end of the phrase speech (last sample above 0.01) → wake: trailing silence the VAD waits + spotting',
   misses,
