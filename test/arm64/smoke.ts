@@ -227,8 +227,14 @@ function report(x64: WorkerReport, arm64: WorkerReport, modelDir: string): numbe
     process.stderr.write(`arm64 smoke: FAIL — serial binding on arm64: ${arm64.nativeDeps.serialport}\n`);
     return 1;
   }
+  if (!arm64.nativeDeps.rnnoise?.includes('sha256') || arm64.nativeDeps.rnnoise !== x64.nativeDeps.rnnoise) {
+    process.stderr.write(
+      `arm64 smoke: FAIL — noise suppressor differs: x64 ${x64.nativeDeps.rnnoise}, arm64 ${arm64.nativeDeps.rnnoise}\n`,
+    );
+    return 1;
+  }
   process.stdout.write(
-    `arm64 smoke: ok — ${x64.sentences.length} sentences agree; emulated parse p50 ${summary.parseMs.arm64Emulated.p50.toFixed(1)} ms; total ${summary.totalSeconds.toFixed(1)} s\n`,
+    `arm64 smoke: ok — ${x64.sentences.length} sentences agree, noise suppressor output identical; emulated parse p50 ${summary.parseMs.arm64Emulated.p50.toFixed(1)} ms; total ${summary.totalSeconds.toFixed(1)} s\n`,
   );
   return 0;
 }

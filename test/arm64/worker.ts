@@ -1,7 +1,8 @@
 // Runs on the machine under test (x64 natively, arm64 under qemu): loads the NLU model with the agent's
 // loader (manifest check, onnxruntime-node session), runs the agent's decide stage (parse → plan) on each
-// sentence, exercises the native serial binding, and prints one JSON report line.
+// sentence, exercises the native serial binding and the noise suppressor's WASM, and prints one JSON report line.
 // Usage: node --import tsx test/arm64/worker.ts <model-dir> <sentences.json> [<pty-a> <pty-b>]
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../agent/config/load.ts';
@@ -34,6 +35,25 @@ async function serialRoundTrip(ptyA: string, ptyB: string): Promise<string> {
   const line = await received;
   await Promise.all([a, b].map((p) => new Promise((done) => p.close(done))));
   return line;
+}
+
+/**
+ * Noise suppression (voice.denoise) is WASM, the same bytes on every machine: a fixed signal (a tone in noise
+ * from an integer generator) must come out identical, sample for sample.
+ */
+async function denoiseDigest(): Promise<string> {
+  const { NoiseSuppressor } = await import('../../agent/ingress/voice/denoise.ts');
+  let seed = 12345;
+  const input = Float32Array.from({ length: 16000 }, (_, i) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return 0.3 * Math.sin(i * 0.05) + 0.05 * (seed / 2 ** 32 - 0.5);
+  });
+  const suppressor = await NoiseSuppressor.open();
+  const output = suppressor.process(input);
+  suppressor.close();
+  const rms = Math.sqrt(output.reduce((sum, v) => sum + v * v, 0) / output.length);
+  const digest = createHash('sha256').update(new Uint8Array(output.buffer)).digest('hex').slice(0, 16);
+  return `${output.length} samples, rms ${rms.toFixed(6)}, sha256 ${digest}`;
 }
 
 async function main(): Promise<void> {
@@ -83,6 +103,8 @@ async function main(): Promise<void> {
     nativeDeps.sharp =
       (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? 'not installed' : String(error);
   }
+
+  nativeDeps.rnnoise = await denoiseDigest();
 
   const report: WorkerReport = {
     arch: process.arch,
