@@ -164,3 +164,36 @@ test('a denoising stream hands each utterance over with the same span before den
   const [before, after] = [rms(u.unprocessed, 0, 1600), rms(u.samples, 0, 1600)];
   assert.ok(before > 3 * after, `noise rms ${before.toFixed(4)} before denoising, ${after.toFixed(4)} after`);
 });
+
+test('an utterance ended by flush (push-to-talk released mid-speech) also carries its unprocessed audio', async () => {
+  const vad = await SileroVad.load();
+  const denoiser = await NoiseSuppressor.open();
+  const utterances: Utterance[] = [];
+  const stream = new AudioStream(
+    vad,
+    new Segmenter(),
+    (u) => {
+      utterances.push(u);
+    },
+    undefined,
+    denoiser,
+  );
+  const speechClip = await paddedSpeech('turn on the kitchen light');
+  // Room noise, then the command cut off before its trailing silence.
+  const cut = speechClip.subarray(0, speechClip.length - 16000 - 4800);
+  const input = new Float32Array(16000 + cut.length);
+  input.set(cut, 16000);
+  addNoise(input, 0.02, 9);
+  try {
+    await stream.push(input, 16000);
+    await stream.flush();
+  } finally {
+    denoiser.close();
+    await vad.close();
+  }
+  const u = utterances.at(-1)!;
+  assert.equal(u.reason, 'flush');
+  const start = u.closedAt - u.samples.length - DENOISE_DELAY;
+  assert.deepEqual(u.unprocessed, input.slice(start, start + u.samples.length));
+  assert.ok(rms(u.unprocessed!) > 0.01, 'the speech itself, not silence');
+});

@@ -51,14 +51,16 @@ export class AudioStream {
   /** End of stream: finishes the utterance in progress. */
   flush(): Promise<void> {
     return this.enqueue(async () => {
-      const utterance = this.segmenter.flush();
+      const flushed = this.segmenter.flush();
+      // Its unprocessed audio is taken before the input kept for it is dropped below.
+      const utterance = flushed && this.withUnprocessed(flushed);
       this.vad.reset();
       this.denoiser?.reset();
       this.pending = new Float32Array(0);
       // The denoiser starts afresh: both clocks restart together, as at the first chunk.
       this.raw = [];
       this.rawStart = this.rawEnd = this.position;
-      if (utterance) await this.onUtterance(this.withUnprocessed(utterance));
+      if (utterance) await this.onUtterance(utterance);
     });
   }
 
