@@ -125,7 +125,8 @@ test('the denoised stream runs DENOISE_DELAY samples behind its input', async ()
   assert.equal(bestLag, DENOISE_DELAY);
 });
 
-test('a denoising stream hands each utterance over with the same span before denoising', async () => {
+/** `input` pushed through a denoising AudioStream in chunks of `chunkSizes` (cycled), then flushed. */
+async function denoisedUtterances(input: Float32Array, chunkSizes: number[]): Promise<Utterance[]> {
   const vad = await SileroVad.load();
   const denoiser = await NoiseSuppressor.open();
   const utterances: Utterance[] = [];
@@ -138,62 +139,53 @@ test('a denoising stream hands each utterance over with the same span before den
     undefined,
     denoiser,
   );
-  // Two seconds of room noise first, as a live stream has: the suppressor settles on the noise.
-  const speechClip = await paddedSpeech('drive forward two meters');
-  const input = new Float32Array(32000 + speechClip.length);
-  input.set(speechClip, 32000);
-  addNoise(input, 0.02, 5);
   try {
-    // In uneven chunks, as a satellite sends them.
-    for (let at = 0, i = 0; at < input.length; at += [320, 1000, 77][i++ % 3]!) {
-      await stream.push(input.subarray(at, at + [320, 1000, 77][i % 3]!), 16000);
+    for (let at = 0, i = 0; at < input.length; i++) {
+      const size = chunkSizes[i % chunkSizes.length]!;
+      await stream.push(input.subarray(at, at + size), 16000);
+      at += size;
     }
     await stream.flush();
   } finally {
     denoiser.close();
     await vad.close();
   }
+  return utterances;
+}
+
+/** The input span an utterance stands for: its stream positions, DENOISE_DELAY earlier. */
+const inputSpan = (input: Float32Array, u: Utterance) => {
+  const start = u.closedAt - u.samples.length - DENOISE_DELAY;
+  return input.slice(start, start + u.samples.length);
+};
+
+test('a denoising stream hands each utterance over with the same span before denoising', async () => {
+  // Two seconds of room noise first, as a live stream has: the suppressor settles on the noise.
+  const speechClip = await paddedSpeech('drive forward two meters');
+  const input = new Float32Array(32000 + speechClip.length);
+  input.set(speechClip, 32000);
+  addNoise(input, 0.02, 5);
+  // In uneven chunks, as a satellite sends them.
+  const utterances = await denoisedUtterances(input, [320, 1000, 77]);
   assert.equal(utterances.length, 1);
   const u = utterances[0]!;
   assert.ok(u.unprocessed, 'unprocessed audio attached');
   assert.equal(u.unprocessed.length, u.samples.length);
-  // Exactly the input's samples, DENOISE_DELAY before the denoised span's stream positions.
-  const start = u.closedAt - u.samples.length - DENOISE_DELAY;
-  assert.deepEqual(u.unprocessed, input.slice(start, start + u.samples.length));
+  assert.deepEqual(u.unprocessed, inputSpan(input, u));
   // And noisier than what the VAD and decoder got.
   const [before, after] = [rms(u.unprocessed, 0, 1600), rms(u.samples, 0, 1600)];
   assert.ok(before > 3 * after, `noise rms ${before.toFixed(4)} before denoising, ${after.toFixed(4)} after`);
 });
 
 test('an utterance ended by flush (push-to-talk released mid-speech) also carries its unprocessed audio', async () => {
-  const vad = await SileroVad.load();
-  const denoiser = await NoiseSuppressor.open();
-  const utterances: Utterance[] = [];
-  const stream = new AudioStream(
-    vad,
-    new Segmenter(),
-    (u) => {
-      utterances.push(u);
-    },
-    undefined,
-    denoiser,
-  );
   const speechClip = await paddedSpeech('turn on the kitchen light');
   // Room noise, then the command cut off before its trailing silence.
   const cut = speechClip.subarray(0, speechClip.length - 16000 - 4800);
   const input = new Float32Array(16000 + cut.length);
   input.set(cut, 16000);
   addNoise(input, 0.02, 9);
-  try {
-    await stream.push(input, 16000);
-    await stream.flush();
-  } finally {
-    denoiser.close();
-    await vad.close();
-  }
-  const u = utterances.at(-1)!;
+  const u = (await denoisedUtterances(input, [input.length])).at(-1)!;
   assert.equal(u.reason, 'flush');
-  const start = u.closedAt - u.samples.length - DENOISE_DELAY;
-  assert.deepEqual(u.unprocessed, input.slice(start, start + u.samples.length));
+  assert.deepEqual(u.unprocessed, inputSpan(input, u));
   assert.ok(rms(u.unprocessed!) > 0.01, 'the speech itself, not silence');
 });
