@@ -103,7 +103,7 @@ async function denoiseCost(): Promise<string> {
   }
   const ms = performance.now() - started;
   suppressor.close();
-  return `on: RNNoise ${(ms / seconds).toFixed(1)} ms per second of audio (real-time factor ${(ms / seconds / 1000).toFixed(3)}), output ${DENOISE_DELAY / 16} ms behind`;
+  return `on: RNNoise ${(ms / seconds).toFixed(1)} ms per second of audio (real-time factor ${(ms / seconds / 1000).toFixed(3)}), output ${(DENOISE_DELAY / RATE) * 1000} ms behind`;
 }
 
 /** The configured spoken confirmation: a wrong plan of these intents is asked about before it runs. */
