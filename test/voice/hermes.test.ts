@@ -60,7 +60,12 @@ async function listener(voiceConfig: Record<string, unknown>, recognizer: VoiceE
 
 before(async () => {
   broker = await startMosquitto();
-  engine = await VoiceEngine.open({ grammarDir: await buildFixtureGrammar(), minConfidence: 0.5 });
+  // With noise suppression, as the agent runs by default (voice.denoise): one suppressor per satellite.
+  engine = await VoiceEngine.open({
+    grammarDir: await buildFixtureGrammar(),
+    minConfidence: 0.5,
+    denoise: true,
+  });
   agentClient = await mqtt.connectAsync(broker.url);
   satellite = await mqtt.connectAsync(broker.url);
   satellite.on('message', (topic, payload) => messages.push({ topic, payload }));
