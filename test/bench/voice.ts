@@ -52,8 +52,14 @@ function wordErrors(ref: string[], hyp: string[]): number {
 const noisy = new NoisySpeech(120, true);
 
 /** Speech with 0.6 s silence before and 0.8 s after, pink noise at `snr` dB relative to the speech. */
+/**
+ * Room noise before each command (`VOICE_BENCH_LEAD_S`, default 0.6 s): a live satellite streams noise all the
+ * time, and the noise suppressor needs about half a second of it to settle.
+ */
+const leadSeconds = Number(process.env.VOICE_BENCH_LEAD_S ?? 0.6);
+
 async function rendition(text: string, voice: string, wpm: number, snr: number | null) {
-  const { samples, speechEnd } = await noisy.render(text, voice, wpm, snr);
+  const { samples, speechEnd } = await noisy.render(text, voice, wpm, snr, leadSeconds);
   return { wav: encodeWav(samples, RATE), speechEnd, seconds: samples.length / RATE };
 }
 
