@@ -125,8 +125,11 @@ test('the denoised stream runs DENOISE_DELAY samples behind its input', async ()
   assert.equal(bestLag, DENOISE_DELAY);
 });
 
-/** `input` pushed through a denoising AudioStream in chunks of `chunkSizes` (cycled), then flushed. */
-async function denoisedUtterances(input: Float32Array, chunkSizes: number[]): Promise<Utterance[]> {
+/**
+ * Each session pushed through one denoising AudioStream in chunks of `chunkSizes` (cycled) and then flushed, as
+ * push-to-talk presses are.
+ */
+async function denoisedUtterances(sessions: Float32Array[], chunkSizes: number[]): Promise<Utterance[]> {
   const vad = await SileroVad.load();
   const denoiser = await NoiseSuppressor.open();
   const utterances: Utterance[] = [];
@@ -140,12 +143,14 @@ async function denoisedUtterances(input: Float32Array, chunkSizes: number[]): Pr
     denoiser,
   );
   try {
-    for (let at = 0, i = 0; at < input.length; i++) {
-      const size = chunkSizes[i % chunkSizes.length]!;
-      await stream.push(input.subarray(at, at + size), 16000);
-      at += size;
+    for (const input of sessions) {
+      for (let at = 0, i = 0; at < input.length; i++) {
+        const size = chunkSizes[i % chunkSizes.length]!;
+        await stream.push(input.subarray(at, at + size), 16000);
+        at += size;
+      }
+      await stream.flush();
     }
-    await stream.flush();
   } finally {
     denoiser.close();
     await vad.close();
@@ -166,7 +171,7 @@ test('a denoising stream hands each utterance over with the same span before den
   input.set(speechClip, 32000);
   addNoise(input, 0.02, 5);
   // In uneven chunks, as a satellite sends them.
-  const utterances = await denoisedUtterances(input, [320, 1000, 77]);
+  const utterances = await denoisedUtterances([input], [320, 1000, 77]);
   assert.equal(utterances.length, 1);
   const u = utterances[0]!;
   assert.ok(u.unprocessed, 'unprocessed audio attached');
@@ -184,8 +189,36 @@ test('an utterance ended by flush (push-to-talk released mid-speech) also carrie
   const input = new Float32Array(16000 + cut.length);
   input.set(cut, 16000);
   addNoise(input, 0.02, 9);
-  const u = (await denoisedUtterances(input, [input.length])).at(-1)!;
+  const u = (await denoisedUtterances([input], [input.length])).at(-1)!;
   assert.equal(u.reason, 'flush');
   assert.deepEqual(u.unprocessed, inputSpan(input, u));
   assert.ok(rms(u.unprocessed!) > 0.01, 'the speech itself, not silence');
+});
+
+test('push-to-talk: the suppressor stays settled from one press to the next, and the spans stay aligned', async () => {
+  // First press: room noise, then a command; the second starts speaking 0.3 s after the press.
+  const room = (seconds: number, seed: number) => addNoise(new Float32Array(seconds * 16000), 0.02, seed);
+  const first = new Float32Array(32000 + (await paddedSpeech('stop')).length);
+  first.set(await paddedSpeech('stop'), 32000);
+  addNoise(first, 0.02, 11);
+  const speech = await paddedSpeech('turn on the kitchen light');
+  const second = new Float32Array(speech.length - 3200);
+  second.set(speech.subarray(3200));
+  addNoise(second, 0.02, 12);
+  const utterances = await denoisedUtterances([room(1, 10), first, second], [512]);
+  const u = utterances.at(-1)!;
+  assert.ok(u.unprocessed);
+  // Aligned: the denoised samples and the unprocessed ones correlate best at lag 0.
+  let bestLag = 0;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let lag = -300; lag <= 300; lag++) {
+    let dot = 0;
+    for (let i = Math.max(0, -lag); i < u.samples.length && i + lag < u.samples.length; i++)
+      dot += u.samples[i]! * u.unprocessed[i + lag]!;
+    if (dot > best) [best, bestLag] = [dot, lag];
+  }
+  assert.equal(bestLag, 0);
+  // Settled: the noise before the speech is already taken down (a fresh suppressor passes it for ~0.5 s).
+  const [before, after] = [rms(u.unprocessed, 0, 1600), rms(u.samples, 0, 1600)];
+  assert.ok(before > 3 * after, `noise rms ${before.toFixed(4)} before denoising, ${after.toFixed(4)} after`);
 });

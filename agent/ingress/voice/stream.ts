@@ -12,10 +12,12 @@ export class AudioStream {
   private queue: Promise<void> = Promise.resolve();
   /** Samples (16 kHz) consumed so far: the stream clock utterance positions refer to. */
   position = 0;
-  /** With a denoiser: the input before it, as chunks from stream position `rawStart` (its own clock). */
+  /** With a denoiser: the input before it, as chunks from input sample `rawStart` (the input's own clock). */
   private raw: Float32Array[] = [];
   private rawStart = 0;
   private rawEnd = 0;
+  /** Denoised samples dropped unanalysed at a flush: the stream clock runs that far behind the denoiser's output. */
+  private dropped = 0;
 
   constructor(
     private readonly vad: SileroVad,
@@ -52,14 +54,12 @@ export class AudioStream {
   flush(): Promise<void> {
     return this.enqueue(async () => {
       const flushed = this.segmenter.flush();
-      // Its unprocessed audio is taken before the input kept for it is dropped below.
       const utterance = flushed && this.withUnprocessed(flushed);
       this.vad.reset();
-      this.denoiser?.reset();
+      // The denoiser keeps its state: the room's noise is the same after push-to-talk is released, and a
+      // fresh suppressor needs half a second of it to settle.
+      if (this.denoiser) this.dropped += this.pending.length;
       this.pending = new Float32Array(0);
-      // The denoiser starts afresh: both clocks restart together, as at the first chunk.
-      this.raw = [];
-      this.rawStart = this.rawEnd = this.position;
       if (utterance) await this.onUtterance(utterance);
     });
   }
@@ -101,7 +101,7 @@ export class AudioStream {
   /** The utterance with its input before denoising: the same span, `DENOISE_DELAY` earlier on the input. */
   private withUnprocessed(utterance: Utterance): Utterance {
     if (!this.denoiser) return utterance;
-    const end = utterance.closedAt - DENOISE_DELAY;
+    const end = utterance.closedAt + this.dropped - DENOISE_DELAY;
     const start = end - utterance.samples.length;
     const out = new Float32Array(utterance.samples.length);
     let at = this.rawStart;
