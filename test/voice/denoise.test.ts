@@ -91,7 +91,7 @@ test('RNNoise takes steady noise down and keeps the speech (real WASM model)', a
   assert.ok(kept > 0.5, `speech level kept ${kept.toFixed(2)}`);
 });
 
-test('the noise suppressor streams: any chunking gives the same audio, and reset starts afresh', async () => {
+test('the noise suppressor streams: any chunking gives the same audio', async () => {
   const noisy = addNoise(await paddedSpeech('stop'), 0.02, 3);
   const a = await NoiseSuppressor.open();
   const b = await NoiseSuppressor.open();
@@ -102,8 +102,6 @@ test('the noise suppressor streams: any chunking gives the same audio, and reset
     assert.equal(pieces.length, whole.length);
     assert.ok(whole.length >= noisy.length - 160 && whole.length <= noisy.length);
     assert.deepEqual(pieces, whole);
-    a.reset();
-    assert.deepEqual(a.process(noisy), whole);
   } finally {
     a.close();
     b.close();

@@ -36,7 +36,7 @@ function rnnoise(): Promise<RnnoiseModule> {
 
 /** One stream's noise suppressor (the model is recurrent: one per audio source). */
 export class NoiseSuppressor {
-  private state: number;
+  private readonly state: number;
   private readonly input: number;
   private readonly output: number;
   private readonly frame: number;
@@ -84,15 +84,6 @@ export class NoiseSuppressor {
     }
     this.pending = joined.slice(frames * this.frame);
     return this.down.process(clean);
-  }
-
-  /** Forgets the audio so far (a new stream starts). */
-  reset(): void {
-    this.wasm._rnnoise_destroy(this.state);
-    this.state = this.wasm._rnnoise_create(0);
-    this.up.reset();
-    this.down.reset();
-    this.pending = new Float32Array(0);
   }
 
   close(): void {

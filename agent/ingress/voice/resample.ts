@@ -81,10 +81,6 @@ export class StreamUpsampler {
     this.history = x.slice(x.length - h);
     return out;
   }
-
-  reset(): void {
-    this.history.fill(0);
-  }
 }
 
 /**
@@ -119,10 +115,5 @@ export class StreamDownsampler {
     }
     this.history = x.slice(x.length - h);
     return Float32Array.from(out);
-  }
-
-  reset(): void {
-    this.history.fill(0);
-    this.phase = this.factor - 1;
   }
 }
