@@ -1,4 +1,5 @@
 /** Sentences for a user to read aloud when enrolling: commands of the voice grammar (pure). */
+import { mulberry32 } from '../../../../models/factory/rng.ts';
 import { parseJsgfRules, sampleSentence } from '../../../../models/factory/voice/ngram.ts';
 
 export interface PromptOptions {
@@ -17,11 +18,7 @@ export interface PromptOptions {
 export function enrolmentPrompts(jsgf: string, options: PromptOptions): string[] {
   const { rules } = parseJsgfRules(jsgf);
   if (!rules.has('one')) throw new Error('voice grammar has no <one> rule');
-  let state = options.seed ?? 1;
-  const rng = () => {
-    state = (state * 48271) % 2147483647;
-    return state / 2147483647;
-  };
+  const rng = mulberry32(options.seed ?? 1);
   const minWords = options.minWords ?? 3;
   const maxWords = options.maxWords ?? 12;
   const out = new Set<string>();
