@@ -318,10 +318,6 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const o = this.options;
     try {
       writeFileSync(wav, encodeWav(padded(samples), 16000));
-      // The contrast check weighs the audio before noise suppression: RNNoise takes the faint sounds that
-      // tell "off" from "on" and "home" from "bedroom" for noise (measured: with the denoised audio, flips
-      // passed the margins calibrated on unprocessed speech; models/README.md "Noise suppression").
-      if (unprocessed) writeFileSync(join(this.dir, `${id}u.wav`), encodeWav(padded(unprocessed), 16000));
       // The n-gram search's acoustic scores include its language-model path and are not comparable with the
       // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts; and
       // when the VAD says where the speech is, coverage is measured against that, sparing the phone-loop
@@ -399,7 +395,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       // it needs the flat margin.
       const contrast =
         confidence >= o.minConfidence
-          ? await this.contrastCheck(id, words, second?.flatMargin ?? false, unprocessed ? `${id}u` : id)
+          ? await this.contrastCheck(id, words, second?.flatMargin ?? false, unprocessed)
           : undefined;
       const accepted = confidence >= o.minConfidence && (contrast?.passed ?? true);
       const reason =
@@ -543,8 +539,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     words: string[],
     /** Every word needs the flat `contrastMargin` at least, none of the smaller per-word ones. */
     flat: boolean,
-    /** The recording weighed (`decodeSentences`' `audio`). */
-    audio: string,
+    /** The utterance before noise suppression, when it was denoised: what the two sides are aligned on. */
+    unprocessed: Float32Array | undefined,
   ): Promise<
     | {
         passed: boolean;
@@ -566,6 +562,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     );
     if (variants.length === 0) return undefined;
     const calibration = { ...defaultCalibration, ...this.options.calibration };
+    // The audio before noise suppression: RNNoise takes the faint sounds that tell "off" from "on" and "home"
+    // from "bedroom" for noise (measured: with the denoised audio, flips passed the margins calibrated on
+    // unprocessed speech; models/README.md "Noise suppression"). Written only when a check runs.
+    let audio = id;
+    if (unprocessed) {
+      audio = `${id}u`;
+      writeFileSync(join(this.dir, `${audio}.wav`), encodeWav(padded(unprocessed), 16000));
+    }
     const sides = await Promise.all([
       this.decodeSentences(id, 'h', [words], false, audio),
       this.decodeSentences(id, 'v', variants, false, audio),
