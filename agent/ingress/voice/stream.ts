@@ -16,6 +16,8 @@ export class AudioStream {
   private raw: Float32Array[] = [];
   private rawStart = 0;
   private rawEnd = 0;
+  /** Input samples kept for `unprocessed`: as far as an utterance can reach back. */
+  private readonly rawKept: number;
   /** Denoised samples dropped unanalysed at a flush: the stream clock runs that far behind the denoiser's output. */
   private dropped = 0;
 
@@ -27,7 +29,10 @@ export class AudioStream {
     private readonly onEarly?: (utterance: Utterance) => void,
     /** Cleans the audio before the VAD (and so before the recogniser); owned by the caller. */
     private readonly denoiser?: NoiseSuppressor,
-  ) {}
+  ) {
+    const o = segmenter.options;
+    this.rawKept = ((o.maxUtteranceMs + o.preRollMs + o.trailingSilenceMs + 1000) * VAD_SAMPLE_RATE) / 1000;
+  }
 
   /** Queues a chunk; the returned promise settles when it has been analysed (callers may ignore it). */
   push(samples: Float32Array, sampleRate: number): Promise<void> {
@@ -91,9 +96,7 @@ export class AudioStream {
   private keepRaw(chunk: Float32Array): void {
     this.raw.push(chunk);
     this.rawEnd += chunk.length;
-    const o = this.segmenter.options;
-    const keep = ((o.maxUtteranceMs + o.preRollMs + o.trailingSilenceMs + 1000) * VAD_SAMPLE_RATE) / 1000;
-    while (this.raw.length > 1 && this.rawEnd - this.rawStart - this.raw[0]!.length >= keep) {
+    while (this.raw.length > 1 && this.rawEnd - this.rawStart - this.raw[0]!.length >= this.rawKept) {
       this.rawStart += this.raw.shift()!.length;
     }
   }
