@@ -95,19 +95,16 @@ export class NoiseSuppressor {
   }
 }
 
-/** A whole recording denoised as a stream would be (the same ~12 ms delay; length kept). */
+/** A whole recording denoised as a stream would be (the same 12 ms delay; length kept). */
 export async function denoiseClip(samples: Float32Array): Promise<Float32Array> {
   const suppressor = await NoiseSuppressor.open();
   try {
     const head = suppressor.process(samples);
-    // Silence after the clip pushes the held-back frame out.
-    const tail = suppressor.process(new Float32Array(Math.ceil(samples.length / 100) + 480));
+    // Silence after the clip pushes out what the suppressor holds back (less than one 48 kHz frame).
+    const tail = suppressor.process(new Float32Array(FRAME_48K));
     const out = new Float32Array(samples.length);
-    out.set(head.subarray(0, out.length));
-    out.set(
-      tail.subarray(0, out.length - Math.min(head.length, out.length)),
-      Math.min(head.length, out.length),
-    );
+    out.set(head);
+    out.set(tail.subarray(0, out.length - head.length), head.length);
     return out;
   } finally {
     suppressor.close();
