@@ -158,6 +158,8 @@ const waits = {
   search: [] as number[],
   plan: [] as number[],
 };
+/** End of speech → plan by how the utterance ended: `complete` (a finished command, shorter silence) or not. */
+const latencyByEnd = new Map<string, number[]>();
 
 for (const snr of [20, 10]) {
   let exact = 0;
@@ -244,7 +246,10 @@ for (const snr of [20, 10]) {
       if (last) {
         const closedMs = ((last.utterance.closedAt - r.speechEnd) / RATE) * 1000;
         const decodedMs = ((last.decodeStartedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs;
-        latencies.push(Math.max(closedMs, decodedMs) + planMs);
+        const latency = Math.max(closedMs, decodedMs) + planMs;
+        latencies.push(latency);
+        const end = last.utterance.reason;
+        latencyByEnd.set(end, [...(latencyByEnd.get(end) ?? []), latency]);
         waits.closed.push(closedMs);
         waits.decodeStart.push(((last.decodeStartedAt - r.speechEnd) / RATE) * 1000);
         waits.decode.push(last.recognizeMs);
@@ -369,6 +374,12 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled'
     Object.entries(waits).map(([k, v]) => [
       k,
       `p50 ${percentile(v, 50).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms`,
+    ]),
+  ),
+  latencyByEnd: Object.fromEntries(
+    [...latencyByEnd].map(([end, v]) => [
+      end,
+      `${v.length} utterances: p50 ${percentile(v, 50).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms`,
     ]),
   ),
   contrastMargins: contrastMargins.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)),

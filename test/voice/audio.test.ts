@@ -116,3 +116,84 @@ test('segmenter: a pause offers the utterance so far for early decoding; it stan
   assert.equal(offered[1]!.speechEnd, closed[0]!.speechEnd, 'the last offer stands for the utterance');
   assert.ok(offered[1]!.closedAt < closed[0]!.closedAt, 'and was ready before the trailing silence ended');
 });
+
+/** A frame of constant level `amplitude` (its RMS). */
+const level = (amplitude: number) => new Float32Array(512).fill(amplitude);
+
+test('segmenter: a frame far below the loudest speech starts the pause while the VAD still hears speech', () => {
+  const options = { trailingSilenceMs: 160, earlyDecodeMs: 32, preRollMs: 0, minSpeechMs: 64 };
+  // 6 loud frames, 2 frames 46 dB down that the VAD (lagging) still calls speech, then silence.
+  const frames: [number, number][] = [
+    ...Array.from({ length: 6 }, (): [number, number] => [0.1, 0.9]),
+    [0.0005, 0.9],
+    [0.0005, 0.9],
+    ...Array.from({ length: 6 }, (): [number, number] => [0.0005, 0.05]),
+  ];
+  const run = (quietDb: number) => {
+    const s = new Segmenter({ ...options, quietDb });
+    const offered: Utterance[] = [];
+    const closed: Utterance[] = [];
+    for (const [amplitude, p] of frames) {
+      const u = s.push(level(amplitude), p);
+      const early = s.takeEarly();
+      if (early) offered.push(early);
+      if (u) closed.push(u);
+    }
+    return { offered, closed };
+  };
+  const quiet = run(40);
+  assert.equal(quiet.offered.length, 1);
+  assert.equal(quiet.offered[0]!.pauseStart, 6 * 512, 'the pause began after the last loud frame');
+  assert.equal(quiet.offered[0]!.samples.length, 7 * 512, 'offered after one quiet frame');
+  assert.equal(quiet.closed.length, 1);
+  assert.equal(quiet.closed[0]!.speechEnd, 8 * 512, 'the VAD span is unchanged');
+  assert.equal(quiet.closed[0]!.closedAt, 13 * 512, 'closed after 160 ms the VAD calls silence');
+  assert.equal(quiet.closed[0]!.pauseStart, quiet.offered[0]!.pauseStart, 'the early decode stands for it');
+  const vadOnly = run(0);
+  assert.equal(vadOnly.offered[0]!.pauseStart, 8 * 512, 'quietDb 0: the pause begins where the VAD says');
+  assert.equal(vadOnly.offered[0]!.samples.length, 9 * 512);
+  assert.equal(vadOnly.closed[0]!.closedAt, 13 * 512);
+});
+
+test('segmenter: after an early decode heard a whole command the utterance ends after completeSilenceMs', () => {
+  const options = {
+    trailingSilenceMs: 320,
+    completeSilenceMs: 96,
+    earlyDecodeMs: 32,
+    quietDb: 40,
+    preRollMs: 0,
+    minSpeechMs: 64,
+  };
+  const speak = (s: Segmenter) => {
+    for (let i = 0; i < 6; i++) assert.equal(s.push(level(0.1), 0.9), undefined);
+  };
+  // Told at once, in a quiet frame the VAD still calls speech: it waits for 96 ms of VAD silence.
+  const s = new Segmenter(options);
+  speak(s);
+  assert.equal(s.push(level(0), 0.9), undefined);
+  const early = s.takeEarly()!;
+  assert.equal(s.complete(early.pauseStart), undefined, 'no silence yet');
+  assert.equal(s.push(level(0), 0.2), undefined);
+  assert.equal(s.push(level(0), 0.1), undefined);
+  const closed = s.push(level(0), 0.1);
+  assert.equal(closed?.reason, 'complete');
+  assert.equal(closed?.closedAt, 10 * 512, '6 loud frames, 1 quiet, 3 silent');
+  assert.equal(closed?.pauseStart, early.pauseStart);
+  // Told late (a slow decode): the silence is already long enough, so it ends there and then.
+  const late = new Segmenter(options);
+  speak(late);
+  for (let i = 0; i < 4; i++) late.push(level(0), 0.1);
+  const pause = late.takeEarly()?.pauseStart ?? 6 * 512;
+  assert.equal(late.complete(pause)?.reason, 'complete');
+  // A stale verdict (speech came back after that pause) changes nothing: the full trailing silence applies.
+  const resumed = new Segmenter(options);
+  speak(resumed);
+  resumed.push(level(0), 0.1);
+  const stale = resumed.takeEarly()!;
+  resumed.push(level(0.1), 0.9);
+  assert.equal(resumed.complete(stale.pauseStart), undefined);
+  const rest = Array.from({ length: 10 }, () => resumed.push(level(0), 0.05)).filter((u) => u);
+  assert.equal(rest.length, 1);
+  assert.equal(rest[0]!.reason, 'silence');
+  assert.equal(rest[0]!.closedAt - rest[0]!.pauseStart, 10 * 512, '320 ms of silence, not 96');
+});

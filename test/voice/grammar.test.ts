@@ -9,6 +9,7 @@ import {
   hypothesisWords,
   parseHypSeg,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
+import { ClauseEnds } from '../../models/factory/voice/clause-end.ts';
 import { contrastTable } from '../../models/factory/voice/contrasts.ts';
 import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
 import { buildJsgf, spokenVariants, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
@@ -212,4 +213,32 @@ test('unit abbreviations are spoken in full and, without a vowel, spelled as tex
     templateToJsgf('drive [30 cm](distance)', (t) => `<slot_${t}>`),
     'drive (( thirty centimeters | thirty c m ) | <slot_distance>)',
   );
+});
+
+test('a heard command is finished when the grammar lets its last clause go on only with a polite word', () => {
+  const { rules, root } = parseJsgfRules(`#JSGF V1.0;
+grammar t;
+<n> = one [and a half] | two;
+<one> = ( move forward <n> [meters] [please] ) | ( pick it up [please] ) | ( turn left [ninety degrees] );
+public <command> = <one> [ ( then | and then | and ) <one> ];
+`);
+  const ends = ClauseEnds.of(rules, root);
+  assert.ok(ends);
+  const finished = (s: string) => ends.finished(s.split(' '));
+  assert.equal(finished('pick it up'), true, 'only "please" or a new clause can follow');
+  assert.equal(finished('pick it up please'), true);
+  assert.equal(finished('move forward one'), false, '"and a half" or "meters" would change it');
+  assert.equal(finished('move forward one and a half meters'), true);
+  assert.equal(finished('turn left'), false, 'an angle may follow');
+  assert.equal(finished('turn left ninety degrees'), true);
+  assert.equal(finished('turn left then pick it up'), true, 'the last clause decides');
+  assert.equal(finished('pick it up and then turn left'), false);
+  assert.equal(
+    finished('move forward one and then pick it up'),
+    true,
+    '"and" inside a number, then a connective',
+  );
+  assert.equal(finished('move forward'), false, 'not a command at all');
+  const noClauses = parseJsgfRules('#JSGF V1.0;\ngrammar t;\npublic <command> = stop | go;\n');
+  assert.equal(ClauseEnds.of(noClauses.rules, noClauses.root), undefined, 'a grammar without <one> clauses');
 });

@@ -203,6 +203,7 @@ test('a command said as the question runs out is heard as a command, not dropped
       samples,
       speechStart: 8000,
       speechEnd: samples.length - 16000,
+      pauseStart: samples.length - 16000,
       closedAt: samples.length,
     };
     const route = await dialogue.route('porch', { ...utterance, reason: 'silence' });
@@ -261,6 +262,7 @@ test('an early decode that fails and is never used does not end the process', as
       samples: new Float32Array(16000),
       speechStart: 0,
       speechEnd: 8000,
+      pauseStart: 8000,
       closedAt: 16000,
       reason: 'early' as const,
     };

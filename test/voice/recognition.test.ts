@@ -40,6 +40,29 @@ test('commands in one recording are segmented and recognised word for word', asy
   for (const h of heard) assert.ok(h.recognition.accepted, `${h.recognition.text}: ${h.recognition.reason}`);
 });
 
+test('a finished command ends after the shorter silence; one the grammar lets go on waits it out', async () => {
+  const clips = await Promise.all(['turn on the kitchen light', 'stop'].map((c) => speech(c)));
+  const heard = await engine.listenFile(
+    withSilence(
+      clips.map((c) => c.samples),
+      clips[0]!.sampleRate,
+    ),
+  );
+  assert.deepEqual(
+    heard.map((h) => [h.recognition.text, h.recognition.complete]),
+    [
+      ['turn on the kitchen light', true],
+      ['stop', false],
+    ],
+    '"stop" may go on: "stop the robot"',
+  );
+  const waited = heard.map((h) => ((h.utterance.closedAt - h.utterance.pauseStart) / 16000) * 1000);
+  assert.equal(heard[0]!.utterance.reason, 'complete');
+  assert.ok(waited[0]! <= 160 + 32, `closed ${waited[0]} ms into the pause`);
+  assert.equal(heard[1]!.utterance.reason, 'silence');
+  assert.ok(waited[1]! > waited[0]!, `"stop" waited ${waited[1]} ms, the finished command ${waited[0]} ms`);
+});
+
 test('speech that is not a command is refused, not forced into one', async () => {
   for (const sentence of ['can you tell me a joke', 'what is the weather like today']) {
     const clip = await speech(sentence);

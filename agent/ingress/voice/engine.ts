@@ -40,6 +40,9 @@ export interface VoiceEngineOptions {
   denoise?: boolean;
 }
 
+/** An early decode that ends the utterance: a command heard and accepted, and finished (`complete`). */
+const endsCommand = (r: Recognition) => r.accepted && r.complete === true;
+
 export class VoiceEngine {
   private constructor(
     readonly vad: SileroVad,
@@ -98,7 +101,8 @@ export class VoiceEngine {
   async listenFile(wav: Uint8Array): Promise<Heard[]> {
     const audio = decodeWav(wav);
     const utterances: Utterance[] = [];
-    const early = new Map<number, Utterance>();
+    // Decoded as a live stream would, at each pause, so the shorter silence after a whole command applies.
+    const early = new Map<number, Promise<Heard>>();
     this.vad.reset();
     const denoiser = await this.noiseSuppressor();
     const stream = new AudioStream(
@@ -107,7 +111,14 @@ export class VoiceEngine {
       (u) => {
         utterances.push(u);
       },
-      (u) => early.set(u.speechEnd, u),
+      (u) => {
+        const heard = this.recognize(u);
+        early.set(u.pauseStart, heard);
+        return heard.then(
+          (h) => endsCommand(h.recognition),
+          () => false,
+        );
+      },
       denoiser,
     );
     try {
@@ -119,11 +130,10 @@ export class VoiceEngine {
       denoiser?.close();
     }
     const heard: Heard[] = [];
-    // As a live stream would: decode the audio up to the final pause, which is ready sooner. A file need not
-    // decode the pauses speech came back after.
+    // The audio up to the final pause, decoded when it began, stands for the utterance if no speech came after.
     for (const u of utterances) {
-      const at = early.get(u.speechEnd);
-      heard.push(at ? { ...(await this.recognize(at)), utterance: u } : await this.recognize(u));
+      const at = early.get(u.pauseStart);
+      heard.push(at ? { ...(await at), utterance: u } : await this.recognize(u));
     }
     return heard;
   }
@@ -140,29 +150,26 @@ export class VoiceEngine {
  */
 export class EarlyDecodes {
   private early: { utterance: Utterance; heard: Promise<Heard> } | undefined;
-  private decoding = false;
 
   constructor(private readonly engine: VoiceEngine) {}
 
-  /** Speech paused: start decoding what was said so far. */
-  start(utterance: Utterance): void {
-    // One early decode at a time: pauses inside a sentence must not queue decodes that delay the last one
-    // (that utterance is then decoded when it closes).
-    if (this.decoding) return;
+  /**
+   * Speech paused: decodes what was said so far. Resolves whether it heard a whole command (the stream then
+   * ends the utterance after the shorter silence); the stream awaits it, so decodes never overlap.
+   */
+  start(utterance: Utterance): Promise<boolean> {
     const heard = this.engine.recognize(utterance);
-    this.decoding = true;
-    // A stale early decode is dropped; its failure (a replaced recogniser may throw) is not unhandled.
-    heard
-      .catch(() => {})
-      .finally(() => {
-        this.decoding = false;
-      });
     this.early = { utterance, heard };
+    // A failed decode is no verdict; whoever takes it still gets the error.
+    return heard.then(
+      (h) => endsCommand(h.recognition),
+      () => false,
+    );
   }
 
   /** The early decode when it stands for this utterance (no speech came after its pause), undefined otherwise. */
   take(utterance: Utterance): Promise<Heard> | undefined {
-    const started = this.early?.utterance.speechEnd === utterance.speechEnd ? this.early : undefined;
+    const started = this.early?.utterance.pauseStart === utterance.pauseStart ? this.early : undefined;
     this.early = undefined;
     const taken = started?.heard.then((heard) => ({ ...heard, utterance }));
     // Routing may drop it (a wake phrase, an answer): its failure must not be an unhandled rejection, which

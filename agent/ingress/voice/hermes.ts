@@ -176,9 +176,7 @@ export class HermesVoice {
           new Segmenter(this.options.config.vad),
           (u) => this.utterance(siteId, u),
           // Only when the utterance will be heard as a whole command: no wake phrase to find, no answer.
-          (u) => {
-            if (!this.options.dialogue?.gatesUtterances(siteId)) early.start(u);
-          },
+          (u) => (this.options.dialogue?.gatesUtterances(siteId) ? false : early.start(u)),
           denoiser,
         );
         const site = {

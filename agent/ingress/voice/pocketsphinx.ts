@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClauseEnds } from '../../../models/factory/voice/clause-end.ts';
 import { dfaFsg, sentencesDfa } from '../../../models/factory/voice/fsg.ts';
 import {
   grammarAccepts,
@@ -285,6 +286,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** The command grammar, whose sentences are the only rivals the contrast check weighs. */
   private readonly commands?: { rules: Map<string, Node>; root: string };
 
+  /** Which heard commands are finished (endpointing: a shorter silence ends them). */
+  private readonly clauseEnds?: ClauseEnds;
+
   /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
   private readonly near?: NearSentences;
 
@@ -296,6 +300,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       (options.contrasts && options.grammar.endsWith('.jsgf')
         ? parseJsgfRules(readFileSync(options.grammar, 'utf8'))
         : undefined);
+    if (this.commands) this.clauseEnds = ClauseEnds.of(this.commands.rules, this.commands.root);
     const second = (options.decoder ?? defaultDecoderSettings).secondPass;
     // Only a trigram decoder strays from the grammar; a grammar decode's sentences need no edit.
     if (this.sentences && second.enabled && !options.grammar.endsWith('.jsgf')) {
@@ -408,6 +413,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         text: words.join(' '),
         confidence,
         accepted,
+        ...(accepted && this.clauseEnds ? { complete: this.clauseEnds.finished(words) } : {}),
         ...(reason ? { reason } : {}),
         ...(contrast?.doubt ? { doubt: contrast.doubt } : {}),
         detail: {

@@ -16,6 +16,11 @@ export interface Recognition {
    * with confidence, so the speaker may be asked back.
    */
   doubt?: { word: string; rival: string };
+  /**
+   * The text is a whole command the grammar lets go on only with words that do not change it ("please"): a
+   * speaker pausing here is done, so the utterance may end after a shorter silence. Unset: not known.
+   */
+  complete?: boolean;
   /** Recogniser-specific evidence (scores) for logs and benchmarks. */
   detail?: Record<string, number | string>;
   timing: { decodeMs: number };

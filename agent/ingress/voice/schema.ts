@@ -52,6 +52,21 @@ export const voiceSchema = z
           .max(5000)
           .default(defaultSegmenterOptions.earlyDecodeMs)
           .describe('pause after which decoding starts while the trailing silence is still being confirmed'),
+        quietDb: z
+          .number()
+          .min(0)
+          .max(80)
+          .default(defaultSegmenterOptions.quietDb)
+          .describe(
+            'a frame this far below the loudest speech counts as a pause for early decoding (0: the VAD alone)',
+          ),
+        completeSilenceMs: z
+          .number()
+          .int()
+          .min(32)
+          .max(5000)
+          .default(defaultSegmenterOptions.completeSilenceMs)
+          .describe('silence that ends an utterance once its early decode heard a whole command'),
       })
       .prefault({}),
     hermes: z

@@ -25,8 +25,12 @@ export class AudioStream {
     private readonly vad: SileroVad,
     private readonly segmenter: Segmenter,
     private readonly onUtterance: (utterance: Utterance) => void | Promise<void>,
-    /** Speech paused: the utterance so far, for early decoding (not awaited: analysis goes on meanwhile). */
-    private readonly onEarly?: (utterance: Utterance) => void,
+    /**
+     * Speech paused: the utterance so far, for early decoding. Analysis waits for the answer, whether it heard a
+     * whole command (the utterance then ends after the shorter `completeSilenceMs`); frames queue meanwhile and
+     * are caught up in milliseconds, so the close comes when both the decode and that silence are done.
+     */
+    private readonly onEarly?: (utterance: Utterance) => Promise<boolean> | boolean,
     /** Cleans the audio before the VAD (and so before the recogniser); owned by the caller. */
     private readonly denoiser?: NoiseSuppressor,
   ) {
@@ -80,9 +84,10 @@ export class AudioStream {
       const frame = joined.slice(at, at + VAD_FRAME);
       const probability = await this.vad.probability(frame);
       this.position += VAD_FRAME;
-      const utterance = this.segmenter.push(frame, probability);
+      let utterance = this.segmenter.push(frame, probability);
       const early = this.segmenter.takeEarly();
-      if (early) this.onEarly?.(this.withUnprocessed(early));
+      if (early && (await this.onEarly?.(this.withUnprocessed(early))))
+        utterance ??= this.segmenter.complete(early.pauseStart);
       if (utterance)
         await Promise.resolve(this.onUtterance(this.withUnprocessed(utterance))).catch((error) => {
           failure ??= { error };

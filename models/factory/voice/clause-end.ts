@@ -1,0 +1,88 @@
+import { ruleDfa, type WordDfa } from './fsg.ts';
+import type { Node } from './ngram.ts';
+
+/**
+ * Words that may close a command without changing it ("turn on the light please"). A speaker who pauses
+ * where the grammar allows only these has finished the command.
+ */
+export const NEUTRAL_ENDINGS = ['please', 'now', 'thanks', 'thank'];
+
+/**
+ * Whether a heard command is finished: nothing the grammar allows after its last clause would change it (a
+ * distance may still get a speed, "turn left" an angle, "one" may go on "and a half"; those are not). Built
+ * for the grammars jsgf.ts writes: clauses are `<one>`, and the public rule joins at most two of them with
+ * connectives, which are the public rule's own words. A new clause after a connective is not counted: the
+ * first one is a whole command.
+ */
+export class ClauseEnds {
+  private readonly clause: WordDfa;
+  private readonly connectives: Set<string>;
+  private readonly neutral: Set<string>;
+
+  private constructor(clause: WordDfa, connectives: string[], neutral: readonly string[]) {
+    this.clause = clause;
+    this.connectives = new Set(connectives);
+    this.neutral = new Set(neutral);
+  }
+
+  /** Undefined for a grammar without `<one>` clauses, or one too large to compile: nothing is then finished early. */
+  static of(
+    rules: Map<string, Node>,
+    root: string,
+    neutral: readonly string[] = NEUTRAL_ENDINGS,
+  ): ClauseEnds | undefined {
+    if (!rules.has('one')) return undefined;
+    try {
+      return new ClauseEnds(ruleDfa(rules, 'one'), literalWords(rules.get(root)), neutral);
+    } catch {
+      return undefined;
+    }
+  }
+
+  finished(words: string[]): boolean {
+    const end = this.stateAfterLastClause(words);
+    return end !== undefined && [...this.clause.next[end]!.keys()].every((w) => this.neutral.has(w));
+  }
+
+  /** The clause automaton's state after the last clause, if `words` is one clause or two joined. */
+  private stateAfterLastClause(words: string[]): number | undefined {
+    const whole = this.walk(words);
+    if (whole !== undefined) return whole;
+    for (let i = 1; i < words.length; i++) {
+      if (!this.connectives.has(words[i - 1]!)) continue;
+      const last = this.walk(words.slice(i));
+      if (last === undefined) continue;
+      let j = i - 1;
+      while (j > 0 && this.connectives.has(words[j - 1]!)) j--;
+      if (this.walk(words.slice(0, j)) !== undefined) return last;
+    }
+    return undefined;
+  }
+
+  /** The final state `words` reach in the clause automaton, undefined if they are not a clause. */
+  private walk(words: string[]): number | undefined {
+    let s: number | undefined = 0;
+    for (const w of words) {
+      s = this.clause.next[s]!.get(w);
+      if (s === undefined) return undefined;
+    }
+    return this.clause.final[s] ? s : undefined;
+  }
+}
+
+/** The words written in a rule body itself, not in the rules it refers to. */
+function literalWords(node: Node | undefined): string[] {
+  if (!node) return [];
+  switch (node.kind) {
+    case 'word':
+      return [node.word];
+    case 'rule':
+      return [];
+    case 'seq':
+      return node.items.flatMap(literalWords);
+    case 'alt':
+      return node.options.flatMap(literalWords);
+    default:
+      return literalWords(node.node);
+  }
+}
