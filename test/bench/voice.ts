@@ -221,12 +221,17 @@ for (const snr of [20, 10]) {
       if (typedPlans.has(text)) planned++;
       if (commandPath && hypothesis) {
         const planStarted = performance.now();
-        const result = await commandPath.run(typedForm(hypothesis));
-        const plan = planKey(result);
+        // As the agent runs them: each accepted utterance is a command of its own ("pick it up" | "and then
+        // go home" when the speaker paused before the connective), their actions one after the other.
+        const results: Record<string, unknown>[] = [];
+        for (const h of heard.filter((h) => h.recognition.accepted))
+          results.push(await commandPath.run(typedForm(h.recognition.text)));
+        const actions = results.flatMap((r) => r.actions as unknown[]);
+        const plan = planKey({ actions, refused: results.find((r) => r.refused !== undefined)?.refused });
         planMs = performance.now() - planStarted;
         if (typedPlans.has(text) && plan === typedPlans.get(text)) exactPlans++;
-        else if ((result.actions as unknown[]).length > 0) {
-          if (needsConfirmation(intentsOf(result), confirmIntents)) wrongConfirmed++;
+        else if (actions.length > 0) {
+          if (needsConfirmation(results.flatMap(intentsOf), confirmIntents)) wrongConfirmed++;
           else wrongRun++;
           failures.push(`${snr} dB ${voice} ${wpm}: WRONG PLAN ${plan} for "${text}"`);
         }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CONTINUATION_WINDOW, type Heard, inContinuation } from '../../agent/ingress/voice/engine.ts';
+import type { Recognition } from '../../agent/ingress/voice/recognizer.ts';
 import { resample } from '../../agent/ingress/voice/resample.ts';
 import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
 import { decodeWav, encodeWav, WavError } from '../../agent/ingress/voice/wav.ts';
@@ -196,4 +198,43 @@ test('segmenter: after an early decode heard a whole command the utterance ends 
   assert.equal(rest.length, 1);
   assert.equal(rest[0]!.reason, 'silence');
   assert.equal(rest[0]!.closedAt - rest[0]!.pauseStart, 10 * 512, '320 ms of silence, not 96');
+});
+
+test('a command starting with a connective stands only right after an accepted command', () => {
+  const heard = (speechStart: number, recognition: Partial<Recognition>): Heard => ({
+    utterance: {
+      samples: new Float32Array(0),
+      speechStart,
+      speechEnd: speechStart + 8000,
+      pauseStart: speechStart + 8000,
+      closedAt: speechStart + 10000,
+      reason: 'silence',
+    },
+    recognition: {
+      text: 'go home',
+      confidence: 0.9,
+      accepted: true,
+      timing: { decodeMs: 1 },
+      ...recognition,
+    },
+    recognizeMs: 1,
+    decodeStartedAt: speechStart + 10000,
+  });
+  const continued = heard(50000, { continues: true });
+  assert.equal(inContinuation(continued, 50000 - CONTINUATION_WINDOW).recognition.accepted, true);
+  const late = inContinuation(continued, 50000 - CONTINUATION_WINDOW - 1).recognition;
+  assert.equal(late.accepted, false, 'too long after the command before');
+  assert.match(String(late.reason), /no command came just before/);
+  assert.equal(inContinuation(continued, undefined).recognition.accepted, false, 'nothing before it');
+  const plain = heard(50000, {});
+  assert.equal(inContinuation(plain, undefined), plain, 'a command without a connective is left alone');
+  const doubted = heard(50000, {
+    continues: true,
+    accepted: false,
+    reason: 'too close to "and then go bedroom"',
+    doubt: { word: 'home', rival: 'bedroom' },
+  });
+  const notAsked = inContinuation(doubted, undefined).recognition;
+  assert.equal(notAsked.doubt, undefined, 'not asked back either');
+  assert.equal(notAsked.reason, doubted.recognition.reason);
 });

@@ -9,7 +9,7 @@ import {
   hypothesisWords,
   parseHypSeg,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
-import { ClauseEnds } from '../../models/factory/voice/clause-end.ts';
+import { ClauseEnds, continuing } from '../../models/factory/voice/clauses.ts';
 import { contrastTable } from '../../models/factory/voice/contrasts.ts';
 import { buildDictionary, ipaToArpabet } from '../../models/factory/voice/dictionary.ts';
 import { buildJsgf, spokenVariants, spokenWords, templateToJsgf } from '../../models/factory/voice/jsgf.ts';
@@ -239,6 +239,33 @@ public <command> = <one> [ ( then | and then | and ) <one> ];
     '"and" inside a number, then a connective',
   );
   assert.equal(finished('move forward'), false, 'not a command at all');
+  assert.equal(finished('and then pick it up'), true, 'a command continued with a connective');
   const noClauses = parseJsgfRules('#JSGF V1.0;\ngrammar t;\npublic <command> = stop | go;\n');
   assert.equal(ClauseEnds.of(noClauses.rules, noClauses.root), undefined, 'a grammar without <one> clauses');
+});
+
+test('a command may start with the connective a speaker paused before; its text is the command alone', () => {
+  const grammar = parseJsgfRules(`#JSGF V1.0;
+grammar t;
+<one> = ( pick it up ) | ( go home ) | ( and so on );
+public <command> = <one> [ ( then | and then | and ) <one> ];
+`);
+  const accepts = (g: typeof grammar, s: string) => grammarAccepts(g.rules, g.root, s.split(' '));
+  assert.equal(accepts(grammar, 'and then go home'), false, 'the grammar as written');
+  const cont = continuing(grammar);
+  for (const s of ['and then go home', 'then go home', 'and go home', 'go home', 'pick it up then go home'])
+    assert.equal(accepts(cont, s), true, s);
+  for (const s of ['then', 'then then go home', 'go home and', 'pick it up then go home then go home'])
+    assert.equal(accepts(cont, s), false, s);
+  assert.equal(accepts(grammar, 'and then go home'), false, 'the original is not changed in place');
+  const ends = ClauseEnds.of(cont.rules, cont.root)!;
+  assert.deepEqual(ends.withoutLeadingConnective('and then go home'.split(' ')), ['go', 'home']);
+  assert.deepEqual(
+    ends.withoutLeadingConnective('and so on'.split(' ')),
+    ['and', 'so', 'on'],
+    'a clause may start with "and"',
+  );
+  assert.deepEqual(ends.withoutLeadingConnective(['then']), ['then']);
+  const other = parseJsgfRules('#JSGF V1.0;\ngrammar t;\npublic <command> = stop | go;\n');
+  assert.equal(continuing(other), other, 'another shape is left as it was');
 });

@@ -169,6 +169,35 @@ test('sling listen refuses a file that is not audio with a clear error', async (
   assert.match(result.err, /notes\.wav: not a WAV file/);
 });
 
+test('a command said after a pause with "and then" continues the one before; alone, the connective is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
+  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
+    copyFileSync(join(grammarDir, f), join(dir, f));
+  }
+  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
+  try {
+    const first = await speech('turn on the kitchen light');
+    const rest = await speech('and then stop the robot');
+    const chain = await lm.listenFile(withSilence([first.samples, rest.samples], first.sampleRate));
+    assert.deepEqual(
+      chain.map((h) => [h.recognition.text, h.recognition.accepted, h.recognition.continues ?? false]),
+      [
+        ['turn on the kitchen light', true, false],
+        ['stop the robot', true, true],
+      ],
+      chain.map((h) => h.recognition.reason).join('; '),
+    );
+    const alone = await lm.listenFile(withSilence([rest.samples], rest.sampleRate));
+    assert.equal(alone.length, 1);
+    assert.equal(alone[0]!.recognition.accepted, false);
+    assert.match(String(alone[0]!.recognition.reason), /no command came just before/);
+  } finally {
+    await lm.close();
+  }
+});
+
 test('the trigram decoder (used for large specs) recognises commands and refuses what the grammar cannot say', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
   for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {

@@ -40,6 +40,26 @@ export interface VoiceEngineOptions {
   denoise?: boolean;
 }
 
+/** How soon (samples) a command starting with a connective must follow the accepted command it continues. */
+export const CONTINUATION_WINDOW = 2 * VAD_SAMPLE_RATE;
+
+/**
+ * A command heard with a leading connective ("and then go home", after a pause that ended "pick it up") stands
+ * only if the utterance just before it was an accepted command that closed at most `CONTINUATION_WINDOW` before
+ * it began (`previousEnd`, stream samples; undefined when the one before was refused, so nothing said in
+ * between is skipped). Otherwise the connective is more likely a misheard word ("turn" heard as "then"):
+ * refused, and not asked back.
+ */
+export function inContinuation(heard: Heard, previousEnd: number | undefined): Heard {
+  const r = heard.recognition;
+  if (!r.continues) return heard;
+  if (previousEnd !== undefined && heard.utterance.speechStart - previousEnd <= CONTINUATION_WINDOW)
+    return heard;
+  const { doubt: _, ...rest } = r;
+  const reason = r.accepted ? 'it starts with "then" or "and" but no command came just before it' : r.reason;
+  return { ...heard, recognition: { ...rest, accepted: false, ...(reason ? { reason } : {}) } };
+}
+
 /** An early decode that ends the utterance: a command heard and accepted, and finished (`complete`). */
 const endsCommand = (r: Recognition) => r.accepted && r.complete === true;
 
@@ -131,9 +151,12 @@ export class VoiceEngine {
     }
     const heard: Heard[] = [];
     // The audio up to the final pause, decoded when it began, stands for the utterance if no speech came after.
+    let previousEnd: number | undefined;
     for (const u of utterances) {
       const at = early.get(u.pauseStart);
-      heard.push(at ? { ...(await at), utterance: u } : await this.recognize(u));
+      const h = inContinuation(at ? { ...(await at), utterance: u } : await this.recognize(u), previousEnd);
+      previousEnd = h.recognition.accepted ? u.closedAt : undefined;
+      heard.push(h);
     }
     return heard;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { NoiseSuppressor } from './denoise.ts';
 import type { VoiceDialogue } from './dialogue.ts';
-import { EarlyDecodes, type Heard, type VoiceEngine } from './engine.ts';
+import { EarlyDecodes, type Heard, inContinuation, type VoiceEngine } from './engine.ts';
 import type { VoiceConfig } from './schema.ts';
 import { Segmenter, type Utterance } from './segmenter.ts';
 import { AudioStream } from './stream.ts';
@@ -59,6 +59,8 @@ interface Site {
   early: EarlyDecodes;
   listening: boolean;
   sessionId: string;
+  /** Where the last utterance closed, if it was an accepted command: one starting "and then" may continue it. */
+  lastCommandEnd?: number;
 }
 
 export class HermesVoice {
@@ -211,15 +213,19 @@ export class HermesVoice {
   private async utterance(siteId: string, utterance: Utterance): Promise<void> {
     const { dialogue, engine } = this.options;
     const early = this.sites.get(siteId)?.early.take(utterance);
-    if (!dialogue) return this.heard(siteId, await (early ?? engine.recognize(utterance)));
+    if (!dialogue)
+      return this.heard(siteId, this.inContext(siteId, await (early ?? engine.recognize(utterance))));
     const route = await dialogue.route(siteId, utterance);
     if (route.kind === 'woke') {
       await this.woke(siteId, route.detection);
     } else if (route.kind === 'recognize') {
       // The early decode heard the same audio only when the route did not cut a wake phrase off it.
-      const heard = await (route.samples.length === utterance.samples.length && early
-        ? early
-        : engine.recognize({ ...utterance, samples: route.samples }));
+      const heard = this.inContext(
+        siteId,
+        await (route.samples.length === utterance.samples.length && early
+          ? early
+          : engine.recognize({ ...utterance, samples: route.samples })),
+      );
       if (heard.recognition.accepted) await this.heard(siteId, heard, route.wake);
       else if (!(await this.askBack(siteId, heard))) {
         // The phrase and something that is not a command: awake, waiting for the command.
@@ -232,6 +238,14 @@ export class HermesVoice {
       const { text, confidence, sessionId } = route.command;
       await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
     }
+  }
+
+  /** A command continued with a connective stands only right after another (`inContinuation`); remembers this one. */
+  private inContext(siteId: string, heard: Heard): Heard {
+    const site = this.sites.get(siteId);
+    const checked = inContinuation(heard, site?.lastCommandEnd);
+    if (site) site.lastCommandEnd = checked.recognition.accepted ? checked.utterance.closedAt : undefined;
+    return checked;
   }
 
   private async woke(siteId: string, detection: WakeDetection): Promise<void> {

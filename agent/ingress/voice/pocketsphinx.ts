@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClauseEnds } from '../../../models/factory/voice/clause-end.ts';
+import { ClauseEnds, continuing } from '../../../models/factory/voice/clauses.ts';
 import { dfaFsg, sentencesDfa } from '../../../models/factory/voice/fsg.ts';
 import {
   grammarAccepts,
@@ -294,7 +294,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
 
   constructor(readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
-      this.sentences = parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8'));
+      this.sentences = continuing(parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8')));
     this.commands =
       this.sentences ??
       (options.contrasts && options.grammar.endsWith('.jsgf')
@@ -310,6 +310,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         second.phoneEditShare > 0 ? readPronunciations(options.dictionary) : undefined,
       );
     }
+  }
+
+  /** What the command path reads: a command continued with a connective ("and then go home") without it. */
+  private command(words: string[]): { text: string; continues?: true } {
+    const command = this.clauseEnds?.withoutLeadingConnective(words) ?? words;
+    return { text: command.join(' '), ...(command.length < words.length ? { continues: true } : {}) };
   }
 
   async recognize(
@@ -386,7 +392,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         // sentence is a close call like the contrast check's, and may be asked back.
         const { word: guessed, replaced } = second.guessedContrast;
         return {
-          text: words.join(' '),
+          ...this.command(words),
           confidence,
           accepted: false,
           reason: `the second pass chose "${guessed}", which the first pass did not hear ("${first.join(' ')}")`,
@@ -410,7 +416,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ? `too close to "${contrast.rival}" (margin ${contrast.margin})`
             : undefined;
       return {
-        text: words.join(' '),
+        ...this.command(words),
         confidence,
         accepted,
         ...(accepted && this.clauseEnds ? { complete: this.clauseEnds.finished(words) } : {}),

@@ -21,6 +21,11 @@ export interface Recognition {
    * speaker pausing here is done, so the utterance may end after a shorter silence. Unset: not known.
    */
   complete?: boolean;
+  /**
+   * The words began with a connective ("and then go home"), left out of `text`: the command continues the one
+   * before, and stands only if one was just heard (`inContinuation`).
+   */
+  continues?: boolean;
   /** Recogniser-specific evidence (scores) for logs and benchmarks. */
   detail?: Record<string, number | string>;
   timing: { decodeMs: number };

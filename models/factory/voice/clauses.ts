@@ -2,6 +2,11 @@ import { ruleDfa, type WordDfa } from './fsg.ts';
 import type { Node } from './ngram.ts';
 
 /**
+ * How the grammars jsgf.ts writes join clauses: `<one>` is a clause, the public rule joins at most two with
+ * connectives (its own words: "then", "and then", "and").
+ */
+
+/**
  * Words that may close a command without changing it ("turn on the light please"). A speaker who pauses
  * where the grammar allows only these has finished the command.
  */
@@ -44,8 +49,23 @@ export class ClauseEnds {
     return end !== undefined && [...this.clause.next[end]!.keys()].every((w) => this.neutral.has(w));
   }
 
-  /** The clause automaton's state after the last clause, if `words` is one clause or two joined. */
-  private stateAfterLastClause(words: string[]): number | undefined {
+  /** The command without the connective it was continued with ("and then go home" → "go home"). */
+  withoutLeadingConnective(words: string[]): string[] {
+    let lead = 0;
+    while (lead < words.length && this.connectives.has(words[lead]!)) lead++;
+    // The longest run of connectives that leaves a command: a clause may itself start with one ("and so on").
+    for (let i = lead; i > 0; i--) {
+      const rest = words.slice(i);
+      if (this.stateAfterLastClause(rest, false) !== undefined) return rest;
+    }
+    return words;
+  }
+
+  /**
+   * The clause automaton's state after the last clause, if `words` is one clause or two joined (or, with
+   * `leading`, a connective and a clause).
+   */
+  private stateAfterLastClause(words: string[], leading = true): number | undefined {
     const whole = this.walk(words);
     if (whole !== undefined) return whole;
     for (let i = 1; i < words.length; i++) {
@@ -54,7 +74,7 @@ export class ClauseEnds {
       if (last === undefined) continue;
       let j = i - 1;
       while (j > 0 && this.connectives.has(words[j - 1]!)) j--;
-      if (this.walk(words.slice(0, j)) !== undefined) return last;
+      if (j === 0 ? leading : this.walk(words.slice(0, j)) !== undefined) return last;
     }
     return undefined;
   }
@@ -85,4 +105,26 @@ function literalWords(node: Node | undefined): string[] {
     default:
       return literalWords(node.node);
   }
+}
+
+/**
+ * The grammar with a connective allowed before the first clause: a speaker who pauses before "and then" ends
+ * one utterance with the first command and starts the next with the connective ("and then go home"). Such an
+ * utterance is a command of its own (`ClauseEnds.withoutLeadingConnective` gives its text). Rules are not copied, only the
+ * public rule is replaced; a grammar of another shape is returned as it was.
+ */
+export function continuing(grammar: { rules: Map<string, Node>; root: string }): {
+  rules: Map<string, Node>;
+  root: string;
+} {
+  const body = grammar.rules.get(grammar.root);
+  // <one> [ ( connectives ) <one> ]
+  if (body?.kind !== 'seq' || body.items.length !== 2) return grammar;
+  const [first, rest] = body.items;
+  if (first?.kind !== 'rule' || rest?.kind !== 'opt' || rest.node.kind !== 'seq') return grammar;
+  const connective = rest.node.items[0];
+  if (!connective || rest.node.items.length !== 2) return grammar;
+  const rules = new Map(grammar.rules);
+  rules.set(grammar.root, { kind: 'seq', items: [{ kind: 'opt', node: connective }, first, rest] });
+  return { rules, root: grammar.root };
 }
