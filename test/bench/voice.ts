@@ -253,8 +253,9 @@ for (const snr of [20, 10]) {
         const decodedMs = ((last.decodeStartedAt - r.speechEnd) / RATE) * 1000 + last.recognizeMs;
         const latency = Math.max(closedMs, decodedMs) + planMs;
         latencies.push(latency);
-        const end = last.utterance.reason;
-        latencyByEnd.set(end, [...(latencyByEnd.get(end) ?? []), latency]);
+        const byEnd = latencyByEnd.get(last.utterance.reason) ?? [];
+        byEnd.push(latency);
+        latencyByEnd.set(last.utterance.reason, byEnd);
         waits.closed.push(closedMs);
         waits.decodeStart.push(((last.decodeStartedAt - r.speechEnd) / RATE) * 1000);
         waits.decode.push(last.recognizeMs);

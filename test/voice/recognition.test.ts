@@ -24,6 +24,17 @@ after(async () => {
   await engine?.close();
 });
 
+/** The fixture grammar decoded with its trigram model, as large specs are: a copy whose manifest says so. */
+function trigramCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
+  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
+    copyFileSync(join(grammarDir, f), join(dir, f));
+  }
+  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  return dir;
+}
+
 test('commands in one recording are segmented and recognised word for word', async () => {
   const commands = ['turn on the kitchen light', 'drive forward two meters', 'make the lounge light red'];
   const clips = await Promise.all(commands.map((c) => speech(c)));
@@ -170,12 +181,7 @@ test('sling listen refuses a file that is not audio with a clear error', async (
 });
 
 test('a command said after a pause with "and then" continues the one before; alone, the connective is refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
-  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
-    copyFileSync(join(grammarDir, f), join(dir, f));
-  }
-  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
-  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  const dir = trigramCopy();
   const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
   try {
     const first = await speech('turn on the kitchen light');
@@ -199,12 +205,7 @@ test('a command said after a pause with "and then" continues the one before; alo
 });
 
 test('the trigram decoder (used for large specs) recognises commands and refuses what the grammar cannot say', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
-  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
-    copyFileSync(join(grammarDir, f), join(dir, f));
-  }
-  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
-  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  const dir = trigramCopy();
   const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
   const rescoring = await VoiceEngine.open({
     grammarDir: dir,

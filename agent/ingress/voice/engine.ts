@@ -60,7 +60,7 @@ export function inContinuation(heard: Heard, previousEnd: number | undefined): H
   return { ...heard, recognition: { ...rest, accepted: false, ...(reason ? { reason } : {}) } };
 }
 
-/** An early decode that ends the utterance: a command heard and accepted, and finished (`complete`). */
+/** An early decode that lets the utterance end sooner: a command heard, accepted and finished (`complete`). */
 const endsCommand = (r: Recognition) => r.accepted && r.complete === true;
 
 export class VoiceEngine {
@@ -177,7 +177,7 @@ export class EarlyDecodes {
   constructor(private readonly engine: VoiceEngine) {}
 
   /**
-   * Speech paused: decodes what was said so far. Resolves whether it heard a whole command (the stream then
+   * Speech paused: decodes what was said so far. Resolves whether it heard a finished command (the stream then
    * ends the utterance after the shorter silence); the stream awaits it, so decodes never overlap.
    */
   start(utterance: Utterance): Promise<boolean> {

@@ -66,7 +66,7 @@ export const voiceSchema = z
           .min(32)
           .max(5000)
           .default(defaultSegmenterOptions.completeSilenceMs)
-          .describe('silence that ends an utterance once its early decode heard a whole command'),
+          .describe('silence that ends an utterance once its early decode heard a finished command'),
       })
       .prefault({}),
     hermes: z

@@ -60,7 +60,7 @@ export interface Utterance {
    * not `quietDb` below the loudest. An early decode stands for the utterance with the same `pauseStart`.
    */
   pauseStart: number;
-  /** `complete`: closed early because the early decode heard a whole command (`completeSilenceMs`). */
+  /** `complete`: closed after `completeSilenceMs` because the early decode heard a finished command. */
   reason: 'silence' | 'max-length' | 'flush' | 'early' | 'complete';
   /**
    * The same span before noise suppression, when the stream denoises (`samples` are then the denoised
@@ -91,7 +91,7 @@ export class Segmenter {
   private peak = 0;
   private quietFrames = 0;
   private pauseStart = 0;
-  /** The early decode of this pause heard a whole command: `completeSilenceMs` ends the utterance. */
+  /** The early decode of this pause heard a finished command: `completeSilenceMs` ends the utterance. */
   private completed = false;
   private early?: Utterance;
 

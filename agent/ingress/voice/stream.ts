@@ -27,8 +27,8 @@ export class AudioStream {
     private readonly onUtterance: (utterance: Utterance) => void | Promise<void>,
     /**
      * Speech paused: the utterance so far, for early decoding. Analysis waits for the answer, whether it heard a
-     * whole command (the utterance then ends after the shorter `completeSilenceMs`); frames queue meanwhile and
-     * are caught up in milliseconds, so the close comes when both the decode and that silence are done.
+     * finished command (the utterance then ends after the shorter `completeSilenceMs`); frames queue meanwhile
+     * and are caught up in milliseconds, so the close comes when both the decode and that silence are done.
      */
     private readonly onEarly?: (utterance: Utterance) => Promise<boolean> | boolean,
     /** Cleans the audio before the VAD (and so before the recogniser); owned by the caller. */

@@ -1,10 +1,8 @@
 import { ruleDfa, type WordDfa } from './fsg.ts';
 import type { Node } from './ngram.ts';
 
-/**
- * How the grammars jsgf.ts writes join clauses: `<one>` is a clause, the public rule joins at most two with
- * connectives (its own words: "then", "and then", "and").
- */
+// How the grammars jsgf.ts writes join clauses: `<one>` is a clause, and the public rule joins at most two with
+// connectives, its own words ("then", "and then", "and").
 
 /**
  * Words that may close a command without changing it ("turn on the light please"). A speaker who pauses
@@ -14,10 +12,8 @@ export const NEUTRAL_ENDINGS = ['please', 'now', 'thanks', 'thank'];
 
 /**
  * Whether a heard command is finished: nothing the grammar allows after its last clause would change it (a
- * distance may still get a speed, "turn left" an angle, "one" may go on "and a half"; those are not). Built
- * for the grammars jsgf.ts writes: clauses are `<one>`, and the public rule joins at most two of them with
- * connectives, which are the public rule's own words. A new clause after a connective is not counted: the
- * first one is a whole command.
+ * distance may still get a speed, "turn left" an angle, "one" may go on "and a half"; those are not). A second
+ * clause that may follow a connective does not count: the first is a whole command on its own.
  */
 export class ClauseEnds {
   private readonly clause: WordDfa;
@@ -110,8 +106,8 @@ function literalWords(node: Node | undefined): string[] {
 /**
  * The grammar with a connective allowed before the first clause: a speaker who pauses before "and then" ends
  * one utterance with the first command and starts the next with the connective ("and then go home"). Such an
- * utterance is a command of its own (`ClauseEnds.withoutLeadingConnective` gives its text). Rules are not copied, only the
- * public rule is replaced; a grammar of another shape is returned as it was.
+ * utterance is a command of its own (`ClauseEnds.withoutLeadingConnective` gives its text). Only the public
+ * rule is replaced, in a new map; a grammar of another shape is returned as it was.
  */
 export function continuing(grammar: { rules: Map<string, Node>; root: string }): {
   rules: Map<string, Node>;
