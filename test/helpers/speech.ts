@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -36,6 +36,17 @@ export async function buildFixtureGrammar(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'sling-voice-model-'));
   const built = await buildVoiceModel(readVoiceSpec(voiceFixtureSpec), dir, voiceFixtureSpec);
   return built.dir;
+}
+
+/** A copy of a built voice grammar whose manifest says to decode with its trigram model, as large specs are. */
+export function trigramCopy(grammarDir: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
+  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
+    copyFileSync(join(grammarDir, f), join(dir, f));
+  }
+  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
+  return dir;
 }
 
 /** Synthesized speech at 16 kHz with 0.5 s of silence before and 1 s after. */

@@ -10,7 +10,14 @@ import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/
 import { projectRoot } from '../../agent/paths.ts';
 import { buildVoiceModel } from '../../models/factory/voice/build.ts';
 import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
-import { addNoise, buildFixtureGrammar, paddedSpeech, speech, withSilence } from '../helpers/speech.ts';
+import {
+  addNoise,
+  buildFixtureGrammar,
+  paddedSpeech,
+  speech,
+  trigramCopy,
+  withSilence,
+} from '../helpers/speech.ts';
 
 // Real espeak-ng speech → Silero VAD → PocketSphinx with the grammar built from test/fixtures/voice/intents.yaml.
 let grammarDir: string;
@@ -23,17 +30,6 @@ before(async () => {
 after(async () => {
   await engine?.close();
 });
-
-/** The fixture grammar decoded with its trigram model, as large specs are: a copy whose manifest says so. */
-function trigramCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sling-voice-lm-'));
-  for (const f of ['grammar.jsgf', 'grammar.lm', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
-    copyFileSync(join(grammarDir, f), join(dir, f));
-  }
-  const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
-  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, decoder: 'lm' }));
-  return dir;
-}
 
 test('commands in one recording are segmented and recognised word for word', async () => {
   const commands = ['turn on the kitchen light', 'drive forward two meters', 'make the lounge light red'];
@@ -181,7 +177,7 @@ test('sling listen refuses a file that is not audio with a clear error', async (
 });
 
 test('a command said after a pause with "and then" continues the one before; alone, the connective is refused', async () => {
-  const dir = trigramCopy();
+  const dir = trigramCopy(grammarDir);
   const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
   try {
     const first = await speech('turn on the kitchen light');
@@ -205,7 +201,7 @@ test('a command said after a pause with "and then" continues the one before; alo
 });
 
 test('the trigram decoder (used for large specs) recognises commands and refuses what the grammar cannot say', async () => {
-  const dir = trigramCopy();
+  const dir = trigramCopy(grammarDir);
   const lm = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
   const rescoring = await VoiceEngine.open({
     grammarDir: dir,

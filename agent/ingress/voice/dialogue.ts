@@ -26,8 +26,12 @@ export type DialogueRoute =
   | { kind: 'ignore' }
   /** The wake phrase alone: the next utterance is the command. */
   | { kind: 'woke'; detection: WakeDetection }
-  /** Recognise these samples as a command (after the wake phrase when `wake` is set). */
-  | { kind: 'recognize'; samples: Float32Array; wake?: WakeDetection }
+  /**
+   * Recognise these samples as a command (after the wake phrase when `wake` is set). `interrupted`: a question
+   * was pending and this is not its answer; the held command is cancelled (`cancel`) unless what is heard
+   * continues it ("pick it up?" … "and then go home").
+   */
+  | { kind: 'recognize'; samples: Float32Array; wake?: WakeDetection; interrupted?: PendingCommand }
   /** A confirmed command: run it. */
   | { kind: 'execute'; command: PendingCommand };
 
@@ -123,15 +127,16 @@ export class VoiceDialogue {
       const resolution = this.confirmations.answer(siteId, answer, this.now());
       this.clearTimer(siteId);
       if (resolution.kind === 'execute') return { kind: 'execute', command: resolution.command };
-      if (resolution.kind === 'cancel')
-        this.options.onCancelled(siteId, resolution.command, resolution.reason);
       // Not an answer: the question is dropped and the utterance is heard as a command (the site was
       // listening for a reply, so no wake phrase is needed): "stop" still stops, also when the question ran
-      // out while it was being decoded.
-      if (resolution.kind === 'cancel' && answer === 'other') {
-        return { kind: 'recognize', samples: utterance.samples };
+      // out while it was being decoded. The caller cancels the held command once it knows what was said.
+      if (resolution.kind === 'cancel' && resolution.reason === 'other')
+        return { kind: 'recognize', samples: utterance.samples, interrupted: resolution.command };
+      if (resolution.kind === 'cancel') {
+        this.options.onCancelled(siteId, resolution.command, resolution.reason);
+        if (answer === 'other') return { kind: 'recognize', samples: utterance.samples };
+        return { kind: 'ignore' };
       }
-      if (resolution.kind === 'cancel') return { kind: 'ignore' };
     }
     if (!this.spotter) return { kind: 'recognize', samples: utterance.samples };
     const gate = this.gate(siteId);
@@ -150,6 +155,11 @@ export class VoiceDialogue {
       samples: utterance.samples.subarray(route.from),
       ...(detection ? { wake: detection } : {}),
     };
+  }
+
+  /** A held command that the next utterance interrupted (`DialogueRoute.interrupted`) and did not continue. */
+  cancel(siteId: string, command: PendingCommand): void {
+    this.options.onCancelled(siteId, command, 'other');
   }
 
   /** What an utterance answers to a question: a configured yes or no phrase, or anything else. */

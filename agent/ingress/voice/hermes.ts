@@ -226,6 +226,17 @@ export class HermesVoice {
           ? early
           : engine.recognize({ ...utterance, samples: route.samples })),
       );
+      if (route.interrupted) {
+        const r = heard.recognition;
+        // "Pick it up?" … "and then go home": the speaker is still giving the command. The two are asked
+        // about as one; anything else cancels the held command.
+        if (r.accepted && r.continues) {
+          const text = `${route.interrupted.text} then ${r.text}`;
+          const confidence = Math.min(r.confidence, route.interrupted.confidence);
+          return this.heard(siteId, { ...heard, recognition: { ...r, text, confidence } });
+        }
+        dialogue.cancel(siteId, route.interrupted);
+      }
       if (heard.recognition.accepted) await this.heard(siteId, heard, route.wake);
       else if (!(await this.askBack(siteId, heard))) {
         // The phrase and something that is not a command: awake, waiting for the command.
