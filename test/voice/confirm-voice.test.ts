@@ -3,12 +3,14 @@ import { after, before, test } from 'node:test';
 import { buildPipeline } from '../../agent/default-pipeline.ts';
 import { startVoice, type VoiceService } from '../../agent/ingress/voice/service.ts';
 import { createLogger } from '../../agent/log.ts';
+import type { CommandResult } from '../../agent/report/result.ts';
 import { type Rig, startRig } from '../helpers/agent.ts';
-import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+import { buildFixtureGrammar, publishSpeech, trigramCopy } from '../helpers/speech.ts';
 import { type TableParse, TableParser } from '../helpers/table-parser.ts';
 
 // Spoken confirmation of motion heard by voice, end to end: Hermes audio frames through a real mosquitto,
-// VAD, PocketSphinx, the agent with the default world's skills, safety and virtual robot.
+// VAD, PocketSphinx with the trigram model (as the default world decodes; it can hear a leading "and then"),
+// the agent with the default world's skills, safety and virtual robot.
 
 const distance = (text: string, value: number) => ({
   intent: 'robot.move',
@@ -36,7 +38,11 @@ before(async () => {
     {
       drivers: { world: { kind: 'virtual', timeScale: 20 } },
       // The longest answer window: a loaded machine must not turn the test's "yes" into a timeout.
-      voice: { enabled: true, grammar: await buildFixtureGrammar(), confirm: { timeoutMs: 60000 } },
+      voice: {
+        enabled: true,
+        grammar: trigramCopy(await buildFixtureGrammar()),
+        confirm: { timeoutMs: 60000 },
+      },
     },
     (config, deps) => buildPipeline(config, deps, new TableParser(parses)),
     (agent) => [agent.topics.commandResult, 'hermes/asr/textCaptured', 'hermes/audioServer/+/playBytes/+'],
@@ -113,4 +119,42 @@ test('anything else cancels the question and is heard as a command of its own', 
   assert.equal(executed('robot.move').length, 1, 'the question was dropped, not run');
   assert.equal(x(), before);
   assert.equal(rig.agent.state.get('light.kitchen.on')?.value, true);
+});
+
+/** Waits until the site has been quiet for a second: replies to earlier commands are spoken after they finish. */
+async function quiet(siteId: string): Promise<void> {
+  let count: number;
+  do {
+    count = spoken(siteId);
+    await new Promise((r) => setTimeout(r, 1000));
+  } while (spoken(siteId) !== count);
+}
+
+test('"and then …" said while the first half awaits its "yes" joins it: one question, both run on "yes"', async () => {
+  await quiet('porch');
+  const before = x();
+  const questions = spoken('porch');
+  const lightsOn = executed('light.on').length;
+  await say('porch', 'drive forward one meter');
+  await nthSpoken('porch', questions + 1, 'the question');
+  await say('porch', 'and then turn on the kitchen light');
+  await nthSpoken('porch', questions + 2, 'the question about both');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(spoken('porch'), questions + 2, 'asked again, not "Cancelled."');
+  assert.equal(executed('light.on').length, lightsOn, 'the continuation waits for the same "yes"');
+  assert.equal(x(), before);
+  await say('porch', 'yes');
+  const joined = 'drive forward one meter then turn on the kitchen light';
+  const message = await rig.probe.waitFor(
+    (m) => m.topic === rig.agent.topics.commandResult && JSON.parse(m.payload).text === joined,
+    'the two run as one command',
+    30000,
+  );
+  const result = JSON.parse(message.payload) as CommandResult;
+  assert.equal(result.status, 'ok');
+  assert.deepEqual(
+    result.clauses?.map((c) => c.intent),
+    ['robot.move', 'light.on'],
+  );
+  await rig.probe.waitFor(() => x() > before + 0.9, 'the robot moved a meter', 30000);
 });
