@@ -315,3 +315,44 @@ function spanEnds(rules: Map<string, Node>, words: string[]) {
   };
   return ends;
 }
+
+/**
+ * Reads back an ARPA trigram model (as `buildArpa` writes it) for scoring word strings: natural-log
+ * probabilities with back-off. Hand-written for the same reason as the writer: ~40 lines, no npm package.
+ */
+export class ArpaTrigram {
+  private readonly unigrams = new Map<string, { p: number; backoff: number }>();
+  private readonly bigrams = new Map<string, { p: number; backoff: number }>();
+  private readonly trigrams = new Map<string, number>();
+
+  constructor(arpa: string) {
+    let order = 0;
+    for (const line of arpa.split('\n')) {
+      const section = /^\\(\d)-grams:/.exec(line);
+      if (section) {
+        order = Number(section[1]);
+        continue;
+      }
+      if (line.startsWith('\\')) order = 0;
+      const f = line.trim().split(/\s+/);
+      if (order === 0 || f.length < order + 1) continue;
+      const p = Number(f[0]) * Math.LN10;
+      const gram = f.slice(1, order + 1).join(' ');
+      const backoff = Number(f[order + 1] ?? 0) * Math.LN10;
+      if (order === 1) this.unigrams.set(gram, { p, backoff });
+      else if (order === 2) this.bigrams.set(gram, { p, backoff });
+      else this.trigrams.set(gram, p);
+    }
+    if (this.unigrams.size === 0) throw new Error('not an ARPA language model: no 1-grams');
+  }
+
+  /** ln P(word | w1 w2); `<s>` and `</s>` as in the model. Unknown words get the model's floor (-99). */
+  logProb(w1: string, w2: string, word: string): number {
+    const tri = this.trigrams.get(`${w1} ${w2} ${word}`);
+    if (tri !== undefined) return tri;
+    const backoff2 = this.bigrams.get(`${w1} ${w2}`)?.backoff ?? 0;
+    const bi = this.bigrams.get(`${w2} ${word}`);
+    if (bi !== undefined) return backoff2 + bi.p;
+    return backoff2 + (this.unigrams.get(w2)?.backoff ?? 0) + (this.unigrams.get(word)?.p ?? -99 * Math.LN10);
+  }
+}
