@@ -99,7 +99,14 @@ test('near sentences: within the edit budget, closest first, capped', () => {
 
 test('the second pass edits only hypotheses long enough to keep most of their words', () => {
   const near = new NearSentences(rules, root);
-  const s = { wordsPerEdit: 4, maxEdits: 1, maxCandidates: 100, maxRivalMargin: 30, phoneEditShare: 0 };
+  const s = {
+    wordsPerEdit: 4,
+    maxEdits: 1,
+    maxCandidates: 100,
+    maxRivalMargin: 30,
+    phoneEditShare: 0,
+    lattice: 'off' as const,
+  };
   assert.equal(NearSentences.edits(3, s), 0);
   assert.equal(NearSentences.edits(4, s), 1);
   assert.equal(NearSentences.edits(12, s), 1);
@@ -164,7 +171,14 @@ test('sentences that sound close: within the phone edit budget, closest first, c
 
 test('second-pass candidates: word edits first, then sentences found only by their phones', () => {
   const near = new NearSentences(rules, root, pronunciations);
-  const s = { wordsPerEdit: 4, maxEdits: 1, maxCandidates: 100, maxRivalMargin: 30, phoneEditShare: 0.25 };
+  const s = {
+    wordsPerEdit: 4,
+    maxEdits: 1,
+    maxCandidates: 100,
+    maxRivalMargin: 30,
+    phoneEditShare: 0.25,
+    lattice: 'off' as const,
+  };
   // "back two" heard as "bag to": two words changed, one phone.
   const misheard = near.candidates(w('go bag to meters'), s);
   assert.deepEqual(

@@ -62,6 +62,12 @@ export const decoderSchema = z
           .describe(
             'also decode again when the first pass already heard a sentence of the grammar (measured: it broke more right hearings than it mended)',
           ),
+        lattice: z
+          .enum(['off', 'enrolled', 'always'])
+          .default('enrolled')
+          .describe(
+            'also decode again the best grammar sentences in the first pass word lattice: with an enrolled acoustic model only (measured: with the Debian model it let through more wrong commands than it mended), always, or off',
+          ),
         maxRivalMargin: z
           .number()
           .default(25)

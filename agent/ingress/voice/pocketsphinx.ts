@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ClauseEnds, continuing } from '../../../models/factory/voice/clauses.ts';
 import { dfaFsg, sentencesDfa } from '../../../models/factory/voice/fsg.ts';
 import {
+  ArpaTrigram,
   grammarAccepts,
   longestGrammarSpan,
   type Node,
@@ -13,6 +14,7 @@ import {
 import { BatchProcess, persistentDecodingAvailable } from './batch-process.ts';
 import { contrastVariants, sentencesFsg } from './contrast.ts';
 import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeArguments } from './decoder.ts';
+import { type Lattice, parseHtkLattice } from './lattice.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
 import { guessedContrast, NearSentences } from './second-pass.ts';
 import { encodeWav } from './wav.ts';
@@ -270,6 +272,10 @@ function padded(samples: Float32Array): Float32Array {
  * against the audio instead): at most this many words, keeping this share.
  */
 const MAX_TRIMMED = 1;
+
+/** Waiting for a lattice file: this many reads, this far apart (a lattice takes well under a millisecond). */
+const LATTICE_ATTEMPTS = 25;
+const LATTICE_RETRY_MS = 4;
 const MIN_KEPT_SHARE = 0.75;
 
 export class PocketSphinxRecognizer implements SpeechRecognizer {
@@ -292,6 +298,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
   private readonly near?: NearSentences;
 
+  /** The trigram model, to rank grammar paths of the first pass's word lattice (unset: lattices unused). */
+  private readonly latticeModel?: ArpaTrigram;
+
   constructor(readonly options: PocketSphinxOptions) {
     if (options.sentenceGrammar)
       this.sentences = continuing(parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8')));
@@ -309,6 +318,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         this.sentences.root,
         second.phoneEditShare > 0 ? readPronunciations(options.dictionary) : undefined,
       );
+      // The lattice's sentences help only an acoustic model that fits the speaker (an enrolled one): with
+      // Debian's, its paths fit out-of-scope speech and misheard commands about as well as what was said.
+      if (second.lattice === 'always' || (second.lattice === 'enrolled' && options.hmm !== undefined))
+        this.latticeModel = new ArpaTrigram(readFileSync(options.grammar, 'utf8'));
     }
   }
 
@@ -435,8 +448,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
             ? {
                 firstPass: first.join(' '),
                 secondPassCandidates: second.candidates,
+                ...(second.fromLattice !== undefined ? { latticeSentences: second.fromLattice } : {}),
                 secondPassListMs: second.candidatesMs,
                 soundsOnly: second.soundsOnly ? 1 : 0,
+                latticeOnly: second.latticeOnly ? 1 : 0,
                 rivalMargin: second.rivalMargin,
               }
             : {}),
@@ -459,7 +474,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     } finally {
       // the command decode ('' side: .g, .l outputs) and the decodeSentences sides (.f<side> outputs)
       for (const side of ['', 'h', 'v', 's', 'r', 'u']) {
-        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', `.f${side}`])
+        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.lat', `.f${side}`])
           rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
       }
     }
@@ -479,10 +494,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         words: string[];
         seg: HypSeg;
         candidates: number;
+        /** Of them, sentences the first pass's lattice spells (undefined: lattices unused). */
+        fromLattice?: number;
         candidatesMs: number;
         rivalMargin: number;
         /** Found only by its phones: several words changed. */
         soundsOnly: boolean;
+        /** Found only in the first pass's word lattice. */
+        latticeOnly: boolean;
         /** The contrast check must use the flat margin, not the per-word ones. */
         flatMargin: boolean;
         /** A word that changes the command, chosen by the second pass but not heard by the first. */
@@ -496,7 +515,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     // lost 9 right hearings ("sixty" → "fifty", "off" → "on") for 2 mended (models/README.md).
     if (heardSentence && !settings.rescoreSentences) return undefined;
     const listed = performance.now();
-    const listedCandidates = this.near.candidates(firstWords, settings);
+    const lattice = this.latticeModel ? await this.readLattice(id) : undefined;
+    const fromLattice =
+      lattice && this.latticeModel ? this.near.latticeSentences(lattice, this.latticeModel) : [];
+    const listedCandidates = this.near.candidates(firstWords, settings, fromLattice);
     const candidates = listedCandidates.map((c) => c.words);
     const candidatesMs = performance.now() - listed;
     if (candidates.length === 0) return undefined;
@@ -526,6 +548,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         : Number.NEGATIVE_INFINITY;
     const text = words.join(' ');
     const soundsOnly = listedCandidates.some((c) => c.soundsOnly && c.words.join(' ') === text);
+    const latticeOnly = listedCandidates.some((c) => c.latticeOnly && c.words.join(' ') === text);
     if (rivalMargin > settings.maxRivalMargin) return undefined;
     // Behind one automaton (any list with a sentence found by sounds) the per-word margins were never
     // calibrated: any winner needs the flat margin.
@@ -533,10 +556,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       words,
       seg,
       candidates: candidates.length,
+      ...(this.latticeModel ? { fromLattice: fromLattice.length } : {}),
       candidatesMs,
       rivalMargin,
       soundsOnly,
-      flatMargin: oneAutomaton,
+      latticeOnly,
+      // A sentence from the lattice may be several words from what the first pass heard: as with one found by
+      // its sounds, the per-word margins were not measured on such choices.
+      flatMargin: oneAutomaton || latticeOnly,
       ...(guessed ? { guessedContrast: guessed } : {}),
     };
   }
@@ -640,6 +667,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       // The n-gram search's second (flat-lexicon) pass: measured on the default world, 30% of the CPU and no
       // better accuracy, so it is skipped to cut the wait after speech ends.
       ...(grammar.endsWith('.lm') ? ['-fwdflat', 'no'] : []),
+      // The word lattice of each utterance (<dir>/<id>.lat), for the second pass's lattice sentences.
+      ...(command && this.latticeModel ? ['-outlatdir', this.dir, '-outlatfmt', 'htk'] : []),
     ];
     if (!command) return base;
     return mergeArguments(
@@ -647,6 +676,24 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       this.options.decoderArgs ?? [],
       decoderArguments(this.options.decoder ?? defaultDecoderSettings),
     );
+  }
+
+  /**
+   * The first pass's lattice of utterance `id`. pocketsphinx_batch writes it just after the result line the
+   * decode resolved on, so it may be a moment late; undefined if it never becomes complete.
+   */
+  private async readLattice(id: string): Promise<Lattice | undefined> {
+    const file = join(this.dir, `${id}.lat`);
+    for (let attempt = 0; attempt < LATTICE_ATTEMPTS; attempt++) {
+      try {
+        const lattice = parseHtkLattice(readFileSync(file, 'utf8'));
+        if (lattice) return lattice;
+      } catch {
+        // not there yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, LATTICE_RETRY_MS));
+    }
+    return undefined;
   }
 
   private async decode(

@@ -4,7 +4,8 @@ import {
   ruleDfa,
   type WordDfa,
 } from '../../../models/factory/voice/fsg.ts';
-import type { Node } from '../../../models/factory/voice/ngram.ts';
+import type { ArpaTrigram, Node } from '../../../models/factory/voice/ngram.ts';
+import { type Lattice, latticeSentences } from './lattice.ts';
 
 /**
  * Second pass (pure part). The trigram decoder strings grammar words together freely, so it often hears a
@@ -28,11 +29,23 @@ export interface SecondPassSettings {
   phoneEditShare: number;
   /** Largest per-frame lead of the first-pass words over the edited sentence that still accepts the edit. */
   maxRivalMargin: number;
+  /** When to take grammar sentences from the first pass's word lattice too. */
+  lattice: 'off' | 'enrolled' | 'always';
 }
+
+/**
+ * The lattice's best grammar sentences offered to the second pass, and the trigram model's weight against the
+ * acoustic score in ranking them: chosen on held-out clips of bench:voice-nbest's split (models/README.md,
+ * "Grammar sentences from the word lattice"; weights 8–16 rank alike, 10 sentences hold nearly every right one).
+ */
+const LATTICE_SENTENCES = 10;
+const LATTICE_LM_WEIGHT = 12;
 
 export interface Candidate {
   words: string[];
   soundsOnly: boolean;
+  /** Found only in the lattice: possibly several words from what the first pass heard. */
+  latticeOnly?: true;
 }
 
 export class NearSentences {
@@ -62,18 +75,27 @@ export class NearSentences {
    * short for an edit or nothing in the grammar is that close. `soundsOnly`: found only by its phones (more
    * than the allowed word edits away), which the recogniser holds to stricter margins.
    */
-  candidates(words: string[], s: SecondPassSettings): Candidate[] {
-    // Short hypotheses get no second pass at all: out-of-scope speech decodes to a few words, and a word or a
-    // few phones away from them there is nearly always some command (held-out out-of-scope accepts 1 → 3 of 40).
-    const edits = NearSentences.edits(words.length, s);
-    if (edits === 0) return [];
+  candidates(words: string[], s: SecondPassSettings, fromLattice: string[][] = []): Candidate[] {
     const out = new Map<string, Candidate>();
+    const addLattice = () => {
+      for (const sentence of fromLattice) {
+        if (out.size >= s.maxCandidates) break;
+        const key = sentence.join(' ');
+        if (!out.has(key)) out.set(key, { words: sentence, soundsOnly: false, latticeOnly: true });
+      }
+      return [...out.values()];
+    };
+    // Short hypotheses get no word edits: out-of-scope speech decodes to a few words, and a word or a few
+    // phones away from them there is nearly always some command (held-out out-of-scope accepts 1 → 3 of 40).
+    // What the lattice holds was weighed by the decoder itself, so it is still offered.
+    const edits = NearSentences.edits(words.length, s);
+    if (edits === 0) return addLattice();
     for (const c of nearSentences(this.dfa, words, edits, s.maxCandidates))
       out.set(c.words.join(' '), { words: c.words, soundsOnly: false });
     const sounds = this.pronunciations;
     const phones = sounds ? words.flatMap((w) => sounds.get(w) ?? []) : [];
     const phoneEdits = Math.floor(s.phoneEditShare * phones.length);
-    if (!sounds || phoneEdits === 0 || out.size >= s.maxCandidates) return [...out.values()];
+    if (!sounds || phoneEdits === 0 || out.size >= s.maxCandidates) return addLattice();
     // Then the closest-sounding ones, without repeats.
     for (const c of nearSentencesByPhones(
       this.dfa,
@@ -86,7 +108,12 @@ export class NearSentences {
       const key = c.words.join(' ');
       if (!out.has(key)) out.set(key, { words: c.words, soundsOnly: true });
     }
-    return [...out.values()];
+    return addLattice();
+  }
+
+  /** The best `count` grammar sentences the first pass's lattice spells (lattice.ts). */
+  latticeSentences(lattice: Lattice, lm: ArpaTrigram): string[][] {
+    return latticeSentences(lattice, this.dfa, lm, LATTICE_SENTENCES, LATTICE_LM_WEIGHT);
   }
 }
 
