@@ -196,6 +196,41 @@ test('second-pass candidates: word edits first, then sentences found only by the
   assert.deepEqual(new NearSentences(rules, root).candidates(w('go bag to meters'), s), []);
 });
 
+test('second-pass candidates: the lattice sentences come last, marked, also for short hypotheses', () => {
+  const near = new NearSentences(rules, root);
+  const s = {
+    wordsPerEdit: 4,
+    maxEdits: 1,
+    maxCandidates: 3,
+    maxRivalMargin: 30,
+    phoneEditShare: 0,
+    lattice: 'always' as const,
+  };
+  const fromLattice = ['turn on the kitchen light', 'switch off the bedroom light', 'go back two meters'].map(
+    w,
+  );
+  // Too short for a word edit: only the lattice's sentences.
+  assert.deepEqual(
+    near.candidates(w('brighten back'), s, fromLattice).map((c) => [c.words.join(' '), c.latticeOnly]),
+    fromLattice.map((f) => [f.join(' '), true]),
+  );
+  // A sentence that is also a word edit is not marked; the list stops at maxCandidates.
+  assert.deepEqual(
+    near
+      .candidates(w('turn on the kitchen lights'), s, fromLattice)
+      .map((c) => [c.words.join(' '), c.latticeOnly]),
+    [
+      ['turn on the kitchen light', undefined],
+      ['switch off the bedroom light', true],
+      ['go back two meters', true],
+    ],
+  );
+  assert.equal(
+    near.candidates(w('turn on the kitchen lights'), { ...s, maxCandidates: 2 }, fromLattice).length,
+    2,
+  );
+});
+
 test('a sentence list as one minimal automaton: the same sentences, each equally likely', () => {
   const list = ['go to the kitchen', 'go to the bedroom', 'come to the kitchen', 'go'].map(w);
   const dfa = sentencesDfa(list);

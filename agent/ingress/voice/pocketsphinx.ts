@@ -272,11 +272,11 @@ function padded(samples: Float32Array): Float32Array {
  * against the audio instead): at most this many words, keeping this share.
  */
 const MAX_TRIMMED = 1;
+const MIN_KEPT_SHARE = 0.75;
 
 /** Waiting for a lattice file: this many reads, this far apart (a lattice takes well under a millisecond). */
 const LATTICE_ATTEMPTS = 25;
 const LATTICE_RETRY_MS = 4;
-const MIN_KEPT_SHARE = 0.75;
 
 export class PocketSphinxRecognizer implements SpeechRecognizer {
   readonly name = 'pocketsphinx';

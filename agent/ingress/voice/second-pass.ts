@@ -71,9 +71,10 @@ export class NearSentences {
   }
 
   /**
-   * Grammar sentences the second pass weighs for `words`, closest first; empty when the hypothesis is too
-   * short for an edit or nothing in the grammar is that close. `soundsOnly`: found only by its phones (more
-   * than the allowed word edits away), which the recogniser holds to stricter margins.
+   * Grammar sentences the second pass weighs for `words`, closest first, then those of `fromLattice` not
+   * already listed; without lattice sentences, empty when the hypothesis is too short for an edit or nothing
+   * in the grammar is that close. `soundsOnly`: found only by its phones (more than the allowed word edits
+   * away), and `latticeOnly`: only in the lattice; the recogniser holds both to stricter margins.
    */
   candidates(words: string[], s: SecondPassSettings, fromLattice: string[][] = []): Candidate[] {
     const out = new Map<string, Candidate>();
