@@ -318,7 +318,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         this.sentences.root,
         second.phoneEditShare > 0 ? readPronunciations(options.dictionary) : undefined,
       );
-      // The lattice's sentences help only an acoustic model that fits the speaker (an enrolled one): with
+      // The lattice's sentences can help only an acoustic model that fits the speaker (an enrolled one): with
       // Debian's, its paths fit out-of-scope speech and misheard commands about as well as what was said.
       if (second.lattice === 'always' || (second.lattice === 'enrolled' && options.hmm !== undefined))
         this.latticeModel = new ArpaTrigram(readFileSync(options.grammar, 'utf8'));
