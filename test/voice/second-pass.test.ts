@@ -7,7 +7,11 @@ import {
   parseHypSeg,
   requiredContrastMargin,
 } from '../../agent/ingress/voice/pocketsphinx.ts';
-import { guessedContrast, NearSentences } from '../../agent/ingress/voice/second-pass.ts';
+import {
+  guessedContrast,
+  NearSentences,
+  type SecondPassSettings,
+} from '../../agent/ingress/voice/second-pass.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
 import {
@@ -31,6 +35,15 @@ public <command> = <one> [ (then | and then) <one> ];
 `;
 const { rules, root } = parseJsgfRules(grammar);
 const w = (s: string) => s.split(' ');
+/** Second-pass settings of the tests: one edit per 4 heard words, word edits only. */
+const settings: SecondPassSettings = {
+  wordsPerEdit: 4,
+  maxEdits: 1,
+  maxCandidates: 100,
+  maxRivalMargin: 30,
+  phoneEditShare: 0,
+  lattice: 'off',
+};
 
 test('the word automaton accepts exactly the grammar sentences, and is minimal', () => {
   const dfa = ruleDfa(rules, root);
@@ -99,14 +112,7 @@ test('near sentences: within the edit budget, closest first, capped', () => {
 
 test('the second pass edits only hypotheses long enough to keep most of their words', () => {
   const near = new NearSentences(rules, root);
-  const s = {
-    wordsPerEdit: 4,
-    maxEdits: 1,
-    maxCandidates: 100,
-    maxRivalMargin: 30,
-    phoneEditShare: 0,
-    lattice: 'off' as const,
-  };
+  const s = settings;
   assert.equal(NearSentences.edits(3, s), 0);
   assert.equal(NearSentences.edits(4, s), 1);
   assert.equal(NearSentences.edits(12, s), 1);
@@ -171,14 +177,7 @@ test('sentences that sound close: within the phone edit budget, closest first, c
 
 test('second-pass candidates: word edits first, then sentences found only by their phones', () => {
   const near = new NearSentences(rules, root, pronunciations);
-  const s = {
-    wordsPerEdit: 4,
-    maxEdits: 1,
-    maxCandidates: 100,
-    maxRivalMargin: 30,
-    phoneEditShare: 0.25,
-    lattice: 'off' as const,
-  };
+  const s = { ...settings, phoneEditShare: 0.25 };
   // "back two" heard as "bag to": two words changed, one phone.
   const misheard = near.candidates(w('go bag to meters'), s);
   assert.deepEqual(
@@ -198,14 +197,7 @@ test('second-pass candidates: word edits first, then sentences found only by the
 
 test('second-pass candidates: the lattice sentences come last, marked, also for short hypotheses', () => {
   const near = new NearSentences(rules, root);
-  const s = {
-    wordsPerEdit: 4,
-    maxEdits: 1,
-    maxCandidates: 3,
-    maxRivalMargin: 30,
-    phoneEditShare: 0,
-    lattice: 'always' as const,
-  };
+  const s = { ...settings, maxCandidates: 3, lattice: 'always' as const };
   const fromLattice = ['turn on the kitchen light', 'switch off the bedroom light', 'go back two meters'].map(
     w,
   );
