@@ -295,3 +295,33 @@ test('the contrast check weighs the audio before noise suppression when the reco
     `margin ${margin(alone)} on "on", ${margin(checked)} on "off"`,
   );
 });
+
+test('with unprocessedOpinion, a sentence heard only before noise suppression is taken; without, refused', async () => {
+  const dir = trigramCopy(grammarDir);
+  const opinion = await VoiceEngine.open({
+    grammarDir: dir,
+    minConfidence: 0.5,
+    decoder: decoderSchema.parse({ unprocessedOpinion: true }),
+  });
+  const plain = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
+  try {
+    const command = await paddedSpeech('turn on the kitchen light');
+    // What the suppressor "left": speech the grammar cannot say, as long as the command.
+    const other = await paddedSpeech('can you tell me a joke');
+    const denoised = new Float32Array(command.length);
+    denoised.set(other.subarray(0, command.length));
+    const taken = await opinion.recognizer.recognize(denoised, undefined, command);
+    assert.equal(taken.text, 'turn on the kitchen light');
+    assert.ok(taken.accepted, taken.reason);
+    assert.ok(taken.detail?.denoisedPass !== undefined, JSON.stringify(taken.detail));
+    const refused = await plain.recognizer.recognize(denoised, undefined, command);
+    assert.notEqual(refused.accepted && refused.text === 'turn on the kitchen light', true);
+    // A grammar sentence in the denoised audio stands: the other opinion only fills in for none.
+    const both = await opinion.recognizer.recognize(command, undefined, denoised);
+    assert.equal(both.text, 'turn on the kitchen light');
+    assert.equal(both.detail?.denoisedPass, undefined);
+  } finally {
+    await opinion.close();
+    await plain.close();
+  }
+});

@@ -28,6 +28,12 @@ export const decoderSchema = z
       .min(-1)
       .default(-1)
       .describe('cap on active HMMs per frame (-maxhmmpf), -1 for none'),
+    unprocessedOpinion: z
+      .boolean()
+      .default(false)
+      .describe(
+        'with noise suppression on, also decode the audio as it came in: a grammar sentence heard only there is taken, and two different ones are refused',
+      ),
     secondPass: z
       .strictObject({
         enabled: z

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClauseEnds, continuing } from '../../../models/factory/voice/clauses.ts';
@@ -349,14 +349,34 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       // of the VAD's speech (0.69-1.0 of the phone loop's), so the same calibration holds.
       const lm = !o.grammar.endsWith('.jsgf');
       const vadSpeech = lm && speech && speech.end > speech.start ? speech : undefined;
-      const [decoded, loop] = await Promise.all([
+      const sentences = this.sentences;
+      const secondOpinion =
+        sentences && unprocessed && (o.decoder ?? defaultDecoderSettings).unprocessedOpinion;
+      const [denoised, loop, asCameIn] = await Promise.all([
         this.decode(id, 'g', o.grammar, o.dictionary),
         vadSpeech ? undefined : this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
+        secondOpinion ? this.decodeUnprocessed(id, unprocessed) : undefined,
       ]);
+      let decoded = denoised;
       let words = decoded ? hypothesisWords(decoded.words) : [];
+      let heardSentence = sentences !== undefined && grammarAccepts(sentences.rules, sentences.root, words);
+      // Noise suppression helps at 10 dB and costs at 20 dB (it takes faint sounds for noise): when the
+      // denoised audio gave no grammar sentence, one heard in the audio as it came in is taken. (Refusing when
+      // the two heard different sentences cost more right commands than it saved: models/README.md.)
+      let denoisedWords: string[] | undefined;
+      const unprocessedWords = asCameIn ? hypothesisWords(asCameIn.words) : [];
+      if (
+        sentences &&
+        !heardSentence &&
+        unprocessedWords.length > 0 &&
+        grammarAccepts(sentences.rules, sentences.root, unprocessedWords)
+      ) {
+        denoisedWords = words;
+        decoded = asCameIn;
+        words = unprocessedWords;
+        heardSentence = true;
+      }
       const first = words;
-      const sentences = this.sentences;
-      const heardSentence = sentences !== undefined && grammarAccepts(sentences.rules, sentences.root, words);
       const second =
         decoded && words.length > 0 ? await this.secondPass(id, words, heardSentence) : undefined;
       if (second) words = second.words;
@@ -436,6 +456,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         ...(reason ? { reason } : {}),
         ...(contrast?.doubt ? { doubt: contrast.doubt } : {}),
         detail: {
+          ...(denoisedWords ? { denoisedPass: denoisedWords.join(' ') } : {}),
           searchMs,
           ...(contrast
             ? {
@@ -474,7 +495,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     } finally {
       // the command decode ('' side: .g, .l outputs) and the decodeSentences sides (.f<side> outputs)
       for (const side of ['', 'h', 'v', 's', 'r', 'u']) {
-        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.l', '.lat', `.f${side}`])
+        for (const f of ['.wav', '.fsg', '.ctl', '.ctl.fsg', '.g', '.gu', '.l', '.lat', `.f${side}`])
           rmSync(join(this.dir, `${id}${side}${f}`), { force: true });
       }
     }
@@ -607,7 +628,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     let audio = id;
     if (unprocessed) {
       audio = `${id}u`;
-      writeFileSync(join(this.dir, `${audio}.wav`), encodeWav(padded(unprocessed), 16000));
+      this.writeUnprocessed(id, unprocessed);
     }
     const sides = await Promise.all([
       this.decodeSentences(id, 'h', [words], false, audio),
@@ -676,6 +697,18 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       this.options.decoderArgs ?? [],
       decoderArguments(this.options.decoder ?? defaultDecoderSettings),
     );
+  }
+
+  /** The utterance before noise suppression, as `<id>u.wav` (once: the first pass may have written it). */
+  private writeUnprocessed(id: string, unprocessed: Float32Array): void {
+    const file = join(this.dir, `${id}u.wav`);
+    if (!existsSync(file)) writeFileSync(file, encodeWav(padded(unprocessed), 16000));
+  }
+
+  /** The command decoder's first pass over the utterance before noise suppression. */
+  private decodeUnprocessed(id: string, unprocessed: Float32Array): Promise<HypSeg | undefined> {
+    this.writeUnprocessed(id, unprocessed);
+    return this.decode(`${id}u`, 'gu', this.options.grammar, this.options.dictionary);
   }
 
   /**
