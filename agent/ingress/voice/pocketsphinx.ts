@@ -536,9 +536,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     // lost 9 right hearings ("sixty" → "fifty", "off" → "on") for 2 mended (models/README.md).
     if (heardSentence && !settings.rescoreSentences) return undefined;
     const listed = performance.now();
-    const lattice = this.latticeModel ? await this.readLattice(id) : undefined;
-    const fromLattice =
-      lattice && this.latticeModel ? this.near.latticeSentences(lattice, this.latticeModel) : [];
+    const model = this.latticeModel;
+    const lattice = model ? await this.readLattice(id) : undefined;
+    const fromLattice = model && lattice ? this.near.latticeSentences(lattice, model) : [];
     const listedCandidates = this.near.candidates(firstWords, settings, fromLattice);
     const candidates = listedCandidates.map((c) => c.words);
     const candidatesMs = performance.now() - listed;
@@ -568,8 +568,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           Math.max(MIN_DIFFERING_FRAMES, differingFrames(seg, firstWords), differingFrames(rivalSeg, words))
         : Number.NEGATIVE_INFINITY;
     const text = words.join(' ');
-    const soundsOnly = listedCandidates.some((c) => c.soundsOnly && c.words.join(' ') === text);
-    const latticeOnly = listedCandidates.some((c) => c.latticeOnly && c.words.join(' ') === text);
+    const chosen = listedCandidates.find((c) => c.words.join(' ') === text);
+    const soundsOnly = chosen?.soundsOnly ?? false;
+    const latticeOnly = chosen?.latticeOnly ?? false;
     if (rivalMargin > settings.maxRivalMargin) return undefined;
     // Behind one automaton (any list with a sentence found by sounds) the per-word margins were never
     // calibrated: any winner needs the flat margin.
@@ -675,7 +676,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     return this.decode(`${id}${side}`, `f${side}`, '', this.options.dictionary, fsg);
   }
 
-  private decoderArgs(grammar: string, dictionary: string): string[] {
+  private decoderArgs(grammar: string, dictionary: string, tag: string): string[] {
     const search = grammar === '' ? [] : [grammar.endsWith('.jsgf') ? '-jsgf' : '-lm', grammar];
     // Only the command decoder takes the search settings: the contrast check's margin was calibrated with
     // pocketsphinx's own scoring defaults.
@@ -688,8 +689,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       // The n-gram search's second (flat-lexicon) pass: measured on the default world, 30% of the CPU and no
       // better accuracy, so it is skipped to cut the wait after speech ends.
       ...(grammar.endsWith('.lm') ? ['-fwdflat', 'no'] : []),
-      // The word lattice of each utterance (<dir>/<id>.lat), for the second pass's lattice sentences.
-      ...(command && this.latticeModel ? ['-outlatdir', this.dir, '-outlatfmt', 'htk'] : []),
+      // The word lattice of each utterance (<dir>/<id>.lat), for the second pass's lattice sentences: only the
+      // first pass over the denoised audio ('g') has a second pass after it.
+      ...(tag === 'g' && this.latticeModel ? ['-outlatdir', this.dir, '-outlatfmt', 'htk'] : []),
     ];
     if (!command) return base;
     return mergeArguments(
@@ -741,7 +743,12 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     if (this.persistent) {
       let process = this.processes.get(tag);
       if (!process) {
-        process = new BatchProcess(this.dir, tag, this.decoderArgs(grammar, dictionary), fsg !== undefined);
+        process = new BatchProcess(
+          this.dir,
+          tag,
+          this.decoderArgs(grammar, dictionary, tag),
+          fsg !== undefined,
+        );
         this.processes.set(tag, process);
       }
       return parseHypSeg(await process.decode(id, timeoutMs, fsg));
@@ -754,7 +761,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       writeFileSync(`${ctl}.fsg`, `${fsg}\n`);
       perUtterance.push('-fsgctl', `${ctl}.fsg`);
     }
-    const args = [...this.decoderArgs(grammar, dictionary), '-ctl', ctl, ...perUtterance, '-hypseg', out];
+    const args = [
+      ...this.decoderArgs(grammar, dictionary, tag),
+      '-ctl',
+      ctl,
+      ...perUtterance,
+      '-hypseg',
+      out,
+    ];
     return new Promise((resolve, reject) => {
       execFile('pocketsphinx_batch', args, { timeout: timeoutMs }, (error, _stdout, stderr) => {
         if (error) {
