@@ -9,7 +9,8 @@ import { mulberry32 } from './rng.ts';
 /** What produced a variant (counted in the manifest). */
 export type VariantOp = 'frame' | 'filler' | 'typo' | 'asr' | 'drop' | 'slot';
 
-const PREFIXES = [
+/** Frames a speaker puts before a command without changing it (the voice grammar finds frame groups by them). */
+export const PREFIXES = [
   'please',
   'can you',
   'could you',
@@ -24,7 +25,7 @@ const PREFIXES = [
   'go ahead and',
 ];
 const SUFFIXES = ['please', 'thanks', 'thank you', 'now', 'for me', 'right now', 'ok'];
-const FILLERS = ['um', 'uh', 'er', 'like', 'hmm', 'uhm', 'you know', 'well'];
+export const FILLERS = ['um', 'uh', 'er', 'like', 'hmm', 'uhm', 'you know', 'well'];
 /** Words a recogniser confuses (homophones and near-homophones, in both directions). */
 const SOUNDS_ALIKE: Record<string, string[]> = {
   to: ['two', 'too'],

@@ -262,6 +262,9 @@ describe('builtin entities resolve', () => {
         distinct.add(phrase);
         const value = entity.resolve(phrase);
         assert.notEqual(value, undefined, `${name} sample "${phrase}" does not resolve`);
+        // the voice grammar lets a speaker say the leads; the value must not change
+        for (const lead of entity.leads ?? [])
+          assert.deepEqual(entity.resolve(`${lead} ${phrase}`), value, `${name} "${lead} ${phrase}"`);
         const numbers = typeof value === 'number' ? [value] : Object.values(value as object);
         assert.ok(
           numbers.every((n) => typeof n !== 'number' || Number.isFinite(n)),

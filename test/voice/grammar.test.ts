@@ -21,7 +21,7 @@ import {
   parseJsgfRules,
 } from '../../models/factory/voice/ngram.ts';
 import { numberToWords, wordsToNumbers } from '../../models/factory/voice/numbers.ts';
-import { readVoiceSpec } from '../../models/factory/voice/spec.ts';
+import { commandLeads, readVoiceSpec } from '../../models/factory/voice/spec.ts';
 import { buildFixtureGrammar, voiceFixtureSpec } from '../helpers/speech.ts';
 
 const slot = (t: string) => `<slot_${t}>`;
@@ -242,6 +242,68 @@ public <command> = <one> [ ( then | and then | and ) <one> ];
   assert.equal(finished('and then pick it up'), true, 'a command continued with a connective');
   const noClauses = parseJsgfRules('#JSGF V1.0;\ngrammar t;\npublic <command> = stop | go;\n');
   assert.equal(ClauseEnds.of(noClauses.rules, noClauses.root), undefined, 'a grammar without <one> clauses');
+});
+
+test('any command may open with up to two leads and close with a tail; <one> stays the bare commands', () => {
+  const g = buildJsgf({
+    slots: { room: ['kitchen'], speed: ['half speed', '30 percent'] },
+    intents: { on: ['turn on the {room} light'], stop: ['stop'], go: ['go {speed}'] },
+    numericSlots: ['speed'],
+    leads: ['hey robot', 'could you', 'uh', 'Could you'],
+    tails: ['please'],
+    slotLeads: { speed: ['at'] },
+  });
+  assert.match(g.jsgf, /<lead> = \( hey robot \) \| \( could you \) \| \( uh \);/, 'spoken words, once each');
+  assert.match(g.jsgf, /public <command> = <clause> \[ \( then \| and then \| and \) <clause> \];/);
+  const { rules, root } = parseJsgfRules(g.jsgf);
+  const accepts = (s: string, rule = root) => grammarAccepts(rules, rule, s.split(' '));
+  for (const s of [
+    'hey robot could you turn on the kitchen light please',
+    'uh stop then could you turn on the kitchen light',
+    'stop please and then uh stop',
+    'go at half speed',
+    'could you go at thirty percent',
+  ])
+    assert.equal(accepts(s), true, s);
+  for (const s of [
+    'hey robot uh could you stop',
+    'could you',
+    'turn on please the kitchen light',
+    'please stop please please',
+    'go at',
+  ])
+    assert.equal(accepts(s), false, s);
+  assert.equal(accepts('uh stop', 'one'), false, '<one>, which enrollment prompts sample, has no frame');
+  const ends = ClauseEnds.of(rules, root)!;
+  assert.equal(
+    ends.finished('could you stop'.split(' ')),
+    true,
+    'a lead starts the clause, a tail may close it',
+  );
+  assert.equal(ends.finished('could you turn on the kitchen'.split(' ')), false);
+  const cont = continuing({ rules, root });
+  assert.equal(grammarAccepts(cont.rules, cont.root, 'and then could you stop'.split(' ')), true);
+  // Frames are not sampled: the language model is the one of the bare commands.
+  const bare = buildJsgf({
+    slots: { room: ['kitchen'], speed: ['half speed', '30 percent'] },
+    intents: { on: ['turn on the {room} light'], stop: ['stop'], go: ['go {speed}'] },
+    numericSlots: ['speed'],
+  });
+  assert.equal(
+    languageModel(g.jsgf, bare.words, g.connectives, 500),
+    languageModel(bare.jsgf, bare.words, bare.connectives, 500),
+  );
+});
+
+test("leads: the words of the spec's opening frame groups, not other openings nor every NLU frame", () => {
+  const leads = commandLeads([
+    '[please|hey robot|now] (drive|go) {direction}',
+    '[uh|okay] stop',
+    '[the] lights on',
+    "[it's|it is] cold",
+    '[kitchen](room) light on',
+  ]);
+  assert.deepEqual(leads.sort(), ['hey robot', 'now', 'okay', 'please', 'uh']);
 });
 
 test('a command may start with the connective a speaker paused before; its text is the command alone', () => {

@@ -10,4 +10,6 @@ export interface BuiltinEntity<T = unknown> {
   sample(rng: () => number): string;
   /** Typed value of a phrase, or undefined when the phrase is not this entity. */
   resolve(text: string): T | undefined;
+  /** Words said before a phrase ("at half speed") that `resolve` reads past; the voice grammar allows them. */
+  leads?: readonly string[];
 }

@@ -1,8 +1,8 @@
 import { ruleDfa, type WordDfa } from './fsg.ts';
 import type { Node } from './ngram.ts';
 
-// How the grammars jsgf.ts writes join clauses: `<one>` is a clause, and the public rule joins at most two with
-// connectives, its own words ("then", "and then", "and").
+// How the grammars jsgf.ts writes join clauses: `<clause>` (or, without lead and tail words, `<one>`) is a
+// clause, and the public rule joins at most two with connectives, its own words ("then", "and then", "and").
 
 /**
  * Words that may close a command without changing it ("turn on the light please"). A speaker who pauses
@@ -32,9 +32,10 @@ export class ClauseEnds {
     root: string,
     neutral: readonly string[] = NEUTRAL_ENDINGS,
   ): ClauseEnds | undefined {
-    if (!rules.has('one')) return undefined;
+    const clause = rules.has('clause') ? 'clause' : 'one';
+    if (!rules.has(clause)) return undefined;
     try {
-      return new ClauseEnds(ruleDfa(rules, 'one'), literalWords(rules.get(root)), neutral);
+      return new ClauseEnds(ruleDfa(rules, clause), literalWords(rules.get(root)), neutral);
     } catch {
       return undefined;
     }

@@ -17,6 +17,15 @@ export interface VoiceGrammarSpec {
   listSlots?: Record<string, Record<string, string[]>>;
   /** Connectives that join two commands in one utterance ("X then Y"); empty for none. */
   connectives?: string[];
+  /**
+   * Words a speaker may put before any command without changing it ("hey", "could you please", "uh"); up to
+   * two are allowed ("okay now", "hey can you"). Empty or absent: none beyond what the templates say.
+   */
+  leads?: string[];
+  /** Words that may close any command without changing it ("please", "thanks"). */
+  tails?: string[];
+  /** Slot type → words that may come before any of its phrases ("at" half speed). */
+  slotLeads?: Record<string, readonly string[]>;
 }
 
 export interface BuiltGrammar {
@@ -248,16 +257,37 @@ export function buildJsgf(spec: VoiceGrammarSpec): BuiltGrammar {
         if (spoken) alternatives.add(spoken);
       }
     }
-    lines.push(`<${ruleName('slot', type)}> = ${slotExpansion([...alternatives])};`);
+    const leads = spec.slotLeads?.[type] ?? [];
+    if (leads.length > 0) {
+      lines.push(
+        `<${ruleName('lead', type)}> = ${leads.map((w) => `( ${spokenWords(w).join(' ')} )`).join(' | ')};`,
+      );
+      lines.push(
+        `<${ruleName('slot', type)}> = [ <${ruleName('lead', type)}> ] ( ${slotExpansion([...alternatives])} );`,
+      );
+    } else lines.push(`<${ruleName('slot', type)}> = ${slotExpansion([...alternatives])};`);
   }
   if (usesNumber) lines.push(...NUMBER_RULES);
   lines.push(`<one> = ${intentRules.join(' | ')};`);
+  // Frame rules (ngram.ts `isFrameRule`) are left out of sampled sentences: <one> samples as without them.
+  const frame = (words: string[] | undefined) =>
+    [...new Set((words ?? []).map((w) => spokenWords(w).join(' ')).filter(Boolean))].map((w) => `( ${w} )`);
+  const leads = frame(spec.leads);
+  const tails = frame(spec.tails);
+  if (leads.length > 0) lines.push(`<lead> = ${leads.join(' | ')};`);
+  if (tails.length > 0) lines.push(`<tail> = ${tails.join(' | ')};`);
+  const clause =
+    leads.length + tails.length > 0
+      ? `${leads.length ? '[ <lead> ] [ <lead> ] ' : ''}<one>${tails.length ? ' [ <tail> ]' : ''}`
+      : undefined;
+  if (clause) lines.push(`<clause> = ${clause};`);
+  const unit = clause ? '<clause>' : '<one>';
   const connectives = (spec.connectives ?? ['then', 'and then', 'and']).map((c) => spokenWords(c).join(' '));
   lines.push(
     // Two commands at most ("X then Y"); this doubles the decoder's graph, which only small grammars use.
     connectives.length
-      ? `public <command> = <one> [ ( ${connectives.join(' | ')} ) <one> ];`
-      : 'public <command> = <one>;',
+      ? `public <command> = ${unit} [ ( ${connectives.join(' | ')} ) ${unit} ];`
+      : `public <command> = ${unit};`,
   );
   const jsgf = `${lines.join('\n')}\n`;
   // Words are everything that is not syntax or a rule reference.

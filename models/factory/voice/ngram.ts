@@ -64,6 +64,14 @@ export function parseJsgfRules(jsgf: string): { rules: Map<string, Node>; root: 
   return { rules, root };
 }
 
+/** The rules jsgf.ts puts a grammar's frame words in: leads and tails of a command, a slot's leads. */
+export const isFrameRule = (name: string) => /^(lead|tail)(_|$)/.test(name);
+
+/**
+ * A random sentence of `start`, each alternative equally likely. Frame rules are left out, without drawing
+ * from `rng`: samples (the language model's, enrollment prompts) are the bare commands, the same as from a
+ * grammar without frames. A language model that learned the frames traded as many right hearings as it gained.
+ */
 export function sampleSentence(rules: Map<string, Node>, start: string, rng: () => number): string[] {
   const out: string[] = [];
   const walk = (node: Node, depth: number): void => {
@@ -73,7 +81,9 @@ export function sampleSentence(rules: Map<string, Node>, start: string, rng: () 
         out.push(node.word);
         break;
       case 'rule':
-        if (node.name !== 'VOID' && node.name !== 'NULL') walk(rules.get(node.name)!, depth + 1);
+        if (node.name !== 'VOID' && node.name !== 'NULL' && !isFrameRule(node.name)) {
+          walk(rules.get(node.name)!, depth + 1);
+        }
         break;
       case 'seq':
         for (const item of node.items) walk(item, depth);
@@ -82,6 +92,7 @@ export function sampleSentence(rules: Map<string, Node>, start: string, rng: () 
         walk(node.options[Math.floor(rng() * node.options.length)]!, depth);
         break;
       case 'opt':
+        if (node.node.kind === 'rule' && isFrameRule(node.node.name)) break;
         if (rng() < 0.5) walk(node.node, depth);
         break;
       case 'plus':

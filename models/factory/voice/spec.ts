@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { builtinEntity } from '../../../agent/decide/entities/registry.ts';
 import { mulberry32 } from '../rng.ts';
 import { loadSpec, type Spec } from '../spec.ts';
+import { FILLERS, PREFIXES } from '../variants.ts';
 import type { VoiceGrammarSpec } from './jsgf.ts';
 
 /**
@@ -19,7 +20,7 @@ export function specFiles(path: string): string[] {
 }
 
 export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGrammarSpec {
-  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [], listSlots: {} };
+  const spec: VoiceGrammarSpec = { slots: {}, intents: {}, numericSlots: [], listSlots: {}, slotLeads: {} };
   // Builtin slots are represented by seeded samples (numbers fold into one <number> rule later).
   const rng = mulberry32(7);
   for (const parsed of specs) {
@@ -32,6 +33,7 @@ export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGr
       else {
         const entity = builtinEntity(slot.type)!; // the parser checked it exists
         for (let i = 0; i < builtinSamples; i++) phrases.push(entity.sample(rng));
+        if (entity.leads?.length) spec.slotLeads![name] = entity.leads;
         spec.numericSlots!.push(name);
       }
       spec.slots[name] = [...new Set(phrases)];
@@ -41,7 +43,31 @@ export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGr
       spec.intents[intent.name] = [...(spec.intents[intent.name] ?? []), ...sentences];
     }
   }
+  spec.leads = commandLeads(Object.values(spec.intents).flat());
+  spec.tails = COMMAND_TAILS;
   return spec;
+}
+
+/** Closing words the recogniser treats as the end of a command (`NEUTRAL_ENDINGS`). */
+const COMMAND_TAILS = ['please', 'now', 'thanks'];
+
+/**
+ * Words that may open any command: the words of the spec's own opening frame groups ("[please|could you|hey
+ * robot] drive ..."), which the author wrote for some intents but which speakers say before all of them. An
+ * opening group is a frame group when it holds a frame or filler the NLU model is trained to ignore
+ * (variants.ts); "[the] lights on" or "[it's] cold" open a sentence, not a frame. Those NLU frames are not
+ * leads themselves: each lead is a rival at the start of every command ("well take" for "rotate").
+ */
+export function commandLeads(sentences: string[]): string[] {
+  const known = new Set([...PREFIXES, ...FILLERS]);
+  const leads = new Set<string>();
+  for (const sentence of sentences) {
+    // a leading optional group of plain words, not an example span "[text](slot)"
+    const opening = /^\[([^[\]{}()]*)\](?!\()/.exec(sentence.trim());
+    const group = (opening?.[1] ?? '').split('|').map((w) => w.trim());
+    if (group.some((w) => known.has(w))) for (const lead of group) if (lead) leads.add(lead);
+  }
+  return [...leads];
 }
 
 /** A spec file or a directory of them → the grammar's input; throws SpecError (file:line: reason). */
