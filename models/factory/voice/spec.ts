@@ -4,6 +4,7 @@ import { builtinEntity } from '../../../agent/decide/entities/registry.ts';
 import { mulberry32 } from '../rng.ts';
 import { loadSpec, type Spec } from '../spec.ts';
 import { FILLERS, PREFIXES } from '../variants.ts';
+import { NEUTRAL_ENDINGS } from './clauses.ts';
 import type { VoiceGrammarSpec } from './jsgf.ts';
 
 /**
@@ -48,8 +49,8 @@ export function voiceSpecFromSpecs(specs: Spec[], builtinSamples = 400): VoiceGr
   return spec;
 }
 
-/** Closing words the recogniser treats as the end of a command (`NEUTRAL_ENDINGS`). */
-const COMMAND_TAILS = ['please', 'now', 'thanks'];
+/** Closing words: the recogniser's neutral endings, so a finished command still closes early ("thank" is half of one). */
+const COMMAND_TAILS = NEUTRAL_ENDINGS.filter((w) => w !== 'thank');
 
 /**
  * Words that may open any command: the words of the spec's own opening frame groups ("[please|could you|hey
