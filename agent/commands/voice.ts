@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import type { CheckCliOptions } from '../ingress/voice/coverage-cli.ts';
 import type { EnrolCliOptions, PromptsCliOptions } from '../ingress/voice/enrol/cli.ts';
 
 export function register(program: Command): void {
-  const voice = program.command('voice').description('speaker enrollment for voice commands');
+  const voice = program
+    .command('voice')
+    .description('speaker enrollment, and which sentences voice commands can say');
   voice
     .command('enrol')
     .alias('enroll')
@@ -34,5 +37,19 @@ export function register(program: Command): void {
     .action(async (options: PromptsCliOptions) => {
       const { promptsFromCli } = await import('../ingress/voice/enrol/cli.ts');
       process.exitCode = promptsFromCli(options, process.stdout, process.stderr);
+    });
+  voice
+    .command('check')
+    .argument('[sentences...]', 'sentences to check (quote each one)')
+    .description(
+      'which sentences the voice grammar can say (exit 1 if one cannot), and the longest part of the others',
+    )
+    .option('--file <file>', 'one sentence per line (# comments)')
+    .option('--json', 'one JSON object per sentence')
+    .option('--grammar <dir>', 'voice grammar directory (default: voice.grammar in the config)')
+    .option('--config <file>', 'config file (default: config/sling.yaml)')
+    .action(async (sentences: string[], options: CheckCliOptions) => {
+      const { checkFromCli } = await import('../ingress/voice/coverage-cli.ts');
+      process.exitCode = checkFromCli(sentences, options, process.stdout, process.stderr);
     });
 }

@@ -25,7 +25,7 @@ export interface EnrolCliOptions {
   base?: string;
 }
 
-function configOrError(file: string | undefined, err: Writable): SlingConfig | undefined {
+export function configOrError(file: string | undefined, err: Writable): SlingConfig | undefined {
   try {
     return loadConfig(file).config;
   } catch (error) {

@@ -1,0 +1,62 @@
+import { spokenWords } from '../../../models/factory/voice/jsgf.ts';
+import { grammarAccepts, longestGrammarSpan, type Node } from '../../../models/factory/voice/ngram.ts';
+
+/** Whether the voice grammar can say a sentence, and if not, what is missing (`sling voice check`). */
+export interface Coverage {
+  text: string;
+  /** The sentence as spoken words ("30%" → "thirty percent"). */
+  words: string[];
+  sayable: boolean;
+  /** The grammar's own spelling of the sentence, when it says it with words that sound the same ("metre"). */
+  as?: string;
+  /** Words no sentence of the grammar uses. */
+  unknownWords: string[];
+  /** The longest run of the words that is a sentence of the grammar on its own. */
+  longestPart?: string;
+}
+
+/** Spellings tried per sentence at most: homophones multiply ("to" / "two" / "too"). */
+const MAX_SPELLINGS = 256;
+
+/**
+ * What the recogniser could hear of `text`: a sentence is said when it, or a sentence of words that sound the
+ * same (the grammar's dictionary), is a sentence of the grammar; the recogniser hears sounds, not spellings.
+ */
+export function sentenceCoverage(
+  grammar: { rules: Map<string, Node>; root: string },
+  pronunciations: Map<string, string[]>,
+  text: string,
+): Coverage {
+  const words = spokenWords(text);
+  const bySound = new Map<string, string[]>();
+  for (const [word, phones] of pronunciations) {
+    const key = phones.join(' ');
+    bySound.set(key, [...(bySound.get(key) ?? []), word]);
+  }
+  const unknownWords = [...new Set(words.filter((w) => !pronunciations.has(w)))];
+  const accepts = (ws: string[]) => ws.length > 0 && grammarAccepts(grammar.rules, grammar.root, ws);
+  const result: Coverage = { text, words, sayable: false, unknownWords };
+  if (accepts(words)) return { ...result, sayable: true };
+  const choices = words.map((w) => {
+    const phones = pronunciations.get(w);
+    return phones ? bySound.get(phones.join(' '))! : [w];
+  });
+  let spellings: string[][] = [[]];
+  for (const options of choices) {
+    spellings = spellings.flatMap((s) => options.map((o) => [...s, o])).slice(0, MAX_SPELLINGS);
+  }
+  const same = spellings.find(accepts);
+  if (same) return { ...result, sayable: true, as: same.join(' ') };
+  const span = longestGrammarSpan(grammar.rules, grammar.root, words);
+  return span ? { ...result, longestPart: words.slice(span.start, span.end).join(' ') } : result;
+}
+
+/** One line of `sling voice check`'s report. */
+export function coverageLine(c: Coverage): string {
+  if (c.sayable) return `ok       ${c.text}${c.as && c.as !== c.words.join(' ') ? ` (as "${c.as}")` : ''}`;
+  const why = [
+    c.unknownWords.length > 0 ? `words the grammar never uses: ${c.unknownWords.join(', ')}` : '',
+    c.longestPart ? `the longest part it can say is "${c.longestPart}"` : 'no part of it is a command',
+  ].filter(Boolean);
+  return `missing  ${c.text} (${why.join('; ')})`;
+}
