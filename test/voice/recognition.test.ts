@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { questionFor } from '../../agent/ingress/voice/confirm.ts';
 import { decoderSchema } from '../../agent/ingress/voice/decoder.ts';
 import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
 import { defaultCalibration, PocketSphinxRecognizer } from '../../agent/ingress/voice/pocketsphinx.ts';
@@ -296,12 +297,17 @@ test('the contrast check weighs the audio before noise suppression when the reco
   );
 });
 
-test('with unprocessedOpinion, a sentence heard only before noise suppression is taken; without, refused', async () => {
+test('with unprocessedOpinion, a sentence heard only before noise suppression is taken or asked; without, refused', async () => {
   const dir = trigramCopy(grammarDir);
   const opinion = await VoiceEngine.open({
     grammarDir: dir,
     minConfidence: 0.5,
     decoder: decoderSchema.parse({ unprocessedOpinion: true }),
+  });
+  const asking = await VoiceEngine.open({
+    grammarDir: dir,
+    minConfidence: 0.5,
+    decoder: decoderSchema.parse({ unprocessedOpinion: 'ask' }),
   });
   const plain = await VoiceEngine.open({ grammarDir: dir, minConfidence: 0.5 });
   try {
@@ -314,14 +320,26 @@ test('with unprocessedOpinion, a sentence heard only before noise suppression is
     assert.equal(taken.text, 'turn on the kitchen light');
     assert.ok(taken.accepted, taken.reason);
     assert.ok(taken.detail?.denoisedPass !== undefined, JSON.stringify(taken.detail));
+    // Asked back only where the denoised audio ends refused; the VAD's span measures the coverage.
+    const speech = { start: 8000, end: command.length - 16000 };
+    const asked = await asking.recognizer.recognize(denoised, speech, command);
+    assert.equal(asked.text, 'turn on the kitchen light');
+    assert.equal(asked.accepted, false, 'never run unasked');
+    assert.match(asked.reason ?? '', /^heard only in the audio before noise suppression \(after it: /);
+    assert.deepEqual(asked.doubt, { heardBeforeSuppression: true });
+    assert.equal(questionFor(asked.text, asked.doubt), 'turn on the kitchen light?');
     const refused = await plain.recognizer.recognize(denoised, undefined, command);
     assert.notEqual(refused.accepted && refused.text === 'turn on the kitchen light', true);
+    assert.equal(refused.doubt, undefined);
     // A grammar sentence in the denoised audio stands: the other opinion only fills in for none.
     const both = await opinion.recognizer.recognize(command, undefined, denoised);
     assert.equal(both.text, 'turn on the kitchen light');
     assert.equal(both.detail?.denoisedPass, undefined);
+    const askedBoth = await asking.recognizer.recognize(command, speech, denoised);
+    assert.ok(askedBoth.accepted && askedBoth.doubt === undefined, 'a sentence heard after suppression runs');
   } finally {
     await opinion.close();
+    await asking.close();
     await plain.close();
   }
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Doubt } from './recognizer.ts';
 
 /** An answer is decoded as words: digits and symbols have no pronunciation in the answer grammar. */
 const spokenPhrase = z
@@ -144,7 +145,7 @@ export class Confirmations {
 }
 
 /** The question for a command: the words that will run, and the word in doubt against its rival. */
-export function questionFor(text: string, doubt?: { word: string; rival: string }): string {
-  if (!doubt) return `${text}?`;
+export function questionFor(text: string, doubt?: Doubt): string {
+  if (!doubt || !('word' in doubt)) return `${text}?`;
   return `${text}? ${doubt.word[0]!.toUpperCase()}${doubt.word.slice(1)}, not ${doubt.rival}?`;
 }

@@ -29,10 +29,10 @@ export const decoderSchema = z
       .default(-1)
       .describe('cap on active HMMs per frame (-maxhmmpf), -1 for none'),
     unprocessedOpinion: z
-      .boolean()
+      .union([z.boolean(), z.literal('ask')])
       .default(false)
       .describe(
-        'with noise suppression on, also decode the audio as it came in: when the denoised audio gave no grammar sentence, one heard there is taken (measured: more right commands, but more wrong ones and out-of-scope accepts)',
+        'with noise suppression on, also decode the audio as it came in: when the denoised audio gave no grammar sentence, one heard there is taken (true; measured: more right commands, but more wrong ones and out-of-scope accepts) or asked back ("ask")',
       ),
     secondPass: z
       .strictObject({

@@ -12,7 +12,7 @@ import {
   questionFor,
 } from './confirm.ts';
 import { PocketSphinxRecognizer } from './pocketsphinx.ts';
-import type { SpeechRecognizer } from './recognizer.ts';
+import type { Doubt, SpeechRecognizer } from './recognizer.ts';
 import type { Utterance } from './segmenter.ts';
 import { type WakeConfig, type WakeDetection, WakeGate } from './wake.ts';
 import { KeyphraseSpotter } from './wake-spotter.ts';
@@ -172,13 +172,14 @@ export class VoiceDialogue {
 
   /**
    * Before a heard command runs: when it needs a spoken "yes", it is held and the question to ask returned.
-   * With `doubt` (a command the recogniser refused as too close to its opposite) it is always asked back when
-   * `askWhenUnsure` allows; undefined then means it must stay refused.
+   * With `doubt` (a command the recogniser refused only for a doubt: too close to its opposite, or heard only
+   * before noise suppression) it is always asked back when `askWhenUnsure` allows; undefined then means it must
+   * stay refused.
    */
   async hold(
     siteId: string,
     command: PendingCommand,
-    doubt?: { word: string; rival: string },
+    doubt?: Doubt,
   ): Promise<{ question: string } | undefined> {
     const c = this.options.confirm;
     if (!c.enabled || !this.answers) return undefined;

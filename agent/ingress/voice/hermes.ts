@@ -290,8 +290,9 @@ export class HermesVoice {
   }
 
   /**
-   * A command refused only as too close to its opposite ("on" / "off") is asked back rather than dropped, when
-   * the dialogue can ask (voice.confirm.askWhenUnsure); true when the question was put.
+   * A command refused only for a doubt (too close to its opposite, "on" / "off"; heard only before noise
+   * suppression) is asked back rather than dropped, when the dialogue can ask (voice.confirm.askWhenUnsure);
+   * true when the question was put.
    */
   private async askBack(siteId: string, heard: Heard): Promise<boolean> {
     const r = heard.recognition;

@@ -325,6 +325,31 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     }
   }
 
+  /**
+   * The sentence heard only in the audio before noise suppression, asked back in place of the denoised
+   * audio's refusal (`unprocessedOpinion: ask`), when it explains enough of the speech.
+   */
+  private askUnprocessed(
+    refused: Recognition,
+    heard: { words: string[]; seg: HypSeg },
+    speech: SpeechSpan,
+    started: number,
+  ): Recognition {
+    const calibration = { ...defaultCalibration, ...this.options.calibration };
+    const frames = (speech.end - speech.start) / FRAME;
+    const { confidence, coverage } = coverageConfidence(heard.seg, frames, calibration);
+    if (confidence < this.options.minConfidence) return refused;
+    return {
+      ...this.command(heard.words),
+      confidence,
+      accepted: false,
+      reason: `heard only in the audio before noise suppression (after it: ${refused.reason})`,
+      doubt: { heardBeforeSuppression: true },
+      detail: { ...refused.detail, denoisedPass: refused.text, coverage },
+      timing: { decodeMs: performance.now() - started },
+    };
+  }
+
   /** What the command path reads: a command continued with a connective ("and then go home") without it. */
   private command(words: string[]): { text: string; continues?: true } {
     const command = this.clauseEnds?.withoutLeadingConnective(words) ?? words;
@@ -350,8 +375,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       const lm = !o.grammar.endsWith('.jsgf');
       const vadSpeech = lm && speech && speech.end > speech.start ? speech : undefined;
       const sentences = this.sentences;
-      const secondOpinion =
-        sentences && unprocessed && (o.decoder ?? defaultDecoderSettings).unprocessedOpinion;
+      const opinion = (o.decoder ?? defaultDecoderSettings).unprocessedOpinion;
+      const secondOpinion = sentences && unprocessed && opinion !== false;
       const [denoised, loop, asCameIn] = await Promise.all([
         this.decode(id, 'g', o.grammar, o.dictionary),
         vadSpeech ? undefined : this.decode(id, 'l', o.loopGrammar, o.loopDictionary),
@@ -361,33 +386,42 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       let words = decoded ? hypothesisWords(decoded.words) : [];
       let heardSentence = sentences !== undefined && grammarAccepts(sentences.rules, sentences.root, words);
       // Noise suppression helps at 10 dB and costs at 20 dB (it takes faint sounds for noise): when the
-      // denoised audio gave no grammar sentence, one heard in the audio as it came in is taken. (Refusing when
-      // the two heard different sentences cost more right commands than it saved: models/README.md.)
+      // denoised audio gave no grammar sentence, one heard in the audio as it came in is taken, or (`ask`) asked
+      // back if the denoised audio ends refused. (Refusing when the two heard different sentences cost more
+      // right commands than it saved: models/README.md.)
       let denoisedWords: string[] | undefined;
       const unprocessedWords = asCameIn ? hypothesisWords(asCameIn.words) : [];
-      if (
+      const unprocessedSentence =
         sentences &&
+        asCameIn &&
         !heardSentence &&
         unprocessedWords.length > 0 &&
-        grammarAccepts(sentences.rules, sentences.root, unprocessedWords)
-      ) {
+        grammarAccepts(sentences.rules, sentences.root, unprocessedWords);
+      if (unprocessedSentence && opinion === true) {
         denoisedWords = words;
         decoded = asCameIn;
         words = unprocessedWords;
         heardSentence = true;
       }
+      const askable =
+        unprocessedSentence && opinion === 'ask' && vadSpeech
+          ? { words: unprocessedWords, seg: asCameIn }
+          : undefined;
+      // A refusal with no question of its own becomes one about the sentence heard before suppression.
+      const orAsk = (r: Recognition): Recognition =>
+        askable && !r.accepted && !r.doubt ? this.askUnprocessed(r, askable, vadSpeech!, started) : r;
       const first = words;
       const second =
         decoded && words.length > 0 ? await this.secondPass(id, words, heardSentence) : undefined;
       if (second) words = second.words;
       if (!decoded || words.length === 0) {
-        return {
+        return orAsk({
           text: '',
           confidence: 0,
           accepted: false,
           reason: 'no sentence of the grammar matches',
           timing: { decodeMs: performance.now() - started },
-        };
+        });
       }
       if (
         sentences &&
@@ -399,13 +433,13 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         const span = this.near ? undefined : longestGrammarSpan(sentences.rules, sentences.root, words);
         const kept = span ? span.end - span.start : 0;
         if (!span || kept < words.length - MAX_TRIMMED || kept / words.length < MIN_KEPT_SHARE) {
-          return {
+          return orAsk({
             text: words.join(' '),
             confidence: 0,
             accepted: false,
             reason: 'not a sentence of the grammar',
             timing: { decodeMs: performance.now() - started },
-          };
+          });
         }
         words = words.slice(span.start, span.end);
       }
@@ -424,7 +458,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         // When they disagree between two rivals of the contrast table ("on" heard, "off" chosen), a confident
         // sentence is a close call like the contrast check's, and may be asked back.
         const { word: guessed, replaced } = second.guessedContrast;
-        return {
+        return orAsk({
           ...this.command(words),
           confidence,
           accepted: false,
@@ -432,7 +466,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           ...(replaced && confidence >= o.minConfidence ? { doubt: { word: guessed, rival: replaced } } : {}),
           detail: { searchMs, firstPass: first.join(' '), perFrame, coverage },
           timing: { decodeMs: performance.now() - started },
-        };
+        });
       }
       // A sentence several words from what the first pass heard, or any sentence chosen behind one automaton,
       // is not what the per-word contrast margins were measured on (an "off" there was not heard but chosen):
@@ -448,7 +482,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           : contrast && !contrast.passed
             ? `too close to "${contrast.rival}" (margin ${contrast.margin})`
             : undefined;
-      return {
+      return orAsk({
         ...this.command(words),
         confidence,
         accepted,
@@ -483,7 +517,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
           frames: grammar.frames,
         },
         timing: { decodeMs: performance.now() - started },
-      };
+      });
     } catch (error) {
       return {
         text: '',

@@ -2,6 +2,13 @@
  * The speech recogniser contract. PocketSphinx is the default; anything that turns 16 kHz mono audio into
  * text with a confidence (e.g. a user-provided ONNX speech model) can replace it.
  */
+/**
+ * Why a confident, whole command was refused but may be asked back: one word that changes what it does could
+ * also have been `rival` (the contrast check, or two decoding passes that each heard one of them), or only
+ * the audio before noise suppression gave the sentence (`voice.decoder.unprocessedOpinion: ask`).
+ */
+export type Doubt = { word: string; rival: string } | { heardBeforeSuppression: true };
+
 export interface Recognition {
   /** Lower-case words, empty when nothing in the grammar matched. */
   text: string;
@@ -10,12 +17,8 @@ export interface Recognition {
   accepted: boolean;
   /** Why a recognition was refused (no grammar path, low confidence, ...). */
   reason?: string;
-  /**
-   * Refused only because one word that changes what the command does could also have been `rival` (the
-   * contrast check, or two decoding passes that each heard one of them): the text is a whole command heard
-   * with confidence, so the speaker may be asked back.
-   */
-  doubt?: { word: string; rival: string };
+  /** Refused for a doubt the speaker may be asked about: the text is a whole command heard with confidence. */
+  doubt?: Doubt;
   /**
    * The text is a whole command the grammar lets go on only with words that do not change it ("please"): a
    * speaker pausing here is done, so the utterance may end after a shorter silence. Unset: not known.
