@@ -4,11 +4,15 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { clauseIntents, needsConfirmation, type ParsedIntents } from '../../agent/ingress/voice/confirm.ts';
+import { sentenceCoverage } from '../../agent/ingress/voice/coverage.ts';
+import { cmudictFor } from '../../agent/ingress/voice/coverage-cli.ts';
 import { DENOISE_DELAY, NoiseSuppressor } from '../../agent/ingress/voice/denoise.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
+import { readPronunciations } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
+import { parseJsgfRules } from '../../models/factory/voice/ngram.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { benchEnrolment } from './voice-enrolment.ts';
@@ -32,6 +36,15 @@ const outOfScope = spread(
   heldOut ? notReported(fixtureLines('out-of-scope.txt'), 20) : fixtureLines('out-of-scope.txt'),
   nOos,
 );
+
+/** The commands no hearing could plan exactly: the grammar cannot say them (what `sling voice check` tells). */
+function notInGrammar(): { count: string; commands: string[] } {
+  const grammar = parseJsgfRules(readFileSync(join(grammarDir, 'grammar.jsgf'), 'utf8'));
+  const pronunciations = readPronunciations(join(grammarDir, 'grammar.dict'));
+  const otherWords = cmudictFor(commands, pronunciations);
+  const missing = commands.filter((c) => !sentenceCoverage(grammar, pronunciations, c, otherWords).sayable);
+  return { count: `${missing.length} of ${commands.length}`, commands: missing };
+}
 
 function wordErrors(ref: string[], hyp: string[]): number {
   const d = Array.from({ length: ref.length + 1 }, (_, i) => [i, ...Array(hyp.length).fill(0)] as number[]);
@@ -354,6 +367,7 @@ rows.push({
   askedBack: '',
   withYes: '',
 });
+const unsayable = notInGrammar();
 writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled' : ''}`, rows, {
   grammar: grammarDir,
   acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
@@ -388,10 +402,14 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled'
       `${v.length} utterances: p50 ${percentile(v, 50).toFixed(0)} ms, p95 ${percentile(v, 95).toFixed(0)} ms`,
     ]),
   ),
+  notInGrammar: unsayable,
   contrastMargins: contrastMargins.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)),
   loadAverage: loadavg().map((l) => l.toFixed(2)),
   failures,
 });
 if (traceFile) writeFileSync(traceFile, `${trace.map((t) => JSON.stringify(t)).join('\n')}\n`);
+process.stdout.write(
+  `\n${unsayable.count} commands are not sentences of the grammar (no hearing plans them exactly)\n`,
+);
 process.stdout.write(`\n${failures.length} misses:\n${failures.slice(0, 40).join('\n')}\n`);
 enrolment?.close();

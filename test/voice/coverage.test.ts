@@ -37,6 +37,15 @@ test('a sentence is said when it, or words that sound the same, make a grammar s
     'the grammar spells it "metres": the recogniser hears sounds',
   );
   assert.match(coverageLine(sameSound), /^ok +drive forward two meters \(as "drive forward two metres"\)$/);
+  // A word the grammar never uses, said as one it does (its pronunciation from CMUdict).
+  const other = sentenceCoverage(
+    grammar,
+    pronunciations,
+    'go forward a metter',
+    new Map([['metter', ['METRE']]]),
+  );
+  assert.deepEqual([other.sayable, other.as, other.unknownWords], [true, 'go forward a metre', ['metter']]);
+  assert.equal(check('go forward a metter').sayable, false, 'without its pronunciation it is not a word');
 });
 
 test('a sentence the grammar cannot say names the words it never uses and the longest part it can say', () => {
@@ -65,10 +74,21 @@ const sling = (args: string[]) =>
   );
 
 test('sling voice check reads the configured grammar: exit 0 when all can be said, 1 when one cannot', async () => {
-  const ok = await sling(['voice', 'check', 'hey robot could you turn left please', 'drive at half speed']);
+  const ok = await sling([
+    'voice',
+    'check',
+    'hey robot could you turn left please',
+    'drive at half speed',
+    'go forward ten centimetres',
+  ]);
   assert.equal(ok.code, 0, ok.err);
   assert.match(ok.out, /^ok +hey robot could you turn left please$/m);
-  assert.match(ok.out, /^all 2 can be said$/m);
+  assert.match(
+    ok.out,
+    /^ok +go forward ten centimetres \(as "go forward ten centimeters"\)$/m,
+    'CMUdict knows it',
+  );
+  assert.match(ok.out, /^all 3 can be said$/m);
   const dir = mkdtempSync(join(tmpdir(), 'sling-check-'));
   try {
     const file = join(dir, 'sentences.txt');

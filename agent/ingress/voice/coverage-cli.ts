@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { readCmudict } from '../../../models/factory/voice/dictionary.ts';
+import { spokenWords } from '../../../models/factory/voice/jsgf.ts';
 import { parseJsgfRules } from '../../../models/factory/voice/ngram.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { coverageLine, sentenceCoverage } from './coverage.ts';
@@ -43,9 +45,10 @@ export function checkFromCli(sentences: string[], o: CheckCliOptions, out: Writa
     err.write(`cannot read the voice grammar in ${dir}: ${(error as Error).message} (npm run build:voice)\n`);
     return 1;
   }
+  const otherWords = cmudictFor(texts, pronunciations);
   let missing = 0;
   for (const text of texts) {
-    const coverage = sentenceCoverage(grammar, pronunciations, text);
+    const coverage = sentenceCoverage(grammar, pronunciations, text, otherWords);
     if (!coverage.sayable) missing++;
     out.write(`${o.json ? JSON.stringify(coverage) : coverageLine(coverage)}\n`);
   }
@@ -57,4 +60,15 @@ export function checkFromCli(sentences: string[], o: CheckCliOptions, out: Writa
     );
   }
   return missing === 0 ? 0 : 1;
+}
+
+/** CMUdict pronunciations of the sentences' words the grammar lacks ("centimetres" sounds as its "centimeters"). */
+export function cmudictFor(texts: string[], pronunciations: Map<string, string[]>): Map<string, string[]> {
+  const unknown = new Set(texts.flatMap(spokenWords).filter((w) => !pronunciations.has(w)));
+  if (unknown.size === 0) return new Map();
+  try {
+    return readCmudict(undefined, unknown);
+  } catch {
+    return new Map(); // no CMUdict (pocketsphinx-en-us missing): spellings only
+  }
 }

@@ -26,6 +26,8 @@ export function sentenceCoverage(
   grammar: { rules: Map<string, Node>; root: string },
   pronunciations: Map<string, string[]>,
   text: string,
+  /** Pronunciations of words outside the grammar (CMUdict: word → phone strings), e.g. "centimetres". */
+  otherWords: Map<string, string[]> = new Map(),
 ): Coverage {
   const words = spokenWords(text);
   const bySound = new Map<string, string[]>();
@@ -39,7 +41,9 @@ export function sentenceCoverage(
   if (accepts(words)) return { ...result, sayable: true };
   const choices = words.map((w) => {
     const phones = pronunciations.get(w);
-    return phones ? bySound.get(phones.join(' '))! : [w];
+    if (phones) return bySound.get(phones.join(' '))!;
+    const alike = (otherWords.get(w) ?? []).flatMap((p) => bySound.get(p) ?? []);
+    return alike.length > 0 ? [...new Set(alike)] : [w];
   });
   let spellings: string[][] = [[]];
   for (const options of choices) {
