@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { coverageLine, sentenceCoverage } from '../../agent/ingress/voice/covera
 import { projectRoot } from '../../agent/paths.ts';
 import { buildJsgf } from '../../models/factory/voice/jsgf.ts';
 import { parseJsgfRules } from '../../models/factory/voice/ngram.ts';
+import { runProcess } from '../helpers/process.ts';
 
 const built = buildJsgf({
   slots: { distance: ['2 metres', 'a metre'] },
@@ -63,15 +63,10 @@ test('a sentence the grammar cannot say names the words it never uses and the lo
   assert.match(coverageLine(none), /no part of it is a command\)$/);
 });
 
-const sling = (args: string[]) =>
-  new Promise<{ code: number; out: string; err: string }>((done) =>
-    execFile(
-      process.execPath,
-      [resolve(projectRoot, 'agent/sling.js'), ...args],
-      { timeout: 60000 },
-      (error, out, err) => done({ code: error ? Number(error.code ?? 1) : 0, out, err }),
-    ),
-  );
+const sling = async (args: string[]) => {
+  const r = await runProcess(process.execPath, [resolve(projectRoot, 'agent/sling.js'), ...args]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
+};
 
 test('sling voice check reads the configured grammar: exit 0 when all can be said, 1 when one cannot', async () => {
   const ok = await sling([
