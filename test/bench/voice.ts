@@ -4,15 +4,12 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { loadCommandPath } from '../../agent/ingress/voice/command-path.ts';
 import { clauseIntents, needsConfirmation, type ParsedIntents } from '../../agent/ingress/voice/confirm.ts';
-import { sentenceCoverage } from '../../agent/ingress/voice/coverage.ts';
-import { cmudictFor } from '../../agent/ingress/voice/coverage-cli.ts';
+import { grammarCoverage } from '../../agent/ingress/voice/coverage-cli.ts';
 import { DENOISE_DELAY, NoiseSuppressor } from '../../agent/ingress/voice/denoise.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
-import { readPronunciations } from '../../agent/ingress/voice/pocketsphinx.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
-import { parseJsgfRules } from '../../models/factory/voice/ngram.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { benchEnrolment } from './voice-enrolment.ts';
@@ -39,10 +36,8 @@ const outOfScope = spread(
 
 /** The commands no hearing could plan exactly: the grammar cannot say them (what `sling voice check` tells). */
 function notInGrammar(): { count: string; commands: string[] } {
-  const grammar = parseJsgfRules(readFileSync(join(grammarDir, 'grammar.jsgf'), 'utf8'));
-  const pronunciations = readPronunciations(join(grammarDir, 'grammar.dict'));
-  const otherWords = cmudictFor(commands, pronunciations);
-  const missing = commands.filter((c) => !sentenceCoverage(grammar, pronunciations, c, otherWords).sayable);
+  const check = grammarCoverage(grammarDir, commands);
+  const missing = commands.filter((c) => !check.of(c).sayable);
   return { count: `${missing.length} of ${commands.length}`, commands: missing };
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { coverageLine, sentenceCoverage } from '../../agent/ingress/voice/coverage.ts';
+import { coverageLine, GrammarCoverage } from '../../agent/ingress/voice/coverage.ts';
 import { projectRoot } from '../../agent/paths.ts';
 import { buildJsgf } from '../../models/factory/voice/jsgf.ts';
 import { parseJsgfRules } from '../../models/factory/voice/ngram.ts';
@@ -20,7 +20,7 @@ const pronunciations = new Map([
   ['meter', ['METRE']],
   ['meters', ['METRES']],
 ]);
-const check = (text: string) => sentenceCoverage(grammar, pronunciations, text);
+const check = (text: string) => new GrammarCoverage(grammar, pronunciations).of(text);
 
 test('a sentence is said when it, or words that sound the same, make a grammar sentence', () => {
   assert.deepEqual(check('go forward 2 metres'), {
@@ -38,11 +38,8 @@ test('a sentence is said when it, or words that sound the same, make a grammar s
   );
   assert.match(coverageLine(sameSound), /^ok +drive forward two meters \(as "drive forward two metres"\)$/);
   // A word the grammar never uses, said as one it does (its pronunciation from CMUdict).
-  const other = sentenceCoverage(
-    grammar,
-    pronunciations,
+  const other = new GrammarCoverage(grammar, pronunciations, new Map([['metter', ['METRE']]])).of(
     'go forward a metter',
-    new Map([['metter', ['METRE']]]),
   );
   assert.deepEqual([other.sayable, other.as, other.unknownWords], [true, 'go forward a metre', ['metter']]);
   assert.equal(check('go forward a metter').sayable, false, 'without its pronunciation it is not a word');

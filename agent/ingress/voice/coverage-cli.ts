@@ -6,7 +6,7 @@ import { readCmudict } from '../../../models/factory/voice/dictionary.ts';
 import { spokenWords } from '../../../models/factory/voice/jsgf.ts';
 import { parseJsgfRules } from '../../../models/factory/voice/ngram.ts';
 import { fromProjectRoot } from '../../paths.ts';
-import { coverageLine, sentenceCoverage } from './coverage.ts';
+import { coverageLine, GrammarCoverage } from './coverage.ts';
 import { configOrError } from './enrol/cli.ts';
 import { readPronunciations } from './pocketsphinx.ts';
 
@@ -36,19 +36,16 @@ export function checkFromCli(sentences: string[], o: CheckCliOptions, out: Writa
     return 1;
   }
   const dir = fromProjectRoot(o.grammar ?? config.voice.grammar);
-  let grammar: ReturnType<typeof parseJsgfRules>;
-  let pronunciations: Map<string, string[]>;
+  let check: GrammarCoverage;
   try {
-    grammar = parseJsgfRules(readFileSync(join(dir, 'grammar.jsgf'), 'utf8'));
-    pronunciations = readPronunciations(join(dir, 'grammar.dict'));
+    check = grammarCoverage(dir, texts);
   } catch (error) {
     err.write(`cannot read the voice grammar in ${dir}: ${(error as Error).message} (npm run build:voice)\n`);
     return 1;
   }
-  const otherWords = cmudictFor(texts, pronunciations);
   let missing = 0;
   for (const text of texts) {
-    const coverage = sentenceCoverage(grammar, pronunciations, text, otherWords);
+    const coverage = check.of(text);
     if (!coverage.sayable) missing++;
     out.write(`${o.json ? JSON.stringify(coverage) : coverageLine(coverage)}\n`);
   }
@@ -62,8 +59,15 @@ export function checkFromCli(sentences: string[], o: CheckCliOptions, out: Writa
   return missing === 0 ? 0 : 1;
 }
 
+/** A voice grammar directory's coverage check, knowing the CMUdict sounds of the words `texts` use beyond it. */
+export function grammarCoverage(dir: string, texts: string[]): GrammarCoverage {
+  const grammar = parseJsgfRules(readFileSync(join(dir, 'grammar.jsgf'), 'utf8'));
+  const pronunciations = readPronunciations(join(dir, 'grammar.dict'));
+  return new GrammarCoverage(grammar, pronunciations, cmudictFor(texts, pronunciations));
+}
+
 /** CMUdict pronunciations of the sentences' words the grammar lacks ("centimetres" sounds as its "centimeters"). */
-export function cmudictFor(texts: string[], pronunciations: Map<string, string[]>): Map<string, string[]> {
+function cmudictFor(texts: string[], pronunciations: Map<string, string[]>): Map<string, string[]> {
   const unknown = new Set(texts.flatMap(spokenWords).filter((w) => !pronunciations.has(w)));
   if (unknown.size === 0) return new Map();
   try {

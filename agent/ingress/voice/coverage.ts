@@ -19,40 +19,49 @@ export interface Coverage {
 const MAX_SPELLINGS = 256;
 
 /**
- * What the recogniser could hear of `text`: a sentence is said when it, or a sentence of words that sound the
- * same (the grammar's dictionary), is a sentence of the grammar; the recogniser hears sounds, not spellings.
+ * What the recogniser could hear of a sentence: it is said when it, or a sentence of words that sound the same
+ * (the grammar's dictionary), is a sentence of the grammar; the recogniser hears sounds, not spellings.
  */
-export function sentenceCoverage(
-  grammar: { rules: Map<string, Node>; root: string },
-  pronunciations: Map<string, string[]>,
-  text: string,
-  /** Pronunciations of words outside the grammar (CMUdict: word → phone strings), e.g. "centimetres". */
-  otherWords: Map<string, string[]> = new Map(),
-): Coverage {
-  const words = spokenWords(text);
-  const bySound = new Map<string, string[]>();
-  for (const [word, phones] of pronunciations) {
-    const key = phones.join(' ');
-    bySound.set(key, [...(bySound.get(key) ?? []), word]);
+export class GrammarCoverage {
+  /** Phones → the grammar's words that sound so. */
+  private readonly bySound = new Map<string, string[]>();
+
+  constructor(
+    private readonly grammar: { rules: Map<string, Node>; root: string },
+    private readonly pronunciations: Map<string, string[]>,
+    /** Pronunciations of words outside the grammar (CMUdict: word → phone strings), e.g. "centimetres". */
+    private readonly otherWords: Map<string, string[]> = new Map(),
+  ) {
+    for (const [word, phones] of pronunciations) {
+      const key = phones.join(' ');
+      this.bySound.set(key, [...(this.bySound.get(key) ?? []), word]);
+    }
   }
-  const unknownWords = [...new Set(words.filter((w) => !pronunciations.has(w)))];
-  const accepts = (ws: string[]) => ws.length > 0 && grammarAccepts(grammar.rules, grammar.root, ws);
-  const result: Coverage = { text, words, sayable: false, unknownWords };
-  if (accepts(words)) return { ...result, sayable: true };
-  const choices = words.map((w) => {
-    const phones = pronunciations.get(w);
-    if (phones) return bySound.get(phones.join(' '))!;
-    const alike = (otherWords.get(w) ?? []).flatMap((p) => bySound.get(p) ?? []);
-    return alike.length > 0 ? [...new Set(alike)] : [w];
-  });
-  let spellings: string[][] = [[]];
-  for (const options of choices) {
-    spellings = spellings.flatMap((s) => options.map((o) => [...s, o])).slice(0, MAX_SPELLINGS);
+
+  of(text: string): Coverage {
+    const words = spokenWords(text);
+    const unknownWords = [...new Set(words.filter((w) => !this.pronunciations.has(w)))];
+    const result: Coverage = { text, words, sayable: false, unknownWords };
+    if (this.accepts(words)) return { ...result, sayable: true };
+    const choices = words.map((w) => {
+      const phones = this.pronunciations.get(w);
+      if (phones) return this.bySound.get(phones.join(' '))!;
+      const alike = (this.otherWords.get(w) ?? []).flatMap((p) => this.bySound.get(p) ?? []);
+      return alike.length > 0 ? [...new Set(alike)] : [w];
+    });
+    let spellings: string[][] = [[]];
+    for (const options of choices) {
+      spellings = spellings.flatMap((s) => options.map((o) => [...s, o])).slice(0, MAX_SPELLINGS);
+    }
+    const same = spellings.find((s) => this.accepts(s));
+    if (same) return { ...result, sayable: true, as: same.join(' ') };
+    const span = longestGrammarSpan(this.grammar.rules, this.grammar.root, words);
+    return span ? { ...result, longestPart: words.slice(span.start, span.end).join(' ') } : result;
   }
-  const same = spellings.find(accepts);
-  if (same) return { ...result, sayable: true, as: same.join(' ') };
-  const span = longestGrammarSpan(grammar.rules, grammar.root, words);
-  return span ? { ...result, longestPart: words.slice(span.start, span.end).join(' ') } : result;
+
+  private accepts(words: string[]): boolean {
+    return words.length > 0 && grammarAccepts(this.grammar.rules, this.grammar.root, words);
+  }
 }
 
 /** One line of `sling voice check`'s report. */

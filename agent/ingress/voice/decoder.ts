@@ -32,7 +32,7 @@ export const decoderSchema = z
       .union([z.boolean(), z.literal('ask')])
       .default(false)
       .describe(
-        'with noise suppression on, also decode the audio as it came in: when the denoised audio gave no grammar sentence, one heard there is taken (true; measured: more right commands, but more wrong ones and out-of-scope accepts) or asked back ("ask")',
+        'with noise suppression on, also decode the audio as it came in: when the denoised audio gave no grammar sentence, one heard there is taken (true; measured: more right commands, but more wrong ones and out-of-scope accepts) or, where the denoised audio ends refused, asked back ("ask"; trigram grammars, whose coverage is measured against the VAD)',
       ),
     secondPass: z
       .strictObject({
