@@ -298,10 +298,14 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** With a trigram decoder: the grammar as a word automaton, for the second pass's sentence lists. */
   private readonly near?: NearSentences;
 
+  /** The configured calibration over the defaults. */
+  private readonly calibration: Calibration;
+
   /** The trigram model, to rank grammar paths of the first pass's word lattice (unset: lattices unused). */
   private readonly latticeModel?: ArpaTrigram;
 
   constructor(readonly options: PocketSphinxOptions) {
+    this.calibration = { ...defaultCalibration, ...options.calibration };
     if (options.sentenceGrammar)
       this.sentences = continuing(parseJsgfRules(readFileSync(options.sentenceGrammar, 'utf8')));
     this.commands =
@@ -335,9 +339,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     speech: SpeechSpan,
     started: number,
   ): Recognition {
-    const calibration = { ...defaultCalibration, ...this.options.calibration };
     const frames = (speech.end - speech.start) / FRAME;
-    const { confidence, coverage } = coverageConfidence(heard.seg, frames, calibration);
+    const { confidence, coverage } = coverageConfidence(heard.seg, frames, this.calibration);
     if (confidence < this.options.minConfidence) return refused;
     return {
       ...this.command(heard.words),
@@ -444,11 +447,10 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         words = words.slice(span.start, span.end);
       }
       const grammar = second?.seg ?? decoded;
-      const calibration = { ...defaultCalibration, ...o.calibration };
       const { confidence, perFrame, coverage } = vadSpeech
-        ? coverageConfidence(grammar, (vadSpeech.end - vadSpeech.start) / FRAME, calibration)
+        ? coverageConfidence(grammar, (vadSpeech.end - vadSpeech.start) / FRAME, this.calibration)
         : confidenceFromScores(grammar, loop, {
-            ...calibration,
+            ...this.calibration,
             ...(lm ? { scoreCenter: Number.NEGATIVE_INFINITY } : {}),
           });
       const searchMs = performance.now() - started;
@@ -656,7 +658,6 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
         !commands || grammarAccepts(commands.rules, commands.root, v) || (this.near?.nearGrammar(v) ?? false),
     );
     if (variants.length === 0) return undefined;
-    const calibration = { ...defaultCalibration, ...this.options.calibration };
     // The audio before noise suppression: RNNoise takes the faint sounds that tell "off" from "on" and "home"
     // from "bedroom" for noise (measured: with the denoised audio, flips passed the margins calibrated on
     // unprocessed speech; models/README.md "Noise suppression"). Written only when a check runs.
@@ -683,8 +684,8 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
       differingFrames(heard, rivalWords),
       differingFrames(rival, hypothesisWords(heard.words)),
     );
-    const byWord = requiredContrastMargin(words, rivalWords, calibration);
-    const required = flat ? Math.max(byWord, calibration.contrastMargin) : byWord;
+    const byWord = requiredContrastMargin(words, rivalWords, this.calibration);
+    const required = flat ? Math.max(byWord, this.calibration.contrastMargin) : byWord;
     const passed = difference >= required;
     const doubt = passed ? undefined : contrastDoubt(words, rivalWords);
     return { passed, margin: difference, rival: rivalText, frames, ...(doubt ? { doubt } : {}) };
