@@ -24,7 +24,7 @@ import { projectRoot } from '../../agent/paths.ts';
 import { grammarAccepts, parseJsgfRules, sampleSentence } from '../../models/factory/voice/ngram.ts';
 import { type Row, writeResult } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
-import { benchEnrolment } from './voice-enrolment.ts';
+import { benchEnrolment, benchSelfAdaptation } from './voice-enrolment.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
@@ -60,9 +60,13 @@ for (let tries = 0; sentences.length < nSentences && tries < 100_000; tries++) {
   if (swappable) sentences.push(s);
 }
 
-/** VOICE_BENCH_ENROL=1: enrolled first (voice-enrolment.ts; never on these sentences); VOICE_BENCH_HMM=<dir>. */
+/**
+ * VOICE_BENCH_ENROL=1: enrolled first (voice-enrolment.ts; never on these sentences); =heard: self-adapted
+ * first, as bench:voice; VOICE_BENCH_HMM=<dir>.
+ */
+const adaptFirst = process.env.VOICE_BENCH_ENROL === 'heard' ? benchSelfAdaptation : benchEnrolment;
 const enrolment = process.env.VOICE_BENCH_ENROL
-  ? await benchEnrolment(
+  ? await adaptFirst(
       grammarDir,
       VOICES,
       sentences.map((s) => s.join(' ')),
@@ -178,12 +182,19 @@ for (const p of points) {
   } else e.leastRight = Math.min(e.leastRight, p.margin);
   byWord.set(word, e);
 }
-writeResult(`voice-contrast${acousticModel ? '-enrolled' : ''}`, rows, {
+const modelSuffix = enrolment?.kind === 'heard' ? '-self-adapted' : acousticModel ? '-enrolled' : '';
+writeResult(`voice-contrast${modelSuffix}`, rows, {
   grammar: grammarDir,
   acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
   ...(enrolment
     ? {
-        enrolment: { voices: enrolment.voices, recordings: enrolment.recordings, aligned: enrolment.aligned },
+        enrolment: {
+          kind: enrolment.kind,
+          voices: enrolment.voices,
+          recordings: enrolment.recordings,
+          aligned: enrolment.aligned,
+          ...(enrolment.heard ? { heard: enrolment.heard } : {}),
+        },
       }
     : {}),
   sentences: sentences.map((s) => s.join(' ')),

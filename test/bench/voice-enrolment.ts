@@ -8,14 +8,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
+import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { enrol } from '../../agent/ingress/voice/enrol/adapt.ts';
 import type { Recording } from '../../agent/ingress/voice/enrol/corpus.ts';
 import { enrolmentPrompts } from '../../agent/ingress/voice/enrol/prompts.ts';
+import { SelfAdaptation } from '../../agent/ingress/voice/enrol/self-adapt.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
 import { fixtureLines, spokenText } from './voice-fixtures.ts';
 
 export interface BenchEnrolment {
+  /** `prompts`: the user read them (enrollment); `heard`: the agent adapted to what it heard (self-adaptation). */
+  kind: 'prompts' | 'heard';
+  /** Self-adaptation: commands kept, of them heard word for word, and adapted models made. */
+  heard?: { kept: number; keptRight: number; models: number };
   dir: string;
   voices: string[];
   prompts: string[];
@@ -27,16 +33,8 @@ export interface BenchEnrolment {
   close(): void;
 }
 
-/**
- * Enrolls `voices` (VOICE_BENCH_ENROL_VOICES, default: the test voices) with `perVoice` prompts each
- * (VOICE_BENCH_ENROL_PROMPTS, 100: what `sling voice prompts` gives). Excluded: every sentence of
- * commands.txt and out-of-scope.txt, and `exclude`.
- */
-export async function benchEnrolment(
-  grammarDir: string,
-  testVoices: string[],
-  exclude: Iterable<string> = [],
-): Promise<BenchEnrolment> {
+/** Grammar sentences to speak, disjoint from every benchmark's test and held-out sentences. */
+function benchPrompts(grammarDir: string, testVoices: string[], exclude: Iterable<string>) {
   const voices = process.env.VOICE_BENCH_ENROL_VOICES?.split(',') ?? testVoices;
   const perVoice = Number(process.env.VOICE_BENCH_ENROL_PROMPTS ?? 100);
   const banned = new Set(
@@ -50,7 +48,88 @@ export async function benchEnrolment(
     count: perVoice * voices.length * 2,
     seed: 2026,
   }).filter((p) => !banned.has(spokenText(p)));
-  const prompts = candidates.slice(0, perVoice * voices.length);
+  return { voices, perVoice, prompts: candidates.slice(0, perVoice * voices.length) };
+}
+
+/**
+ * Self-adaptation as the agent does it (`SelfAdaptation`, voice.adaptation's settings): the prompts stand for
+ * commands people said to it over some days, in the test voices, at 20 and 10 dB by turns; each is heard by
+ * the recogniser (the adapted model once there is one), and what it accepted is offered with the words it
+ * heard, never the prompt. Wrong hearings go in as the agent would keep them; a "yes" to a question is not
+ * simulated (the agent also keeps confirmed commands, so this is the lesser case).
+ */
+export async function benchSelfAdaptation(grammarDir: string, testVoices: string[]): Promise<BenchEnrolment> {
+  const { voices, prompts } = benchPrompts(grammarDir, testVoices, []);
+  const dir = mkdtempSync(join(tmpdir(), 'sling-bench-heard-'));
+  const config = loadConfig().config;
+  const engine = await VoiceEngine.open(voiceEngineOptions(config.voice, { grammarDir, minConfidence: 0.5 }));
+  let models = 0;
+  let adaptMs = 0;
+  let aligned = 0;
+  const adaptation = SelfAdaptation.open({
+    ...config.voice.adaptation,
+    dir,
+    denoise: config.voice.denoise,
+    onAdapted: async (model, summary) => {
+      models++;
+      adaptMs += summary.ms;
+      aligned = summary.aligned;
+      await engine.useAcousticModel(model);
+    },
+    onError: (error) => {
+      throw error;
+    },
+  });
+  if (typeof adaptation === 'string') throw new Error(adaptation);
+  const noisy = new NoisySpeech(120, true, 120);
+  let kept = 0;
+  let keptRight = 0;
+  let seconds = 0;
+  for (const [i, text] of prompts.entries()) {
+    // People take turns: each model is adapted to every voice, as an agent in use hears them.
+    const voice = voices[i % voices.length]!;
+    const { samples } = await noisy.render(text, voice, i % 2 ? 190 : 150, i % 4 >= 2 ? 10 : 20);
+    for (const h of await engine.listenFile(encodeWav(samples, RATE))) {
+      const audio = engine.rawAudio(h.utterance);
+      const before = adaptation.kept;
+      if (audio) adaptation.offer(h.recognition, audio);
+      if (adaptation.kept === before) continue;
+      kept++;
+      seconds += h.utterance.samples.length / RATE;
+      if (spokenText(h.recognition.text) === spokenText(text)) keptRight++;
+      // Live, the agent adapts in the background while it goes on listening; here it waits, so runs compare.
+      await adaptation.idle();
+    }
+  }
+  noisy.close();
+  await engine.close();
+  const model = adaptation.modelDir;
+  if (!model) throw new Error(`self-adaptation made no model from ${kept} commands kept`);
+  return {
+    kind: 'heard',
+    dir: model,
+    voices,
+    prompts,
+    recordings: kept,
+    aligned,
+    seconds: Math.round(seconds),
+    adaptMs,
+    heard: { kept, keptRight, models },
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Enrolls `voices` (VOICE_BENCH_ENROL_VOICES, default: the test voices) with `perVoice` prompts each
+ * (VOICE_BENCH_ENROL_PROMPTS, 100: what `sling voice prompts` gives). Excluded: every sentence of
+ * commands.txt and out-of-scope.txt, and `exclude`.
+ */
+export async function benchEnrolment(
+  grammarDir: string,
+  testVoices: string[],
+  exclude: Iterable<string> = [],
+): Promise<BenchEnrolment> {
+  const { voices, perVoice, prompts } = benchPrompts(grammarDir, testVoices, exclude);
   const dir = mkdtempSync(join(tmpdir(), 'sling-bench-enrol-'));
   // The test speech uses the first 120 s of the repeatable noise; enrollment the 120 s after.
   const noisy = new NoisySpeech(120, true, 120);
@@ -71,6 +150,7 @@ export async function benchEnrolment(
     denoise: loadConfig().config.voice.denoise,
   });
   return {
+    kind: 'prompts',
     dir: result.dir,
     voices,
     prompts,

@@ -12,7 +12,7 @@ import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot, projectRoot } from '../../agent/paths.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
-import { benchEnrolment } from './voice-enrolment.ts';
+import { benchEnrolment, benchSelfAdaptation } from './voice-enrolment.ts';
 import { fixtureLines, notReported, plannedCommands, spokenText, spread } from './voice-fixtures.ts';
 
 /** VOICE_BENCH_VOICES: other espeak-ng voices (e.g. one no enrollment heard), comma-separated. */
@@ -76,7 +76,12 @@ async function rendition(text: string, voice: string, wpm: number, snr: number |
  * from the grammar, disjoint from every command and out-of-scope sentence); VOICE_BENCH_HMM=<dir>: an
  * acoustic model directory made beforehand (e.g. by `sling voice enrol`).
  */
-const enrolment = process.env.VOICE_BENCH_ENROL ? await benchEnrolment(grammarDir, VOICES) : undefined;
+const enrolment =
+  process.env.VOICE_BENCH_ENROL === 'heard'
+    ? await benchSelfAdaptation(grammarDir, VOICES)
+    : process.env.VOICE_BENCH_ENROL
+      ? await benchEnrolment(grammarDir, VOICES)
+      : undefined;
 const acousticModel =
   enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
 const config = loadConfig().config;
@@ -166,6 +171,14 @@ const waits = {
   search: [] as number[],
   plan: [] as number[],
 };
+/** Exact plans per SNR and voice: an adapted model may fit one voice at the others' cost. */
+const voiceTally = new Map<string, { exact: number; planned: number }>();
+const byVoice = (snr: number, voice: string) => {
+  const key = `${snr} dB ${voice}`;
+  const tally = voiceTally.get(key) ?? { exact: 0, planned: 0 };
+  voiceTally.set(key, tally);
+  return tally;
+};
 /** End of speech → plan by how the utterance ended: `complete` (a finished command, shorter silence) or not. */
 const latencyByEnd = new Map<string, number[]>();
 
@@ -226,7 +239,10 @@ for (const snr of [20, 10]) {
           );
       }
       let planMs = 0;
-      if (typedPlans.has(text)) planned++;
+      if (typedPlans.has(text)) {
+        planned++;
+        byVoice(snr, voice).planned++;
+      }
       if (commandPath && hypothesis) {
         const planStarted = performance.now();
         // As the agent runs them: each accepted utterance is a command of its own ("pick it up" | "and then
@@ -237,8 +253,10 @@ for (const snr of [20, 10]) {
         const actions = results.flatMap((r) => r.actions as unknown[]);
         const plan = planKey({ actions, refused: results.find((r) => r.refused !== undefined)?.refused });
         planMs = performance.now() - planStarted;
-        if (typedPlans.has(text) && plan === typedPlans.get(text)) exactPlans++;
-        else if (actions.length > 0) {
+        if (typedPlans.has(text) && plan === typedPlans.get(text)) {
+          exactPlans++;
+          byVoice(snr, voice).exact++;
+        } else if (actions.length > 0) {
           if (needsConfirmation(results.flatMap(intentsOf), confirmIntents)) wrongConfirmed++;
           else wrongRun++;
           failures.push(`${snr} dB ${voice} ${wpm}: WRONG PLAN ${plan} for "${text}"`);
@@ -363,14 +381,25 @@ rows.push({
   withYes: '',
 });
 const unsayable = notInGrammar();
-writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled' : ''}`, rows, {
+const modelSuffix = enrolment?.kind === 'heard' ? '-self-adapted' : acousticModel ? '-enrolled' : '';
+writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${modelSuffix}`, rows, {
   grammar: grammarDir,
   acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
   ...(enrolment
     ? {
         enrolment: {
+          kind:
+            enrolment.kind === 'heard'
+              ? 'self-adaptation: the prompts said to the agent, the commands it accepted kept with the words it heard'
+              : 'enrollment: the prompts read, with their text as transcripts',
           voices: enrolment.voices,
           recordings: `${enrolment.recordings} (${enrolment.aligned} aligned, ${enrolment.seconds} s of audio)`,
+          ...(enrolment.heard
+            ? {
+                kept: `${enrolment.heard.kept} of ${enrolment.prompts.length} prompts (${enrolment.heard.keptRight} heard word for word)`,
+                models: `${enrolment.heard.models} adapted models made, the last one tested`,
+              }
+            : {}),
           adaptMs: enrolment.adaptMs,
           prompts: enrolment.prompts,
         },
@@ -398,6 +427,12 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${acousticModel ? '-enrolled'
     ]),
   ),
   notInGrammar: unsayable,
+  exactPlansByVoice: Object.fromEntries(
+    [...voiceTally].map(([k, t]) => [
+      k,
+      `${t.exact} of ${t.planned} (${((100 * t.exact) / Math.max(1, t.planned)).toFixed(1)}%)`,
+    ]),
+  ),
   contrastMargins: contrastMargins.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10)),
   loadAverage: loadavg().map((l) => l.toFixed(2)),
   failures,

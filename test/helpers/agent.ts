@@ -1,3 +1,6 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Agent, type PipelineFactory } from '../../agent/agent.ts';
 import { resolveConfig } from '../../agent/config/load.ts';
@@ -7,6 +10,9 @@ import type { Pipeline } from '../../agent/pipeline.ts';
 import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 
 let seq = 0;
+/** Kept voice commands (voice.adaptation) of this test process, removed when it exits. */
+const heardRoot = join(tmpdir(), `sling-test-heard-${process.pid}`);
+process.on('exit', () => rmSync(heardRoot, { recursive: true, force: true }));
 
 /** A config for tests: unique device id, given broker, no console, quiet logs. */
 export function testConfig(overrides: SlingConfigInput = {}): SlingConfig {
@@ -16,6 +22,11 @@ export function testConfig(overrides: SlingConfigInput = {}): SlingConfig {
     log: { level: (process.env.SLING_TEST_LOG as 'info' | undefined) ?? 'silent', pretty: 'never' },
     ...overrides,
     agent: { console: 'off', healthIntervalS: 0, ...overrides.agent },
+    // Never the project's own .sling/: a test's heard commands must not adapt a developer's model.
+    voice: {
+      ...overrides.voice,
+      adaptation: { dir: join(heardRoot, String(seq)), ...overrides.voice?.adaptation },
+    },
   };
   return resolveConfig({ name: 'test', text: JSON.stringify(base) });
 }

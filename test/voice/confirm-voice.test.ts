@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPipeline } from '../../agent/default-pipeline.ts';
+import { HEARD_MANIFEST } from '../../agent/ingress/voice/enrol/heard-store.ts';
 import { startVoice, type VoiceService } from '../../agent/ingress/voice/service.ts';
 import { createLogger } from '../../agent/log.ts';
 import type { CommandResult } from '../../agent/report/result.ts';
@@ -64,6 +67,15 @@ const executed = (intent: string) =>
   rig.probe
     .json<{ intent: string; dryRun?: boolean; status: string }>(rig.agent.topics.commandResult)
     .filter((r) => r.intent === intent && !r.dryRun);
+/** Commands kept for self-adaptation (voice.adaptation): the words heard, one command a line. */
+const kept = () => {
+  const file = join(rig.agent.currentConfig.voice.adaptation.dir, HEARD_MANIFEST);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t')[1]);
+};
 const nthSpoken = (siteId: string, n: number, what: string) =>
   rig.probe.waitFor(() => spoken(siteId) >= n, what, 30000);
 
@@ -73,6 +85,7 @@ test('a spoken motion command is asked back and runs only after "yes" from the s
   await nthSpoken('porch', 1, 'the question');
   assert.equal(executed('robot.move').length, 0, 'not executed before the answer');
   assert.equal(x(), 0, 'the robot has not moved');
+  assert.deepEqual(kept(), [], 'not kept for adaptation before the "yes" says it was heard right');
   assert.equal(
     rig.probe.json<{ text: string }>('hermes/asr/textCaptured').length,
     0,
@@ -89,6 +102,7 @@ test('a spoken motion command is asked back and runs only after "yes" from the s
   assert.equal(executed('robot.move')[0]!.status, 'ok');
   assert.ok(Math.abs(x() - 2) < 0.05, `moved two meters (x = ${x()})`);
   assert.equal(executed('robot.move').length, 1, 'once');
+  assert.deepEqual(kept(), ['drive forward two meters'], 'confirmed: kept with its words; the "yes" is not');
   assert.equal(
     rig.probe
       .json<{ intent: string }>(rig.agent.topics.commandResult)
@@ -107,6 +121,7 @@ test('"no" cancels: the robot stays where it is', async () => {
   await nthSpoken('porch', questions + 2, 'the cancellation');
   assert.equal(executed('robot.move').length, 1, 'only the earlier confirmed move ran');
   assert.equal(x(), before);
+  assert.ok(!kept().includes('drive forward one meter'), 'what the speaker said no to is not kept');
 });
 
 test('anything else cancels the question and is heard as a command of its own', async () => {
@@ -119,6 +134,8 @@ test('anything else cancels the question and is heard as a command of its own', 
   assert.equal(executed('robot.move').length, 1, 'the question was dropped, not run');
   assert.equal(x(), before);
   assert.equal(rig.agent.state.get('light.kitchen.on')?.value, true);
+  assert.match(kept().at(-1) ?? '', /^turn on the kitchen lights?$/, 'accepted outright: kept');
+  assert.ok(!kept().includes('drive forward one meter'));
 });
 
 /** Waits until the site has been quiet for a second: replies to earlier commands are spoken after they finish. */

@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SlingConfig } from '../../config/schema.ts';
 import type { CheckResult } from '../../doctor/types.ts';
 import { fromProjectRoot } from '../../paths.ts';
+import { missingEnrolTools } from './enrol/adapt.ts';
+import { HEARD_MANIFEST } from './enrol/heard-store.ts';
 import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
 import { DEFAULT_HMM } from './pocketsphinx.ts';
 import { sileroModelPath } from './vad.ts';
@@ -42,7 +44,7 @@ export function checkVoice(config: SlingConfig): CheckResult {
   if (enrolled.missing) missing.push(enrolled.missing);
   if (missing.length === 0) {
     const state = config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)';
-    const denoise = config.voice.denoise ? ', noise suppression on' : ', noise suppression off';
+    const denoise = `${config.voice.denoise ? ', noise suppression on' : ', noise suppression off'}${adaptationState(config)}`;
     if (enrolled.mismatch)
       return {
         check: 'voice',
@@ -64,6 +66,23 @@ export function checkVoice(config: SlingConfig): CheckResult {
     detail: `${config.voice.enabled ? '' : 'optional, disabled; '}missing: ${missing.join(', ')}`,
     fix: fixes.join('\n'),
   };
+}
+
+/** `voice.adaptation`: whether it can run, and how far it got (for the pass line). */
+function adaptationState(config: SlingConfig): string {
+  const a = config.voice.adaptation;
+  if (!a.enabled) return '';
+  const tools = missingEnrolTools();
+  if (tools.length > 0)
+    return `; self-adaptation off: needs sphinxtrain (sudo apt install sphinxtrain sphinxbase-utils)`;
+  const dir = fromProjectRoot(a.dir);
+  const kept = existsSync(join(dir, HEARD_MANIFEST))
+    ? readFileSync(join(dir, HEARD_MANIFEST), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('\t')).length
+    : 0;
+  const adapted = readEnrolment(join(dir, 'acoustic'));
+  return `; self-adaptation on: ${kept} commands kept, ${adapted ? `model adapted ${adapted.created.slice(0, 10)} from ${adapted.aligned}` : `first model after ${a.minCommands}`}`;
 }
 
 /** Whether the noise suppressor's package (and its WASM build) is installed. */

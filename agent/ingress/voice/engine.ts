@@ -64,25 +64,24 @@ export function inContinuation(heard: Heard, previousEnd: number | undefined): H
 const endsCommand = (r: Recognition) => r.accepted && r.complete === true;
 
 export class VoiceEngine {
+  /** Decodes in progress, so a recogniser being replaced is closed only once they are done. */
+  private readonly decoding = new Set<Promise<unknown>>();
+
   private constructor(
     readonly vad: SileroVad,
-    readonly recognizer: SpeechRecognizer,
+    private current: SpeechRecognizer,
     private readonly segmenterOptions: Partial<SegmenterOptions>,
     readonly denoise: boolean,
+    private readonly options: VoiceEngineOptions,
   ) {}
 
   static async open(options: VoiceEngineOptions): Promise<VoiceEngine> {
-    const recognizer =
-      options.recognizer ??
-      pocketSphinxFromDir(options.grammarDir, options.minConfidence, {
-        ...(options.decoder ? { decoder: options.decoder } : {}),
-        ...(options.acousticModel ? { acousticModel: options.acousticModel } : {}),
-      });
     const engine = new VoiceEngine(
       await SileroVad.load(),
-      recognizer,
+      options.recognizer ?? pocketSphinxFromEngineOptions(options),
       options.segmenter ?? {},
       options.denoise ?? false,
+      options,
     );
     // A suppressor that cannot load fails here, at start-up, not with the first audio frame.
     (await engine.noiseSuppressor())?.close();
@@ -94,27 +93,48 @@ export class VoiceEngine {
     return this.denoise ? NoiseSuppressor.open() : undefined;
   }
 
+  get recognizer(): SpeechRecognizer {
+    return this.current;
+  }
+
+  /**
+   * Decodes from now on with another acoustic model (a new self-adapted one); decodes already running finish on
+   * the old model, which is closed after them.
+   */
+  async useAcousticModel(acousticModel: string): Promise<void> {
+    const next = pocketSphinxFromEngineOptions({ ...this.options, acousticModel });
+    const old = this.current;
+    this.current = next;
+    await Promise.allSettled([...this.decoding]);
+    await old.close();
+  }
+
   async recognize(utterance: Utterance): Promise<Heard> {
     const started = performance.now();
     // Utterance samples end at closedAt; the VAD's speech span within them.
     const offset = utterance.closedAt - utterance.samples.length;
-    // A route may have cut the start off (a wake phrase): the same tail of the audio before denoising.
-    const raw = utterance.unprocessed;
-    const unprocessed =
-      raw && raw.length >= utterance.samples.length
-        ? raw.subarray(raw.length - utterance.samples.length)
-        : undefined;
-    const recognition = await this.recognizer.recognize(
+    const unprocessed = audioBeforeSuppression(utterance);
+    const decoding = this.current.recognize(
       utterance.samples,
       { start: Math.max(0, utterance.speechStart - offset), end: utterance.speechEnd - offset },
       unprocessed,
     );
+    this.decoding.add(decoding);
+    const recognition = await decoding.finally(() => this.decoding.delete(decoding));
     return {
       utterance,
       recognition,
       recognizeMs: performance.now() - started,
       decodeStartedAt: utterance.closedAt,
     };
+  }
+
+  /**
+   * The utterance's audio as the microphone gave it (before noise suppression), what an enrollment adapts to;
+   * undefined when denoised audio is all there is.
+   */
+  rawAudio(utterance: Utterance): Float32Array | undefined {
+    return this.denoise ? audioBeforeSuppression(utterance) : utterance.samples;
   }
 
   /** Every utterance in a WAV file, in order. */
@@ -162,7 +182,7 @@ export class VoiceEngine {
   }
 
   async close(): Promise<void> {
-    await this.recognizer.close();
+    await this.current.close();
     await this.vad.close();
   }
 }
@@ -224,6 +244,21 @@ export function voiceEngineOptions(
     ...(voice.acousticModel ? { acousticModel: fromProjectRoot(voice.acousticModel) } : {}),
     ...overrides,
   };
+}
+
+/** The input before denoising behind an utterance's samples (a route may have cut a wake phrase off their start). */
+function audioBeforeSuppression(utterance: Utterance): Float32Array | undefined {
+  const raw = utterance.unprocessed;
+  return raw && raw.length >= utterance.samples.length
+    ? raw.subarray(raw.length - utterance.samples.length)
+    : undefined;
+}
+
+function pocketSphinxFromEngineOptions(options: VoiceEngineOptions): SpeechRecognizer {
+  return pocketSphinxFromDir(options.grammarDir, options.minConfidence, {
+    ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(options.acousticModel ? { acousticModel: options.acousticModel } : {}),
+  });
 }
 
 export interface PocketSphinxDirOptions {

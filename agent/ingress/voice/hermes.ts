@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import type { PendingCommand } from './confirm.ts';
 import type { NoiseSuppressor } from './denoise.ts';
 import type { VoiceDialogue } from './dialogue.ts';
 import { EarlyDecodes, type Heard, inContinuation, type VoiceEngine } from './engine.ts';
@@ -49,6 +50,11 @@ export interface HermesVoiceOptions {
   onError?: (error: Error) => void;
   /** Wake word and spoken confirmation (dialogue.ts); without it every utterance is a command. */
   dialogue?: VoiceDialogue;
+  /**
+   * A command accepted outright, or confirmed with a spoken "yes", with the audio it was heard in
+   * (self-adaptation keeps it).
+   */
+  onAccepted?: (heard: Heard) => void;
 }
 
 interface Site {
@@ -65,6 +71,8 @@ interface Site {
 
 export class HermesVoice {
   private readonly sites = new Map<string, Site>();
+  /** What was heard for a command waiting for its "yes", offered to `onAccepted` once confirmed. */
+  private readonly awaitingYes = new WeakMap<PendingCommand, Heard>();
   private readonly pendingSites = new Map<string, Promise<Site>>();
   /** Sites refused by `maxSites`, reported once each (a refused microphone sends ~30 chunks a second). */
   private readonly refusedSites = new Set<string>();
@@ -246,6 +254,13 @@ export class HermesVoice {
         } else await this.heard(siteId, heard);
       }
     } else if (route.kind === 'execute') {
+      const confirmed = this.awaitingYes.get(route.command);
+      // The speaker said yes to these words: they are what was said, whatever doubt held them.
+      if (confirmed)
+        this.options.onAccepted?.({
+          ...confirmed,
+          recognition: { ...confirmed.recognition, accepted: true, doubt: undefined },
+        });
       const { text, confidence, sessionId } = route.command;
       await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
     }
@@ -283,9 +298,14 @@ export class HermesVoice {
     // The typed form (numbers as digits) is what the parser reads best; Rhasspy's NLU takes digits too. It is
     // also what runs, so whether it needs a "yes" is judged on it, not on the words as heard.
     const text = typedForm(r.text);
-    const held = await this.options.dialogue?.hold(siteId, { text, confidence: r.confidence, sessionId });
+    const command = { text, confidence: r.confidence, sessionId };
+    const held = await this.options.dialogue?.hold(siteId, command);
     // A command waiting for its spoken "yes" is not captured yet (the agent would run textCaptured).
-    if (held) return this.say(held.question, siteId, randomUUID(), sessionId);
+    if (held) {
+      this.awaitingYes.set(command, heard);
+      return this.say(held.question, siteId, randomUUID(), sessionId);
+    }
+    this.options.onAccepted?.(heard);
     await this.command(siteId, text, r.confidence, seconds, sessionId, wakewordId);
   }
 
@@ -301,6 +321,7 @@ export class HermesVoice {
     const command = { text: typedForm(r.text), confidence: r.confidence, sessionId };
     const asked = await this.options.dialogue.hold(siteId, command, r.doubt);
     if (!asked) return false;
+    this.awaitingYes.set(command, heard);
     await this.say(asked.question, siteId, randomUUID(), sessionId);
     return true;
   }

@@ -98,6 +98,35 @@ export const voiceSchema = z
           .describe('mqtt: publish WAV to hermes/audioServer/<siteId>/playBytes/<id>; aplay: play locally'),
       })
       .prefault({}),
+    adaptation: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'adapt the acoustic model to the voices and room it hears, from the commands it accepted (kept on the device only; needs sphinxtrain)',
+          ),
+        dir: z
+          .string()
+          .default('.sling/voice/heard')
+          .describe('kept commands (WAV + heard.tsv) and the adapted model (acoustic/)'),
+        minCommands: z
+          .number()
+          .int()
+          .min(10)
+          .max(10000)
+          .default(100)
+          .describe('first adaptation once this many commands are kept'),
+        every: z.number().int().min(10).max(10000).default(50).describe('adapt again after this many more'),
+        keep: z
+          .number()
+          .int()
+          .min(10)
+          .max(10000)
+          .default(400)
+          .describe('newest commands kept (about 100 KB each); older ones are deleted'),
+      })
+      .prefault({}),
     wake: wakeSchema,
     confirm: confirmSchema,
     microphone: microphoneSchema,

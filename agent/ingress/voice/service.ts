@@ -5,9 +5,11 @@ import { fromProjectRoot } from '../../paths.ts';
 import type { CommandResult } from '../../report/result.ts';
 import { clauseIntents } from './confirm.ts';
 import { VoiceDialogue } from './dialogue.ts';
-import { VoiceEngine, voiceEngineOptions } from './engine.ts';
+import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
+import { SelfAdaptation } from './enrol/self-adapt.ts';
 import { HermesVoice, type VoiceCommandHandler } from './hermes.ts';
 import { Microphone } from './mic.ts';
+import { DEFAULT_HMM } from './pocketsphinx.ts';
 import type { VoiceConfig } from './schema.ts';
 
 /**
@@ -23,9 +25,13 @@ export interface VoiceService {
 export async function startVoice(agent: Agent, log: Logger): Promise<VoiceService | undefined> {
   const config = agent.currentConfig;
   if (!config.voice.enabled) return undefined;
-  let engine: VoiceEngine;
+  let engine: VoiceEngine | undefined;
+  const adaptation = openAdaptation(config.voice, log, async (dir) => engine?.useAcousticModel(dir));
   try {
-    engine = await VoiceEngine.open(voiceEngineOptions(config.voice));
+    const adapted = adaptation?.modelDir;
+    engine = await VoiceEngine.open(
+      voiceEngineOptions(config.voice, adapted ? { acousticModel: adapted } : {}),
+    );
   } catch (error) {
     log.error({ reason: (error as Error).message }, 'voice disabled: it could not start');
     return undefined;
@@ -71,9 +77,18 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
           agent.on('result', onResult);
         })
     : async (text) => ({ reply: (await agent.command({ text, source: 'voice' })).reply });
+  const decoding = engine;
   const voice = new HermesVoice({
     client,
     engine,
+    ...(adaptation
+      ? {
+          onAccepted: (heard: Heard) => {
+            const audio = decoding.rawAudio(heard.utterance);
+            if (audio) adaptation.offer(heard.recognition, audio);
+          },
+        }
+      : {}),
     config: config.voice,
     onCommand,
     onError: (error) => log.warn({ reason: error.message }, 'voice: input ignored'),
@@ -95,9 +110,43 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
       await voice.stop();
       await dialogue?.close();
       await client.endAsync();
-      await engine.close();
+      await adaptation?.idle();
+      await decoding.close();
     },
   };
+}
+
+/**
+ * Self-adaptation when `voice.adaptation` is on and sphinxtrain is installed. An adapted model made from
+ * another base than the one configured now (an enrollment since) is not used, and is re-made when due.
+ */
+function openAdaptation(
+  voice: VoiceConfig,
+  log: Logger,
+  useModel: (dir: string) => Promise<void>,
+): SelfAdaptation | undefined {
+  if (!voice.adaptation.enabled) return undefined;
+  const baseModel = voice.acousticModel ? fromProjectRoot(voice.acousticModel) : DEFAULT_HMM;
+  const opened = SelfAdaptation.open({
+    ...voice.adaptation,
+    dir: fromProjectRoot(voice.adaptation.dir),
+    baseModel,
+    denoise: voice.denoise,
+    onAdapted: async (dir, summary) => {
+      await useModel(dir);
+      log.info({ ...summary, dir }, 'voice: acoustic model adapted to the commands heard, now in use');
+    },
+    onError: (error) => log.warn({ reason: error.message }, 'voice: self-adaptation failed'),
+  });
+  if (typeof opened === 'string') {
+    log.info({ reason: opened }, 'voice: self-adaptation off');
+    return undefined;
+  }
+  log.info(
+    { kept: opened.kept, adaptedModel: opened.modelDir ?? null },
+    'voice: self-adaptation on (commands heard are kept on this device to adapt the acoustic model)',
+  );
+  return opened;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface EnrolOptions {
    * model must be adapted to the audio it will decode.
    */
   denoise?: boolean;
+  /** What the transcripts are: read prompts (default) or the words the agent heard (self-adaptation). */
+  source?: Enrolment['source'];
 }
 
 export interface EnrolResult extends Enrolment {
@@ -246,6 +248,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
       created: new Date().toISOString(),
       contrastMargin: ENROLLED_CONTRAST_MARGIN,
       denoised: options.denoise ?? false,
+      source: options.source ?? 'prompts',
     };
     writeFileSync(join(staged, ENROLMENT_FILE), `${JSON.stringify(enrolment, null, 2)}\n`);
     // Replace the previous enrollment only once the new one is complete.

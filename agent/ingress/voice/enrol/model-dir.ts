@@ -22,6 +22,8 @@ export interface Enrolment {
   contrastMargin?: number;
   /** The recordings were denoised (RNNoise) before adapting: the model fits `voice.denoise: true`. */
   denoised?: boolean;
+  /** Transcripts read from prompts by the user, or the words the agent heard (self-adaptation). */
+  source?: 'prompts' | 'heard';
 }
 
 /** A model directory's missing files (empty: the decoder can load it). */

@@ -1,0 +1,93 @@
+/**
+ * The commands the agent heard and accepted, kept on the device for self-adaptation: one WAV per utterance
+ * (the audio the recogniser decoded) and `heard.tsv`, an enrollment manifest (`<file.wav><TAB><words>`) that
+ * `sling voice enrol heard.tsv` also reads. Only the newest `keep` are kept; nothing leaves the device.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { encodeWav } from '../wav.ts';
+import { parseManifest, type Recording } from './corpus.ts';
+
+export const HEARD_MANIFEST = 'heard.tsv';
+const STATE_FILE = 'adaptation.json';
+
+/** How many commands were ever kept, and how many of them the current adapted model was made from. */
+export interface AdaptationState {
+  kept: number;
+  adaptedAt: number;
+}
+
+/** Entries past the newest `keep`: the oldest, dropped first. */
+export function overflow<T>(entries: readonly T[], keep: number): T[] {
+  return entries.slice(0, Math.max(0, entries.length - keep));
+}
+
+export class HeardStore {
+  private entries: Recording[];
+  private state: AdaptationState;
+
+  constructor(
+    readonly dir: string,
+    private readonly keep: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const manifest = join(dir, HEARD_MANIFEST);
+    // A manifest edited by hand (a wrong transcript removed) is read as the user left it.
+    this.entries = existsSync(manifest)
+      ? parseManifest(readFileSync(manifest, 'utf8'), manifest).filter((r) => existsSync(r.wav))
+      : [];
+    this.state = readState(join(dir, STATE_FILE)) ?? { kept: this.entries.length, adaptedAt: 0 };
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get adaptation(): AdaptationState {
+    return { ...this.state };
+  }
+
+  recordings(): Recording[] {
+    return [...this.entries];
+  }
+
+  /** Keeps one heard command: its 16 kHz samples and the words heard. Drops the oldest past `keep`. */
+  add(samples: Float32Array, words: string[], rate = 16000): void {
+    this.state.kept++;
+    const wav = join(this.dir, `${Date.now()}-${this.state.kept}.wav`);
+    writeFileSync(wav, encodeWav(samples, rate));
+    this.entries.push({ wav, words, source: `${HEARD_MANIFEST}: ${basename(wav)}` });
+    for (const old of overflow(this.entries, this.keep)) rmSync(old.wav, { force: true });
+    this.entries = this.entries.slice(-this.keep);
+    this.save();
+  }
+
+  /** Records that a model was adapted from every command kept so far. */
+  markAdapted(keptAtStart: number): void {
+    this.state.adaptedAt = keptAtStart;
+    this.save();
+  }
+
+  private save(): void {
+    const lines = this.entries.map((r) => `${basename(r.wav)}\t${r.words.join(' ')}`);
+    writeAtomically(join(this.dir, HEARD_MANIFEST), `${lines.join('\n')}\n`);
+    writeAtomically(join(this.dir, STATE_FILE), `${JSON.stringify(this.state)}\n`);
+  }
+}
+
+function readState(file: string): AdaptationState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8')) as Partial<AdaptationState>;
+    return typeof state.kept === 'number' && typeof state.adaptedAt === 'number'
+      ? { kept: state.kept, adaptedAt: state.adaptedAt }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A power cut mid-write must not leave a half manifest that loses every kept command.
+function writeAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
