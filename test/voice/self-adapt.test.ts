@@ -174,4 +174,20 @@ test('commands heard and accepted adapt the model in the background; the engine 
   });
   assert.ok(otherBase instanceof SelfAdaptation);
   assert.equal(otherBase.modelDir, undefined);
+
+  const { checkVoice } = await import('../../agent/ingress/voice/doctor.ts');
+  const { resolveConfig } = await import('../../agent/config/load.ts');
+  const doctor = (adaptation: object) =>
+    checkVoice(
+      resolveConfig({ name: 't', text: JSON.stringify({ voice: { grammar: grammarDir, adaptation } }) }),
+    );
+  assert.match(
+    doctor({ dir }).detail,
+    /self-adaptation on: 5 commands kept, model adapted \d{4}-\d\d-\d\d from \d+/,
+  );
+  assert.match(
+    doctor({ dir: join(root, 'none') }).detail,
+    /self-adaptation on: 0 commands kept, first model after 100/,
+  );
+  assert.doesNotMatch(doctor({ dir, enabled: false }).detail, /self-adaptation/);
 });
