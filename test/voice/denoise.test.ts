@@ -107,6 +107,10 @@ test('the noise suppressor streams: any chunking gives the same audio', async ()
     b.close();
   }
   assert.throws(() => a.process(noisy), /after close/);
+  // A background adaptation denoises in steps (letting decodes run between): the same samples.
+  const stepped = await denoiseClip(noisy, true);
+  assert.equal(stepped.length, noisy.length);
+  assert.deepEqual(stepped, await denoiseClip(noisy));
 });
 
 test('the denoised stream runs DENOISE_DELAY samples behind its input', async () => {

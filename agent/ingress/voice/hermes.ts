@@ -254,6 +254,8 @@ export class HermesVoice {
         } else await this.heard(siteId, heard);
       }
     } else if (route.kind === 'execute') {
+      const { text, confidence, sessionId } = route.command;
+      await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
       const confirmed = this.awaitingYes.get(route.command);
       // The speaker said yes to these words: they are what was said, whatever doubt held them.
       if (confirmed)
@@ -261,8 +263,6 @@ export class HermesVoice {
           ...confirmed,
           recognition: { ...confirmed.recognition, accepted: true, doubt: undefined },
         });
-      const { text, confidence, sessionId } = route.command;
-      await this.command(siteId, text, confidence, utterance.samples.length / 16000, sessionId, null);
     }
   }
 
@@ -305,8 +305,9 @@ export class HermesVoice {
       this.awaitingYes.set(command, heard);
       return this.say(held.question, siteId, randomUUID(), sessionId);
     }
-    this.options.onAccepted?.(heard);
     await this.command(siteId, text, r.confidence, seconds, sessionId, wakewordId);
+    // After the command is on its way: keeping it writes a file.
+    this.options.onAccepted?.(heard);
   }
 
   /**

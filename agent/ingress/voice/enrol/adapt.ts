@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { buildDictionary } from '../../../../models/factory/voice/dictionary.ts';
 import { denoiseClip } from '../denoise.ts';
@@ -35,6 +35,8 @@ export const SPHINXTRAIN_DIR = '/usr/lib/sphinxtrain';
  */
 export const ENROLLED_CONTRAST_MARGIN = 850;
 const RATE = 16000;
+/** Nice value of a background adaptation's programs (19 is the lowest priority). */
+const BACKGROUND_PRIORITY = 15;
 
 export interface EnrolOptions {
   recordings: Recording[];
@@ -49,6 +51,11 @@ export interface EnrolOptions {
    * model must be adapted to the audio it will decode.
    */
   denoise?: boolean;
+  /**
+   * Runs beside a live agent (self-adaptation): sphinxtrain's programs at low CPU priority, and denoising in
+   * short steps, so decoding a command meanwhile is not held up.
+   */
+  background?: boolean;
   /** What the transcripts are: read prompts (default) or the words the agent heard (self-adaptation). */
   source?: Enrolment['source'];
 }
@@ -71,9 +78,9 @@ export function missingEnrolTools(sphinxtrainDir = SPHINXTRAIN_DIR): string[] {
   ];
 }
 
-function run(program: string, args: string[], logFile: string): Promise<string> {
+function run(program: string, args: string[], logFile: string, background = false): Promise<string> {
   return new Promise((done, fail) => {
-    execFile(program, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(program, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const log = `${stdout}${stderr}`;
       writeFileSync(logFile, log);
       if (error) {
@@ -81,6 +88,13 @@ function run(program: string, args: string[], logFile: string): Promise<string> 
         fail(new Error(`${program} failed (${error.code ?? error.message}):\n${tail}`));
       } else done(log);
     });
+    if (background && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, BACKGROUND_PRIORITY);
+      } catch {
+        // already exited, or not permitted: it runs at normal priority
+      }
+    }
   });
 }
 
@@ -123,6 +137,8 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
   if (missingBase.length > 0) throw new Error(`acoustic model ${base} lacks ${missingBase.join(', ')}`);
   if (options.recordings.length === 0) throw new CorpusError('no recordings to enrol');
 
+  const runStep = (program: string, args: string[], logFile: string) =>
+    run(program, args, logFile, options.background);
   const work = mkdtempSync(join(tmpdir(), 'sling-enrol-'));
   mkdirSync(dirname(options.out), { recursive: true });
   const staged = mkdtempSync(`${options.out}.new-`);
@@ -138,7 +154,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
         throw new CorpusError(`${r.wav} (${r.source}): ${(error as Error).message}`);
       }
       const raw = resample(clip.samples, clip.sampleRate, RATE);
-      const samples = options.denoise ? await denoiseClip(raw) : raw;
+      const samples = options.denoise ? await denoiseClip(raw, options.background) : raw;
       if (samples.length < RATE * 0.3) throw new CorpusError(`${r.wav} (${r.source}): shorter than 0.3 s`);
       seconds += samples.length / RATE;
       writeFileSync(join(work, `${ids[i]}.wav`), encodeWav(samples, RATE));
@@ -150,7 +166,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
     writeFileSync(join(work, 'enrol.dict'), dictionary.text);
 
     // sphinxtrain reads the text model definition and the S3 mixture weights the decoder's copy lacks.
-    await run(
+    await runStep(
       'pocketsphinx_mdef_convert',
       ['-text', join(base, 'mdef'), join(work, 'mdef.txt')],
       join(work, 'mdef.log'),
@@ -162,7 +178,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
 
     const featParams = join(base, 'feat.params');
     const params = readFeatParams(readFileSync(featParams, 'utf8'));
-    await run(
+    await runStep(
       'sphinx_fe',
       [
         ...['-argfile', featParams, '-samprate', String(RATE), '-c', join(work, 'enrol.fileids')],
@@ -194,7 +210,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
     };
     const counts = join(work, 'counts');
     mkdirSync(counts);
-    const bwLog = await run(
+    const bwLog = await runStep(
       join(tools, 'bw'),
       [
         ...Object.entries(model).flatMap(([k, v]) => [`-${k}`, v]),
@@ -212,7 +228,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
         'no recording could be aligned to its transcript: do the transcripts say what was spoken?',
       );
 
-    await run(
+    await runStep(
       join(tools, 'map_adapt'),
       [
         ...Object.entries(model).flatMap(([k, v]) => [`-${k}`, v]),
@@ -222,7 +238,7 @@ export async function enrol(options: EnrolOptions): Promise<EnrolResult> {
       ],
       join(work, 'map.log'),
     );
-    await run(
+    await runStep(
       join(tools, 'mk_s2sendump'),
       [
         '-pocketsphinx',

@@ -112,6 +112,7 @@ export class SelfAdaptation {
       out: join(this.options.dir, 'acoustic'),
       denoise: this.options.denoise,
       source: 'heard',
+      background: true,
       ...(this.options.baseModel ? { baseModel: this.options.baseModel } : {}),
     });
     this.store.markAdapted(keptAtStart);
