@@ -45,6 +45,7 @@ before(async () => {
         enabled: true,
         grammar: trigramCopy(await buildFixtureGrammar()),
         confirm: { timeoutMs: 60000 },
+        adaptation: { enabled: true },
       },
     },
     (config, deps) => buildPipeline(config, deps, new TableParser(parses)),

@@ -182,12 +182,12 @@ test('commands heard and accepted adapt the model in the background; the engine 
       resolveConfig({ name: 't', text: JSON.stringify({ voice: { grammar: grammarDir, adaptation } }) }),
     );
   assert.match(
-    doctor({ dir }).detail,
+    doctor({ dir, enabled: true }).detail,
     /self-adaptation on: 5 commands kept, model adapted \d{4}-\d\d-\d\d from \d+/,
   );
   assert.match(
-    doctor({ dir: join(root, 'none') }).detail,
+    doctor({ dir: join(root, 'none'), enabled: true }).detail,
     /self-adaptation on: 0 commands kept, first model after 100/,
   );
-  assert.doesNotMatch(doctor({ dir, enabled: false }).detail, /self-adaptation/);
+  assert.doesNotMatch(doctor({ dir }).detail, /self-adaptation/, 'off by default: not mentioned');
 });

@@ -44,7 +44,15 @@ export function checkVoice(config: SlingConfig): CheckResult {
   if (enrolled.missing) missing.push(enrolled.missing);
   if (missing.length === 0) {
     const state = config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)';
-    const denoise = `${config.voice.denoise ? ', noise suppression on' : ', noise suppression off'}${adaptationState(config)}`;
+    const adaptation = adaptationState(config);
+    const denoise = `${config.voice.denoise ? ', noise suppression on' : ', noise suppression off'}${adaptation.detail}`;
+    if (adaptation.needs)
+      return {
+        check: 'voice',
+        status: 'warn',
+        detail: `${state}${denoise}${enrolled.detail}`,
+        fix: `sudo apt install ${adaptation.needs} (or set voice.adaptation.enabled: false)`,
+      };
     if (enrolled.mismatch)
       return {
         check: 'voice',
@@ -68,13 +76,15 @@ export function checkVoice(config: SlingConfig): CheckResult {
   };
 }
 
-/** `voice.adaptation`: whether it can run, and how far it got (for the pass line). */
-function adaptationState(config: SlingConfig): string {
+/** `voice.adaptation`: how far it got (for the pass line), or the packages it lacks. */
+function adaptationState(config: SlingConfig): { detail: string; needs?: string } {
   const a = config.voice.adaptation;
-  if (!a.enabled) return '';
-  const tools = missingEnrolTools();
-  if (tools.length > 0)
-    return `; self-adaptation off: needs sphinxtrain (sudo apt install sphinxtrain sphinxbase-utils)`;
+  if (!a.enabled) return { detail: '' };
+  if (missingEnrolTools().length > 0)
+    return {
+      detail: '; self-adaptation cannot run: sphinxtrain is missing',
+      needs: 'sphinxtrain sphinxbase-utils',
+    };
   const dir = fromProjectRoot(a.dir);
   const kept = existsSync(join(dir, HEARD_MANIFEST))
     ? readFileSync(join(dir, HEARD_MANIFEST), 'utf8')
@@ -82,7 +92,9 @@ function adaptationState(config: SlingConfig): string {
         .filter((l) => l.includes('\t')).length
     : 0;
   const adapted = readEnrolment(join(dir, 'acoustic'));
-  return `; self-adaptation on: ${kept} commands kept, ${adapted ? `model adapted ${adapted.created.slice(0, 10)} from ${adapted.aligned}` : `first model after ${a.minCommands}`}`;
+  return {
+    detail: `; self-adaptation on: ${kept} commands kept, ${adapted ? `model adapted ${adapted.created.slice(0, 10)} from ${adapted.aligned}` : `first model after ${a.minCommands}`}`,
+  };
 }
 
 /** Whether the noise suppressor's package (and its WASM build) is installed. */

@@ -102,9 +102,9 @@ export const voiceSchema = z
       .strictObject({
         enabled: z
           .boolean()
-          .default(true)
+          .default(false)
           .describe(
-            'adapt the acoustic model to the voices and room it hears, from the commands it accepted (kept on the device only; needs sphinxtrain)',
+            'adapt the acoustic model to the voices and room it hears, from the commands it accepted (kept on the device only; needs sphinxtrain). Measured: a big gain for whoever talks to it most, a loss for voices heard seldom',
           ),
         dir: z
           .string()
