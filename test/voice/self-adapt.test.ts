@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,11 +51,11 @@ test('only commands accepted outright, with all their words in the audio, are wo
 
 test('a model is due at minCommands, then after every more; the oldest kept commands go first', () => {
   const s = { minCommands: 4, every: 3 };
-  assert.equal(adaptationDue({ kept: 3, adaptedAt: 0 }, 3, s), false);
-  assert.equal(adaptationDue({ kept: 4, adaptedAt: 0 }, 4, s), true);
-  assert.equal(adaptationDue({ kept: 6, adaptedAt: 4 }, 6, s), false);
-  assert.equal(adaptationDue({ kept: 7, adaptedAt: 4 }, 7, s), true);
-  assert.equal(adaptationDue({ kept: 9, adaptedAt: 0 }, 3, s), false, 'fewer kept (pruned) than the minimum');
+  assert.equal(adaptationDue({ kept: 3, triedAt: 0 }, 3, s), false);
+  assert.equal(adaptationDue({ kept: 4, triedAt: 0 }, 4, s), true);
+  assert.equal(adaptationDue({ kept: 6, triedAt: 4 }, 6, s), false);
+  assert.equal(adaptationDue({ kept: 7, triedAt: 4 }, 7, s), true);
+  assert.equal(adaptationDue({ kept: 9, triedAt: 0 }, 3, s), false, 'fewer kept (pruned) than the minimum');
   assert.deepEqual(overflow([1, 2, 3, 4, 5], 3), [1, 2]);
   assert.deepEqual(overflow([1, 2], 3), []);
 });
@@ -77,10 +77,41 @@ test('the heard store keeps the newest commands as an enrollment manifest, and s
     ['drive forward two meters', 'switch off the bedroom lights'],
   );
   assert.ok(listed.every((r) => existsSync(r.wav)));
-  store.markAdapted(3);
+  store.markTried(3);
   const reopened = new HeardStore(dir, 2);
   assert.equal(reopened.size, 2);
-  assert.deepEqual(reopened.adaptation, { kept: 3, adaptedAt: 3 });
+  assert.deepEqual(reopened.adaptation, { kept: 3, triedAt: 3 });
+});
+
+test('a failed adaptation is tried again only after every more commands; an unreadable store says where', async () => {
+  const dir = join(root, 'failing');
+  const errors: string[] = [];
+  const opened = SelfAdaptation.open({
+    dir,
+    minCommands: 2,
+    every: 2,
+    keep: 10,
+    denoise: false,
+    onAdapted: async () => assert.fail('nothing to adapt from'),
+    onError: (error) => errors.push(error.message),
+  });
+  assert.ok(opened instanceof SelfAdaptation);
+  // 0.2 s each: too short to adapt from, so every try fails.
+  const offer = async () => {
+    opened.offer(recognition('turn on the kitchen light'), new Float32Array(3200));
+    await opened.idle();
+  };
+  await offer();
+  await offer();
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /shorter than 0\.3 s/);
+  await offer();
+  assert.equal(errors.length, 1, 'not tried again on the next command');
+  await offer();
+  assert.equal(errors.length, 2, 'tried again after `every` more');
+
+  writeFileSync(join(dir, HEARD_MANIFEST), 'no tab here\n');
+  assert.throws(() => new HeardStore(dir, 10), /heard\.tsv:1: expected "<file\.wav><TAB><what was said>"/);
 });
 
 test('commands heard and accepted adapt the model in the background; the engine decodes with it at once', async () => {

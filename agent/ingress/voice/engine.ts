@@ -102,6 +102,8 @@ export class VoiceEngine {
    * the old model, which is closed after them.
    */
   async useAcousticModel(acousticModel: string): Promise<void> {
+    if (this.options.recognizer)
+      throw new Error('the recogniser is not PocketSphinx: it has no acoustic model');
     const next = pocketSphinxFromEngineOptions({ ...this.options, acousticModel });
     const old = this.current;
     this.current = next;

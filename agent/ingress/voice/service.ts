@@ -77,14 +77,14 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
           agent.on('result', onResult);
         })
     : async (text) => ({ reply: (await agent.command({ text, source: 'voice' })).reply });
-  const decoding = engine;
+  const listening = engine; // narrowed, for the closures below
   const voice = new HermesVoice({
     client,
     engine,
     ...(adaptation
       ? {
           onAccepted: (heard: Heard) => {
-            const audio = decoding.rawAudio(heard.utterance);
+            const audio = listening.rawAudio(heard.utterance);
             if (audio) adaptation.offer(heard.recognition, audio);
           },
         }
@@ -111,7 +111,7 @@ export async function startVoice(agent: Agent, log: Logger): Promise<VoiceServic
       await dialogue?.close();
       await client.endAsync();
       await adaptation?.idle();
-      await decoding.close();
+      await listening.close();
     },
   };
 }
@@ -127,17 +127,30 @@ function openAdaptation(
 ): SelfAdaptation | undefined {
   if (!voice.adaptation.enabled) return undefined;
   const baseModel = voice.acousticModel ? fromProjectRoot(voice.acousticModel) : DEFAULT_HMM;
-  const opened = SelfAdaptation.open({
-    ...voice.adaptation,
-    dir: fromProjectRoot(voice.adaptation.dir),
-    baseModel,
-    denoise: voice.denoise,
-    onAdapted: async (dir, summary) => {
-      await useModel(dir);
-      log.info({ ...summary, dir }, 'voice: acoustic model adapted to the commands heard, now in use');
-    },
-    onError: (error) => log.warn({ reason: error.message }, 'voice: self-adaptation failed'),
-  });
+  let opened: SelfAdaptation | string;
+  try {
+    opened = openSelfAdaptation();
+  } catch (error) {
+    // A kept-commands manifest edited into something unreadable: voice runs, unadapted, and says where.
+    log.error(
+      { reason: (error as Error).message },
+      'voice: self-adaptation off: its kept commands cannot be read',
+    );
+    return undefined;
+  }
+  function openSelfAdaptation() {
+    return SelfAdaptation.open({
+      ...voice.adaptation,
+      dir: fromProjectRoot(voice.adaptation.dir),
+      baseModel,
+      denoise: voice.denoise,
+      onAdapted: async (dir, summary) => {
+        await useModel(dir);
+        log.info({ ...summary, dir }, 'voice: acoustic model adapted to the commands heard, now in use');
+      },
+      onError: (error) => log.warn({ reason: error.message }, 'voice: self-adaptation failed'),
+    });
+  }
   if (typeof opened === 'string') {
     log.info({ reason: opened }, 'voice: self-adaptation off');
     return undefined;

@@ -11,10 +11,10 @@ import { parseManifest, type Recording } from './corpus.ts';
 export const HEARD_MANIFEST = 'heard.tsv';
 const STATE_FILE = 'adaptation.json';
 
-/** How many commands were ever kept, and how many of them the current adapted model was made from. */
+/** How many commands were ever kept, and how many had been when an adaptation was last tried. */
 export interface AdaptationState {
   kept: number;
-  adaptedAt: number;
+  triedAt: number;
 }
 
 /** Entries past the newest `keep`: the oldest, dropped first. */
@@ -36,7 +36,7 @@ export class HeardStore {
     this.entries = existsSync(manifest)
       ? parseManifest(readFileSync(manifest, 'utf8'), manifest).filter((r) => existsSync(r.wav))
       : [];
-    this.state = readState(join(dir, STATE_FILE)) ?? { kept: this.entries.length, adaptedAt: 0 };
+    this.state = readState(join(dir, STATE_FILE)) ?? { kept: this.entries.length, triedAt: 0 };
   }
 
   get size(): number {
@@ -62,9 +62,9 @@ export class HeardStore {
     this.save();
   }
 
-  /** Records that a model was adapted from every command kept so far. */
-  markAdapted(keptAtStart: number): void {
-    this.state.adaptedAt = keptAtStart;
+  /** Records an adaptation tried (made or failed) from the commands kept by then. */
+  markTried(keptAtStart: number): void {
+    this.state.triedAt = keptAtStart;
     this.save();
   }
 
@@ -78,8 +78,8 @@ export class HeardStore {
 function readState(file: string): AdaptationState | undefined {
   try {
     const state = JSON.parse(readFileSync(file, 'utf8')) as Partial<AdaptationState>;
-    return typeof state.kept === 'number' && typeof state.adaptedAt === 'number'
-      ? { kept: state.kept, adaptedAt: state.adaptedAt }
+    return typeof state.kept === 'number' && typeof state.triedAt === 'number'
+      ? { kept: state.kept, triedAt: state.triedAt }
       : undefined;
   } catch {
     return undefined;

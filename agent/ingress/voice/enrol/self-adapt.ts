@@ -10,7 +10,7 @@ import { spokenWords } from '../../../../models/factory/voice/jsgf.ts';
 import { DEFAULT_HMM } from '../pocketsphinx.ts';
 import type { Recognition } from '../recognizer.ts';
 import { enrol, missingEnrolTools } from './adapt.ts';
-import { HeardStore } from './heard-store.ts';
+import { type AdaptationState, HeardStore } from './heard-store.ts';
 import { missingModelFiles, readEnrolment } from './model-dir.ts';
 
 export interface AdaptationSettings {
@@ -32,12 +32,13 @@ export function worthKeeping(r: Recognition): boolean {
 
 /** Whether the kept commands call for a (new) adapted model. */
 export function adaptationDue(
-  state: { kept: number; adaptedAt: number },
+  state: AdaptationState,
   size: number,
   s: Pick<AdaptationSettings, 'minCommands' | 'every'>,
 ): boolean {
   if (size < s.minCommands) return false;
-  return state.adaptedAt === 0 || state.kept - state.adaptedAt >= s.every;
+  // After a failed try too, it waits for `every` more: a failure does not repeat on every command.
+  return state.triedAt === 0 || state.kept - state.triedAt >= s.every;
 }
 
 export interface SelfAdaptationOptions extends AdaptationSettings {
@@ -107,6 +108,7 @@ export class SelfAdaptation {
     const started = performance.now();
     const keptAtStart = this.store.adaptation.kept;
     const recordings = this.store.recordings();
+    this.store.markTried(keptAtStart);
     const result = await enrol({
       recordings,
       out: join(this.options.dir, 'acoustic'),
@@ -115,7 +117,6 @@ export class SelfAdaptation {
       background: true,
       ...(this.options.baseModel ? { baseModel: this.options.baseModel } : {}),
     });
-    this.store.markAdapted(keptAtStart);
     await this.options.onAdapted(result.dir, {
       commands: recordings.length,
       aligned: result.aligned,
