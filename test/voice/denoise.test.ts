@@ -5,6 +5,7 @@ import { integerRatioTaps, StreamDownsampler, StreamUpsampler } from '../../agen
 import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
 import { AudioStream } from '../../agent/ingress/voice/stream.ts';
 import { SileroVad } from '../../agent/ingress/voice/vad.ts';
+import { concatSamples } from '../../agent/ingress/voice/wav.ts';
 import { addNoise, paddedSpeech } from '../helpers/speech.ts';
 
 const sine = (n: number, hz: number, rate: number, phase = 0) =>
@@ -18,13 +19,7 @@ function chunked(process: (x: Float32Array) => Float32Array, input: Float32Array
     parts.push(process(input.subarray(at, at + size)));
     at += size;
   }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 const rms = (x: Float32Array, from = 0, to = x.length) => {

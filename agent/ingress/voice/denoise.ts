@@ -1,5 +1,6 @@
 import createRnnoise, { type RnnoiseModule } from '@echogarden/rnnoise-wasm';
 import { integerRatioTaps, StreamDownsampler, StreamUpsampler } from './resample.ts';
+import { concatSamples } from './wav.ts';
 
 /**
  * Noise suppression before the VAD and the recogniser: Xiph's RNNoise (BSD-3-Clause; its small recurrent
@@ -109,7 +110,7 @@ export async function denoiseClip(
       parts.push(suppressor.process(samples.subarray(at, at + step)));
       if (yieldToOthers) await new Promise((resolve) => setImmediate(resolve));
     }
-    const head = concat(parts);
+    const head = concatSamples(parts);
     // Silence after the clip pushes out what the suppressor holds back (less than one 48 kHz frame).
     const tail = suppressor.process(new Float32Array(FRAME_48K));
     const out = new Float32Array(samples.length);
@@ -119,14 +120,4 @@ export async function denoiseClip(
   } finally {
     suppressor.close();
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

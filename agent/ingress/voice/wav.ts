@@ -96,3 +96,14 @@ export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
   }
   return out;
 }
+
+/** Audio chunks joined into one buffer. */
+export function concatSamples(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
