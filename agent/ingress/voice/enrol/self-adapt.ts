@@ -1,8 +1,9 @@
 /**
  * Self-adaptation (`voice.adaptation`): the commands the agent accepted, with the words it heard as their
  * transcripts, adapt the acoustic model as an enrollment would (MAP, adapt.ts), in the background, without the
- * user reading prompts. Accepted recognitions are nearly always right (models/README.md, "Self-adaptation"),
- * and the model is always re-made from the base, so one misheard command does not compound.
+ * user reading prompts. Accepted recognitions are nearly always right, and the model is always re-made from the
+ * base, so one misheard command does not compound. It fits whoever talks to the device most, at a cost to
+ * voices it seldom hears (models/README.md, "Self-adaptation"): off by default.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ export class SelfAdaptation {
     this.store = new HeardStore(options.dir, options.keep);
   }
 
-  /** Undefined, with the reason, when sphinxtrain is not installed (voice runs on unadapted). */
+  /** Why it cannot run instead, when sphinxtrain is not installed (voice runs unadapted). */
   static open(options: SelfAdaptationOptions): SelfAdaptation | string {
     const missing = missingEnrolTools();
     if (missing.length > 0)
