@@ -4,9 +4,9 @@
  * held-out sentences, rendered like the test speech (espeak-ng, 150/190 wpm, pink noise at 20 dB from a
  * stretch of the repeatable noise the test speech never uses).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { enrol } from '../../agent/ingress/voice/enrol/adapt.ts';
@@ -14,6 +14,7 @@ import type { Recording } from '../../agent/ingress/voice/enrol/corpus.ts';
 import { enrolmentPrompts } from '../../agent/ingress/voice/enrol/prompts.ts';
 import { SelfAdaptation } from '../../agent/ingress/voice/enrol/self-adapt.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { projectRoot } from '../../agent/paths.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
 import { fixtureLines, spokenText } from './voice-fixtures.ts';
 
@@ -21,7 +22,7 @@ export interface BenchEnrolment {
   /** `prompts`: the user read them (enrollment); `heard`: the agent adapted to what it heard (self-adaptation). */
   kind: 'prompts' | 'heard';
   /** Self-adaptation: commands kept, of them heard word for word, and adapted models made. */
-  heard?: { kept: number; keptRight: number; models: number };
+  heard?: { kept: number; keptRight: number; models: number; chatter: number; keptChatter: number };
   dir: string;
   voices: string[];
   prompts: string[];
@@ -49,6 +50,29 @@ function benchPrompts(grammarDir: string, testVoices: string[], exclude: Iterabl
     seed: 2026,
   }).filter((p) => !banned.has(spokenText(p)));
   return { voices, perVoice, prompts: candidates.slice(0, perVoice * voices.length) };
+}
+
+/**
+ * VOICE_BENCH_ADAPT_CHATTER=<share>: other speech the agent overhears between the commands (a radio, people
+ * talking): that share of SNIPS training sentences (../shared/data, music, weather, restaurants: none a command
+ * of the default world), one after a command at even spacing.
+ */
+function chatterSentences(commands: number): (string | undefined)[] {
+  const share = Number(process.env.VOICE_BENCH_ADAPT_CHATTER ?? 0);
+  if (!(share > 0)) return [];
+  const file = [
+    resolve(projectRoot, '../shared/data/snips/train.jsonl'),
+    '/work/shared/data/snips/train.jsonl',
+  ].find((f) => existsSync(f));
+  if (!file) throw new Error('VOICE_BENCH_ADAPT_CHATTER needs ../shared/data/snips/train.jsonl');
+  const texts = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const step = Math.max(1, Math.round(1 / share));
+  return Array.from({ length: commands }, (_, i) =>
+    i % step === step - 1 ? texts[(i * 37) % texts.length] : undefined,
+  );
 }
 
 /**
@@ -84,8 +108,14 @@ export async function benchSelfAdaptation(grammarDir: string, testVoices: string
   const noisy = new NoisySpeech(120, true, 120);
   let kept = 0;
   let keptRight = 0;
+  let keptChatter = 0;
   let seconds = 0;
-  for (const [i, text] of prompts.entries()) {
+  const chatter = chatterSentences(prompts.length);
+  const said = prompts.flatMap((text, i) => [
+    { text, chatter: false },
+    ...(chatter[i] ? [{ text: chatter[i], chatter: true }] : []),
+  ]);
+  for (const [i, { text, chatter: isChatter }] of said.entries()) {
     // People take turns: each model is adapted to every voice, as an agent in use hears them.
     const voice = voices[i % voices.length]!;
     const { samples } = await noisy.render(text, voice, i % 2 ? 190 : 150, i % 4 >= 2 ? 10 : 20);
@@ -95,6 +125,7 @@ export async function benchSelfAdaptation(grammarDir: string, testVoices: string
       if (audio) adaptation.offer(h.recognition, audio);
       if (adaptation.kept === before) continue;
       kept++;
+      if (isChatter) keptChatter++;
       seconds += h.utterance.samples.length / RATE;
       if (spokenText(h.recognition.text) === spokenText(text)) keptRight++;
       // Live, the agent adapts in the background while it goes on listening; here it waits, so runs compare.
@@ -114,7 +145,7 @@ export async function benchSelfAdaptation(grammarDir: string, testVoices: string
     aligned,
     seconds: Math.round(seconds),
     adaptMs,
-    heard: { kept, keptRight, models },
+    heard: { kept, keptRight, models, chatter: chatter.filter(Boolean).length, keptChatter },
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

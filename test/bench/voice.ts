@@ -398,6 +398,11 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${modelSuffix}`, rows, {
             ? {
                 kept: `${enrolment.heard.kept} of ${enrolment.prompts.length} prompts (${enrolment.heard.keptRight} heard word for word)`,
                 models: `${enrolment.heard.models} adapted models made, the last one tested`,
+                ...(enrolment.heard.chatter
+                  ? {
+                      chatter: `${enrolment.heard.chatter} other sentences overheard, ${enrolment.heard.keptChatter} kept`,
+                    }
+                  : {}),
               }
             : {}),
           adaptMs: enrolment.adaptMs,
