@@ -52,6 +52,15 @@ export interface ApplyResult {
   restartRequired: string[];
 }
 
+/**
+ * A config section a service outside the pipeline runs on (voice): `check` refuses a config it could not run
+ * before anything changes; `apply` takes the new one, after the pipeline.
+ */
+export interface SectionHandler {
+  check(next: SlingConfig): string | undefined;
+  apply(next: SlingConfig): Promise<void>;
+}
+
 export interface CommandInput {
   text: string;
   id?: string;
@@ -91,6 +100,7 @@ export class Agent extends EventEmitter {
   readonly counters: CommandCounters = { received: 0, executed: 0, duplicates: 0, refused: 0, failed: 0 };
   private readonly sensorCounters = { messages: 0, rejected: 0 };
   private commandSeq = 0;
+  private readonly sectionHandlers = new Map<keyof SlingConfig, SectionHandler>();
   private stopping: Promise<void> | undefined;
   private swapping: Promise<void> | undefined;
 
@@ -572,17 +582,27 @@ export class Agent extends EventEmitter {
    * MQTT connection settings (reconnects), log level, and everything the pipeline factory builds (nlu, skills,
    * drivers...: rebuilt, then swapped in). Device id and topic prefix need a restart.
    */
+  /** Hands a config section to the service that runs on it, so `applyConfig` applies it live (voice). */
+  onSectionChange(section: keyof SlingConfig, handler: SectionHandler): void {
+    this.sectionHandlers.set(section, handler);
+  }
+
   async applyConfig(next: SlingConfig): Promise<ApplyResult> {
     const previous = this.config;
     const changed = (Object.keys(next) as (keyof SlingConfig)[]).filter(
       (key) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]),
     );
+    const handled = changed.filter((k) => this.sectionHandlers.has(k));
+    for (const section of handled) {
+      const problem = this.sectionHandlers.get(section)!.check(next);
+      if (problem) throw new Error(`cannot apply ${section}: ${problem}`);
+    }
     const applied: string[] = [];
     const restartRequired: string[] = [];
     const identityChanged =
       next.device.id !== previous.device.id || next.mqtt.prefix !== previous.mqtt.prefix;
     const pipelineSections = changed.filter(
-      (k) => !['device', 'mqtt', 'agent', 'sensors', 'log'].includes(k),
+      (k) => !['device', 'mqtt', 'agent', 'sensors', 'log'].includes(k) && !this.sectionHandlers.has(k),
     );
     if (pipelineSections.length > 0 && !this.factory) {
       throw new Error(`cannot apply ${pipelineSections.join(', ')}: the agent has no pipeline factory`);
@@ -631,6 +651,10 @@ export class Agent extends EventEmitter {
       const url = next.mqtt.url ?? this.connectionRef.url;
       this.connectionRef.reconfigure(this.connectionSettings(url));
       applied.push('mqtt');
+    }
+    for (const section of handled) {
+      await this.sectionHandlers.get(section)!.apply(this.config);
+      applied.push(section);
     }
     const result = { applied, restartRequired };
     this.log.info(result, 'configuration applied');

@@ -4,7 +4,7 @@ import { loadConfig } from './config/load.ts';
 import { createPipeline } from './default-pipeline.ts';
 import { fleetBootConfig, startFleet } from './fleet/agent-link.ts';
 import { startConsole } from './ingress/console.ts';
-import { startVoice } from './ingress/voice/service.ts';
+import { startVoiceFollowingConfig } from './ingress/voice/service.ts';
 import { createLogger } from './log.ts';
 import { guardProcess } from './process-guard.ts';
 import { SystemdNotifier } from './systemd.ts';
@@ -53,8 +53,8 @@ export async function runAgent(options: { config?: string; console: boolean }): 
   agent = await Agent.start({ config: boot.config, log, pipeline: createPipeline });
   const fleet = config.fleet.enabled ? await startFleet({ agent, fileConfig: config, log }) : undefined;
   agent.once('stopping', () => void fleet?.stop());
-  const voice = await startVoice(agent, log);
-  agent.once('stopping', () => void voice?.stop());
+  const voice = await startVoiceFollowingConfig(agent, log);
+  agent.once('stopping', () => void voice.stop());
   log.info(
     { broker: agent.brokerUrl, topics: `${agent.topics.base}/#`, config: loaded.file ?? 'built-in defaults' },
     `agent ${agent.online ? 'online' : 'started (broker not reachable yet)'}`,

@@ -5,6 +5,7 @@ import { fromProjectRoot } from '../../paths.ts';
 import type { CommandResult } from '../../report/result.ts';
 import { clauseIntents } from './confirm.ts';
 import { VoiceDialogue } from './dialogue.ts';
+import { checkVoice } from './doctor.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { SelfAdaptation } from './enrol/self-adapt.ts';
 import { HermesVoice, type VoiceCommandHandler } from './hermes.ts';
@@ -20,6 +21,34 @@ import type { VoiceConfig } from './schema.ts';
  */
 export interface VoiceService {
   stop(): Promise<void>;
+}
+
+/**
+ * Voice for `sling start`: started now, and restarted when the `voice` config changes (a fleet document), so the
+ * change is live. A voice config this machine could not run (its grammar or packages missing) is refused before
+ * anything changes, as `sling doctor` would fail it.
+ */
+export async function startVoiceFollowingConfig(agent: Agent, log: Logger): Promise<VoiceService> {
+  let voice = await startVoice(agent, log);
+  agent.onSectionChange('voice', {
+    check: (next) => {
+      const ready = checkVoice(next);
+      return ready.status === 'fail' ? ready.detail : undefined;
+    },
+    apply: async () => {
+      await voice?.stop();
+      voice = await startVoice(agent, log);
+      log.info(
+        { enabled: agent.currentConfig.voice.enabled, running: voice !== undefined },
+        'voice: restarted with the new configuration',
+      );
+    },
+  });
+  return {
+    async stop() {
+      await voice?.stop();
+    },
+  };
 }
 
 export async function startVoice(agent: Agent, log: Logger): Promise<VoiceService | undefined> {
