@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { readEnrolment } from '../../agent/ingress/voice/enrol/model-dir.ts';
 import { HERMES } from '../../agent/ingress/voice/hermes.ts';
 import { startVoice } from '../../agent/ingress/voice/service.ts';
 import { createLogger } from '../../agent/log.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
+import { Probe, startAgent } from '../helpers/agent.ts';
+import { capturedLog, until } from '../helpers/logs.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+import { publishSpeech } from '../helpers/speech.ts';
+import { voiceAgentConfig } from '../helpers/voice-agent.ts';
 
 // `sling start` with voice.adaptation on: commands spoken to a satellite (real mosquitto, VAD, PocketSphinx)
 // are kept, the model is adapted in the background (real sphinxtrain), voice goes on with it, and starts on it
@@ -24,34 +25,12 @@ const COMMANDS = [
   'set the bedroom light red',
 ];
 
-async function until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('spoken commands adapt the acoustic model while the agent runs; after a restart voice starts on it', async () => {
   const broker = await startMosquitto();
-  const config = testConfig({
-    mqtt: { url: broker.url },
-    log: { level: 'info', pretty: 'never' },
-    voice: {
-      enabled: true,
-      grammar: await buildFixtureGrammar(),
-      tts: { output: 'none' },
-      // The keyword parser's plans are not previewed as safe: every command would wait for a "yes".
-      confirm: { enabled: false },
-      adaptation: { enabled: true, minCommands: 10, every: 50 },
-    },
+  const config = await voiceAgentConfig(broker.url, {
+    adaptation: { enabled: true, minCommands: 10, every: 50 },
   });
-  const logLines: Record<string, unknown>[] = [];
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-  });
-  const logged = (msg: string) => logLines.filter((l) => String(l.msg).startsWith(msg));
+  const { stream: logStream, logged } = capturedLog();
   const agent = await startAgent(config, testPipeline());
   let voice = await startVoice(agent, createLogger(config.log, logStream));
   const probe = await Probe.connect(broker.url);

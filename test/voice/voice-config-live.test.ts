@@ -1,42 +1,22 @@
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import type { SlingConfig } from '../../agent/config/schema.ts';
 import { startVoiceFollowingConfig } from '../../agent/ingress/voice/service.ts';
 import { createLogger } from '../../agent/log.ts';
-import { Probe, startAgent, testConfig } from '../helpers/agent.ts';
+import { Probe, startAgent } from '../helpers/agent.ts';
+import { capturedLog, until } from '../helpers/logs.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { buildFixtureGrammar, publishSpeech } from '../helpers/speech.ts';
+import { publishSpeech } from '../helpers/speech.ts';
+import { voiceAgentConfig } from '../helpers/voice-agent.ts';
 
 // A `voice` change from the fleet is live: voice restarts on it (real mosquitto, VAD, PocketSphinx), and a voice
 // config this machine cannot run is refused before anything changes.
-async function until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a voice config change restarts voice on it; one voice could not run is refused and nothing changes', async () => {
   const broker = await startMosquitto();
-  const config = testConfig({
-    mqtt: { url: broker.url },
-    log: { level: 'info', pretty: 'never' },
-    voice: {
-      enabled: true,
-      grammar: await buildFixtureGrammar(),
-      tts: { output: 'none' },
-      confirm: { enabled: false },
-    },
-  });
-  const logLines: Record<string, unknown>[] = [];
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-  });
-  const logged = (msg: string) => logLines.filter((l) => String(l.msg).startsWith(msg));
+  const config = await voiceAgentConfig(broker.url);
+  const { stream: logStream, logged } = capturedLog();
   const agent = await startAgent(config, testPipeline());
   const voice = await startVoiceFollowingConfig(agent, createLogger(config.log, logStream));
   const probe = await Probe.connect(broker.url);
