@@ -82,11 +82,23 @@ function chatterSentences(commands: number): (string | undefined)[] {
  * heard, never the prompt. Wrong hearings go in as the agent would keep them; a "yes" to a question is not
  * simulated (the agent also keeps confirmed commands, so this is the lesser case).
  */
-export async function benchSelfAdaptation(grammarDir: string, testVoices: string[]): Promise<BenchEnrolment> {
-  const { voices, prompts } = benchPrompts(grammarDir, testVoices, []);
+export async function benchSelfAdaptation(
+  grammarDir: string,
+  testVoices: string[],
+  exclude: Iterable<string> = [],
+  /** An enrolled model to start from (enrollment, then use), as the agent does with `voice.acousticModel`. */
+  baseModel?: string,
+): Promise<BenchEnrolment> {
+  const { voices, prompts } = benchPrompts(grammarDir, testVoices, exclude);
   const dir = mkdtempSync(join(tmpdir(), 'sling-bench-heard-'));
   const config = loadConfig().config;
-  const engine = await VoiceEngine.open(voiceEngineOptions(config.voice, { grammarDir, minConfidence: 0.5 }));
+  const engine = await VoiceEngine.open(
+    voiceEngineOptions(config.voice, {
+      grammarDir,
+      minConfidence: 0.5,
+      ...(baseModel ? { acousticModel: baseModel } : {}),
+    }),
+  );
   let models = 0;
   let adaptMs = 0;
   let aligned = 0;
@@ -94,6 +106,7 @@ export async function benchSelfAdaptation(grammarDir: string, testVoices: string
     ...config.voice.adaptation,
     dir,
     denoise: config.voice.denoise,
+    ...(baseModel ? { baseModel } : {}),
     onAdapted: async (model, summary) => {
       models++;
       adaptMs += summary.ms;

@@ -76,12 +76,22 @@ async function rendition(text: string, voice: string, wpm: number, snr: number |
  * from the grammar, disjoint from every command and out-of-scope sentence); VOICE_BENCH_HMM=<dir>: an
  * acoustic model directory made beforehand (e.g. by `sling voice enrol`).
  */
-const enrolment =
-  process.env.VOICE_BENCH_ENROL === 'heard'
-    ? await benchSelfAdaptation(grammarDir, VOICES)
-    : process.env.VOICE_BENCH_ENROL
-      ? await benchEnrolment(grammarDir, VOICES)
-      : undefined;
+/** VOICE_BENCH_ENROL=heard: self-adapted first; =both: enrolled, then self-adapted from the enrolled model. */
+const enrolment = await (async () => {
+  const mode = process.env.VOICE_BENCH_ENROL;
+  if (!mode) return undefined;
+  if (mode === 'heard') return benchSelfAdaptation(grammarDir, VOICES);
+  const enrolled = await benchEnrolment(grammarDir, VOICES);
+  if (mode !== 'both') return enrolled;
+  const adapted = await benchSelfAdaptation(grammarDir, VOICES, [], enrolled.dir);
+  return {
+    ...adapted,
+    close: () => {
+      adapted.close();
+      enrolled.close();
+    },
+  };
+})();
 const acousticModel =
   enrolment?.dir ?? (process.env.VOICE_BENCH_HMM ? resolve(process.env.VOICE_BENCH_HMM) : undefined);
 const config = loadConfig().config;
