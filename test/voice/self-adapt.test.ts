@@ -112,6 +112,17 @@ test('a failed adaptation is tried again only after every more commands; an unre
 
   writeFileSync(join(dir, HEARD_MANIFEST), 'no tab here\n');
   assert.throws(() => new HeardStore(dir, 10), /heard\.tsv:1: expected "<file\.wav><TAB><what was said>"/);
+  const { checkVoice } = await import('../../agent/ingress/voice/doctor.ts');
+  const { resolveConfig } = await import('../../agent/config/load.ts');
+  const doctor = checkVoice(
+    resolveConfig({
+      name: 't',
+      text: JSON.stringify({ voice: { grammar: grammarDir, adaptation: { enabled: true, dir } } }),
+    }),
+  );
+  assert.equal(doctor.status, 'warn', 'voice runs unadapted: sling doctor says why');
+  assert.match(doctor.detail, /self-adaptation off: .*heard\.tsv:1: expected/);
+  assert.equal(doctor.fix, 'mend or delete that line');
 });
 
 test('commands heard and accepted adapt the model in the background; the engine decodes with it at once', async () => {
@@ -221,4 +232,14 @@ test('commands heard and accepted adapt the model in the background; the engine 
     /self-adaptation on: 0 commands kept, first model after 100/,
   );
   assert.doesNotMatch(doctor({ dir }).detail, /self-adaptation/, 'off by default: not mentioned');
+  // After an enrollment the model adapted from the Debian base is not used (as `modelDir` above).
+  const enrolled = checkVoice(
+    resolveConfig({
+      name: 't',
+      text: JSON.stringify({
+        voice: { grammar: grammarDir, acousticModel: adapted[0]!.dir, adaptation: { enabled: true, dir } },
+      }),
+    }),
+  );
+  assert.match(enrolled.detail, /model adapted .* from another base model: not used, the next adaptation replaces it/);
 });

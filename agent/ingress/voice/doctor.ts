@@ -1,11 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SlingConfig } from '../../config/schema.ts';
 import type { CheckResult } from '../../doctor/types.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { missingEnrolTools } from './enrol/adapt.ts';
-import { HEARD_MANIFEST } from './enrol/heard-store.ts';
+import { readHeard } from './enrol/heard-store.ts';
 import { missingModelFiles, readEnrolment } from './enrol/model-dir.ts';
+import { adaptedModel } from './enrol/self-adapt.ts';
 import { DEFAULT_HMM } from './pocketsphinx.ts';
 import { sileroModelPath } from './vad.ts';
 
@@ -46,12 +47,13 @@ export function checkVoice(config: SlingConfig): CheckResult {
     const state = config.voice.enabled ? 'enabled' : 'available (voice.enabled: false)';
     const adaptation = adaptationState(config);
     const denoise = `${config.voice.denoise ? ', noise suppression on' : ', noise suppression off'}${adaptation.detail}`;
-    if (adaptation.needs)
+    if (adaptation.needs || adaptation.mend)
       return {
         check: 'voice',
         status: 'warn',
         detail: `${state}${denoise}${enrolled.detail}`,
-        fix: `sudo apt install ${adaptation.needs} (or set voice.adaptation.enabled: false)`,
+        fix:
+          adaptation.mend ?? `sudo apt install ${adaptation.needs} (or set voice.adaptation.enabled: false)`,
       };
     if (enrolled.mismatch)
       return {
@@ -76,8 +78,8 @@ export function checkVoice(config: SlingConfig): CheckResult {
   };
 }
 
-/** `voice.adaptation`: how far it got (for the pass line), or the packages it lacks. */
-function adaptationState(config: SlingConfig): { detail: string; needs?: string } {
+/** `voice.adaptation`: how far it got (for the pass line), or what stops it (packages, an unreadable manifest). */
+function adaptationState(config: SlingConfig): { detail: string; needs?: string; mend?: string } {
   const a = config.voice.adaptation;
   if (!a.enabled) return { detail: '' };
   if (missingEnrolTools().length > 0)
@@ -86,15 +88,19 @@ function adaptationState(config: SlingConfig): { detail: string; needs?: string 
       needs: 'sphinxtrain sphinxbase-utils',
     };
   const dir = fromProjectRoot(a.dir);
-  const kept = existsSync(join(dir, HEARD_MANIFEST))
-    ? readFileSync(join(dir, HEARD_MANIFEST), 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('\t')).length
-    : 0;
-  const adapted = readEnrolment(join(dir, 'acoustic'));
-  return {
-    detail: `; self-adaptation on: ${kept} commands kept, ${adapted ? `model adapted ${adapted.created.slice(0, 10)} from ${adapted.aligned}` : `first model after ${a.minCommands}`}`,
-  };
+  let kept: number;
+  try {
+    kept = readHeard(dir).length;
+  } catch (error) {
+    // The agent runs voice unadapted then (service.ts): say which line to mend.
+    return { detail: `; self-adaptation off: ${(error as Error).message}`, mend: 'mend or delete that line' };
+  }
+  const base = config.voice.acousticModel ? fromProjectRoot(config.voice.acousticModel) : undefined;
+  const { record, usable } = adaptedModel(dir, base);
+  const model = !record
+    ? `first model after ${a.minCommands}`
+    : `model adapted ${record.created.slice(0, 10)} from ${record.aligned}${usable ? '' : ', from another base model: not used, the next adaptation replaces it'}`;
+  return { detail: `; self-adaptation on: ${kept} commands kept, ${model}` };
 }
 
 /** Whether the noise suppressor's package (and its WASM build) is installed. */

@@ -158,17 +158,7 @@ function openAdaptation(
   const baseModel = voice.acousticModel ? fromProjectRoot(voice.acousticModel) : DEFAULT_HMM;
   let opened: SelfAdaptation | string;
   try {
-    opened = openSelfAdaptation();
-  } catch (error) {
-    // A kept-commands manifest edited into something unreadable: voice runs, unadapted, and says where.
-    log.error(
-      { reason: (error as Error).message },
-      'voice: self-adaptation off: its kept commands cannot be read',
-    );
-    return undefined;
-  }
-  function openSelfAdaptation() {
-    return SelfAdaptation.open({
+    opened = SelfAdaptation.open({
       ...voice.adaptation,
       dir: fromProjectRoot(voice.adaptation.dir),
       baseModel,
@@ -179,6 +169,13 @@ function openAdaptation(
       },
       onError: (error) => log.warn({ reason: error.message }, 'voice: self-adaptation failed'),
     });
+  } catch (error) {
+    // A kept-commands manifest edited into something unreadable: voice runs, unadapted, and says where.
+    log.error(
+      { reason: (error as Error).message },
+      'voice: self-adaptation off: its kept commands cannot be read',
+    );
+    return undefined;
   }
   if (typeof opened === 'string') {
     log.info({ reason: opened }, 'voice: self-adaptation off');

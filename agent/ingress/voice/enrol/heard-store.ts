@@ -1,7 +1,8 @@
 /**
  * The commands the agent heard and accepted, kept on the device for self-adaptation: one WAV per utterance
- * (the audio the recogniser decoded) and `heard.tsv`, an enrollment manifest (`<file.wav><TAB><words>`) that
- * `sling voice enrol heard.tsv` also reads. Only the newest `keep` are kept; nothing leaves the device.
+ * (the audio as it came in, before noise suppression) and `heard.tsv`, an enrollment manifest
+ * (`<file.wav><TAB><words>`) that `sling voice enrol heard.tsv` also reads. Only the newest `keep` are kept;
+ * nothing leaves the device.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -22,6 +23,17 @@ export function overflow<T>(entries: readonly T[], keep: number): T[] {
   return entries.slice(0, Math.max(0, entries.length - keep));
 }
 
+/**
+ * The kept commands listed in `dir`'s manifest whose WAV is still there (a manifest edited by hand is read as the
+ * user left it); a line that cannot be read throws a `CorpusError` naming it.
+ */
+export function readHeard(dir: string): Recording[] {
+  const manifest = join(dir, HEARD_MANIFEST);
+  return existsSync(manifest)
+    ? parseManifest(readFileSync(manifest, 'utf8'), manifest).filter((r) => existsSync(r.wav))
+    : [];
+}
+
 export class HeardStore {
   private entries: Recording[];
   private state: AdaptationState;
@@ -31,11 +43,7 @@ export class HeardStore {
     private readonly keep: number,
   ) {
     mkdirSync(dir, { recursive: true });
-    const manifest = join(dir, HEARD_MANIFEST);
-    // A manifest edited by hand (a wrong transcript removed) is read as the user left it.
-    this.entries = existsSync(manifest)
-      ? parseManifest(readFileSync(manifest, 'utf8'), manifest).filter((r) => existsSync(r.wav))
-      : [];
+    this.entries = readHeard(dir);
     this.state = readState(join(dir, STATE_FILE)) ?? { kept: this.entries.length, triedAt: 0 };
   }
 

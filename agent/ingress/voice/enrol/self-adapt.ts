@@ -12,7 +12,7 @@ import { DEFAULT_HMM } from '../pocketsphinx.ts';
 import type { Recognition } from '../recognizer.ts';
 import { enrol, missingEnrolTools } from './adapt.ts';
 import { type AdaptationState, HeardStore } from './heard-store.ts';
-import { missingModelFiles, readEnrolment } from './model-dir.ts';
+import { type Enrolment, missingModelFiles, readEnrolment } from './model-dir.ts';
 
 export interface AdaptationSettings {
   /** Directory for the kept commands and the adapted model (`<dir>/acoustic`). */
@@ -40,6 +40,18 @@ export function adaptationDue(
   if (size < s.minCommands) return false;
   // After a failed try too, it waits for `every` more: a failure does not repeat on every command.
   return state.triedAt === 0 || state.kept - state.triedAt >= s.every;
+}
+
+/**
+ * The adapted model in an adaptation directory: its record, and its path when complete and made from `baseModel`
+ * (one made from another base, before an enrollment, is not used).
+ */
+export function adaptedModel(dir: string, baseModel = DEFAULT_HMM): { record?: Enrolment; usable?: string } {
+  const modelDir = join(dir, 'acoustic');
+  if (!existsSync(modelDir) || missingModelFiles(modelDir).length > 0) return {};
+  const record = readEnrolment(modelDir);
+  if (!record) return {};
+  return record.baseModel === baseModel ? { record, usable: modelDir } : { record };
 }
 
 export interface SelfAdaptationOptions extends AdaptationSettings {
@@ -70,9 +82,7 @@ export class SelfAdaptation {
 
   /** The adapted model made earlier from the same base, if complete: the recogniser starts on it. */
   get modelDir(): string | undefined {
-    const dir = join(this.options.dir, 'acoustic');
-    if (!existsSync(dir) || missingModelFiles(dir).length > 0) return undefined;
-    return readEnrolment(dir)?.baseModel === (this.options.baseModel ?? DEFAULT_HMM) ? dir : undefined;
+    return adaptedModel(this.options.dir, this.options.baseModel).usable;
   }
 
   get kept(): number {
