@@ -4,11 +4,9 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { projectRoot } from '../../agent/paths.ts';
 import { type RecompressOptions, recompressModelDir } from '../../models/factory/recompress.ts';
-import { type Row, runJsonStep, writeResult } from './harness.ts';
+import { type Row, runJsonStep, snipsDir, writeResult } from './harness.ts';
 
-const data = existsSync(resolve(projectRoot, '../shared/data/snips/train.jsonl'))
-  ? resolve(projectRoot, '../shared/data/snips')
-  : '/work/shared/data/snips';
+const data = snipsDir();
 const [train, dev, test] = ['train', 'dev', 'test'].map((s) => resolve(data, `${s}.jsonl`)) as [
   string,
   string,

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
@@ -73,4 +73,13 @@ export function runJsonStep(args: string[], label: string): Record<string, unkno
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status})`);
   const out = r.stdout.trim();
   return JSON.parse(out.startsWith('{') ? out : out.split('\n').at(-1)!);
+}
+
+/**
+ * The SNIPS benchmark data (read from the workplace's shared data beside the project, never copied into it):
+ * `../shared/data/snips`, else the absolute path it has on the CI machines.
+ */
+export function snipsDir(): string {
+  const beside = resolve(projectRoot, '../shared/data/snips');
+  return existsSync(resolve(beside, 'train.jsonl')) ? beside : '/work/shared/data/snips';
 }

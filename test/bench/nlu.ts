@@ -1,12 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { projectRoot } from '../../agent/paths.ts';
-import { type Row, runJsonStep, writeResult } from './harness.ts';
+import { type Row, runJsonStep, snipsDir, writeResult } from './harness.ts';
 
-const data = resolve(projectRoot, '../shared/data/snips');
-const fallback = '/work/shared/data/snips';
-const dir = existsSync(resolve(data, 'train.jsonl')) ? data : fallback;
+const dir = snipsDir();
 const [train, dev, test] = ['train', 'dev', 'test'].map((s) => resolve(dir, `${s}.jsonl`)) as [
   string,
   string,

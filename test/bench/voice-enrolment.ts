@@ -4,9 +4,9 @@
  * held-out sentences, rendered like the test speech (espeak-ng, 150/190 wpm, pink noise at 20 dB from a
  * stretch of the repeatable noise the test speech never uses).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../agent/config/load.ts';
 import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { enrol } from '../../agent/ingress/voice/enrol/adapt.ts';
@@ -14,7 +14,7 @@ import type { Recording } from '../../agent/ingress/voice/enrol/corpus.ts';
 import { enrolmentPrompts } from '../../agent/ingress/voice/enrol/prompts.ts';
 import { SelfAdaptation } from '../../agent/ingress/voice/enrol/self-adapt.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
-import { projectRoot } from '../../agent/paths.ts';
+import { snipsDir } from './harness.ts';
 import { NoisySpeech, RATE } from './noisy-speech.ts';
 import { fixtureLines, spokenText } from './voice-fixtures.ts';
 
@@ -60,12 +60,7 @@ function benchPrompts(grammarDir: string, testVoices: string[], exclude: Iterabl
 function chatterSentences(commands: number): (string | undefined)[] {
   const share = Number(process.env.VOICE_BENCH_ADAPT_CHATTER ?? 0);
   if (!(share > 0)) return [];
-  const file = [
-    resolve(projectRoot, '../shared/data/snips/train.jsonl'),
-    '/work/shared/data/snips/train.jsonl',
-  ].find((f) => existsSync(f));
-  if (!file) throw new Error('VOICE_BENCH_ADAPT_CHATTER needs ../shared/data/snips/train.jsonl');
-  const texts = readFileSync(file, 'utf8')
+  const texts = readFileSync(join(snipsDir(), 'train.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => (JSON.parse(l) as { text: string }).text);

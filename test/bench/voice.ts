@@ -391,7 +391,13 @@ rows.push({
   withYes: '',
 });
 const unsayable = notInGrammar();
-const modelSuffix = enrolment?.kind === 'heard' ? '-self-adapted' : acousticModel ? '-enrolled' : '';
+// Each condition its own result file: enrolled, self-adapted, or enrolled and then self-adapted.
+const modelSuffix =
+  enrolment?.kind === 'heard'
+    ? `${process.env.VOICE_BENCH_ENROL === 'both' ? '-enrolled' : ''}-self-adapted`
+    : acousticModel
+      ? '-enrolled'
+      : '';
 writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${modelSuffix}`, rows, {
   grammar: grammarDir,
   acousticModel: acousticModel ?? 'Debian pocketsphinx-en-us',
@@ -400,7 +406,7 @@ writeResult(`${heldOut ? 'voice-heldout' : 'voice'}${modelSuffix}`, rows, {
         enrolment: {
           kind:
             enrolment.kind === 'heard'
-              ? 'self-adaptation: the prompts said to the agent, the commands it accepted kept with the words it heard'
+              ? `${process.env.VOICE_BENCH_ENROL === 'both' ? 'enrollment, then ' : ''}self-adaptation: the prompts said to the agent, the commands it accepted kept with the words it heard`
               : 'enrollment: the prompts read, with their text as transcripts',
           voices: enrolment.voices,
           recordings: `${enrolment.recordings} (${enrolment.aligned} aligned, ${enrolment.seconds} s of audio)`,

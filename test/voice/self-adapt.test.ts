@@ -241,5 +241,8 @@ test('commands heard and accepted adapt the model in the background; the engine 
       }),
     }),
   );
-  assert.match(enrolled.detail, /model adapted .* from another base model: not used, the next adaptation replaces it/);
+  assert.match(
+    enrolled.detail,
+    /model adapted .* from another base model: not used, the next adaptation replaces it/,
+  );
 });
