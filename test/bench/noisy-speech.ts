@@ -68,11 +68,18 @@ export class NoisySpeech {
       return resample(clip.samples, clip.sampleRate, RATE);
     },
   ) {
-    const speech = to16k(await synthesize(text, { voice, wordsPerMinute }));
+    return this.mix(to16k(await synthesize(text, { voice, wordsPerMinute })), snr, leadS, tailS);
+  }
+
+  /**
+   * Any 16 kHz speech (a recording too) with silence around it and the noise at `snr` dB (null: clean).
+   * Speech spans the samples at or above `level` (a recording's breaths and room sound stay below its own).
+   */
+  mix(speech: Float32Array, snr: number | null, leadS = 0.6, tailS = 0.8, level = 0.01) {
     let last = speech.length - 1;
-    while (last > 0 && Math.abs(speech[last]!) < 0.01) last--;
+    while (last > 0 && Math.abs(speech[last]!) < level) last--;
     let first = 0;
-    while (first < last && Math.abs(speech[first]!) < 0.01) first++;
+    while (first < last && Math.abs(speech[first]!) < level) first++;
     const lead = Math.round(leadS * RATE);
     const samples = new Float32Array(lead + speech.length + Math.round(tailS * RATE));
     samples.set(speech, lead);
