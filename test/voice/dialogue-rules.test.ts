@@ -5,6 +5,7 @@ import {
   classifyAnswer,
   confirmSchema,
   needsConfirmation,
+  onlyStops,
   questionFor,
 } from '../../agent/ingress/voice/confirm.ts';
 import { backoffMs, s16leToFloat32 } from '../../agent/ingress/voice/mic.ts';
@@ -59,6 +60,15 @@ test('answers: only a whole configured phrase counts; yes inside a sentence is n
   assert.equal(classifyAnswer('cancel', c), 'no');
   assert.equal(classifyAnswer('yes turn on the light', c), 'other');
   assert.equal(classifyAnswer('', c), 'other');
+});
+
+test('a command only stops when every clause is a stop or an e-stop (such a command runs even in doubt)', () => {
+  assert.equal(onlyStops(['robot.stop']), true);
+  assert.equal(onlyStops(['robot.estop', 'robot.stop']), true);
+  assert.equal(onlyStops(['robot.reset_estop']), false, 'a reset is no stop');
+  assert.equal(onlyStops(['robot.move', 'robot.stop']), false, 'it moves first');
+  assert.equal(onlyStops(['robot.stop', null]), false, 'a clause not understood');
+  assert.equal(onlyStops([]), false);
 });
 
 test('confirmation is needed for configured motion intents, never for stops', () => {

@@ -109,7 +109,7 @@ test('sling listen --json prints one line per utterance with heard and asrConfid
   assert.match(String((lines[1]!.refused as { reason: string }).reason), /speech not recognised/);
 });
 
-test('sling listen prints a refusal without a plan, and the question a live site would be asked', async () => {
+test('sling listen prints a refusal without a plan, and what a live site would do: ask, or stop at once', async () => {
   // A calibration no margin reaches puts every on/off in doubt; a little noise lets the rival align at all.
   const dir = mkdtempSync(join(tmpdir(), 'sling-voice-doubt-'));
   for (const f of ['grammar.jsgf', 'grammar.dict', 'loop.jsgf', 'loop.dict']) {
@@ -117,11 +117,17 @@ test('sling listen prints a refusal without a plan, and the question a live site
   }
   const manifest = JSON.parse(readFileSync(join(grammarDir, 'voice.json'), 'utf8'));
   const calibration = { contrastMargin: 1e9, contrastMarginByWord: {} };
-  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, calibration }));
+  // "stop" with a rival that is a sentence too ("halt"), so a stop is heard in doubt as well.
+  const contrasts = { ...manifest.contrasts, stop: ['halt'] };
+  writeFileSync(join(dir, 'voice.json'), JSON.stringify({ ...manifest, calibration, contrasts }));
   const on = await speech('turn on the kitchen light');
   const joke = await speech('can you tell me a joke');
+  const stop = await speech('stop');
   const file = join(dir, 'on.wav');
-  writeFileSync(file, withSilence([addNoise(on.samples, 0.01), joke.samples], on.sampleRate));
+  writeFileSync(
+    file,
+    withSilence([addNoise(on.samples, 0.01), joke.samples, addNoise(stop.samples, 0.01)], on.sampleRate),
+  );
   const stdout = await new Promise<string>((done, fail) =>
     execFile(
       process.execPath,
@@ -135,7 +141,11 @@ test('sling listen prints a refusal without a plan, and the question a live site
   assert.match(stdout, /heard: "turn on the kitchen light"/);
   assert.match(stdout, /refused: too close to "turn (off|on) the [a-z]+ light"/);
   assert.match(stdout, /a live site would be asked: "turn on the kitchen light\? [A-Z][a-z]+, not [a-z]+\?"/);
-  assert.equal(stdout.match(/refused: /g)?.length, 2, stdout);
+  assert.match(
+    stdout,
+    /heard: "stop"[^\n]*\n {2}refused: too close to "halt"[^\n]*\n {2}a live site would run it at once/,
+  );
+  assert.equal(stdout.match(/refused: /g)?.length, 3, stdout);
   assert.doesNotMatch(stdout, /[{}]/, 'no plan printed for a refused utterance');
 });
 

@@ -74,6 +74,11 @@ export function clauseIntents(r: ParsedIntents): (string | null)[] {
   return r.clauses ? r.clauses.map((c) => c.intent) : [r.intent ?? null];
 }
 
+/** True when a command does nothing but stop (a stop, an e-stop): it never waits, not even when in doubt. */
+export function onlyStops(intents: readonly (string | null)[]): boolean {
+  return intents.length > 0 && intents.every((i) => i !== null && STOP.test(i));
+}
+
 /**
  * True when any clause's intent (one per clause) other than a stop matches a pattern. A bare stop is never
  * held; a motion with a stop in the same sentence ("drive forward two meters then stop") is, since it moves.

@@ -8,6 +8,7 @@ import {
   type ConfirmConfig,
   classifyAnswer,
   needsConfirmation,
+  onlyStops,
   type PendingCommand,
   questionFor,
 } from './confirm.ts';
@@ -202,6 +203,12 @@ export class VoiceDialogue {
     timer.unref();
     this.timers.set(siteId, timer);
     return { question: questionFor(command.text, doubt) };
+  }
+
+  /** Whether a command only stops (`onlyStops`), judged by the same preview as `hold`; false when unknown. */
+  async onlyStops(text: string): Promise<boolean> {
+    const intents = await this.options.intentsOf?.(text);
+    return intents !== undefined && onlyStops(intents);
   }
 
   private clearTimer(siteId: string): void {

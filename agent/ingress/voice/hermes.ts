@@ -246,6 +246,7 @@ export class HermesVoice {
         dialogue.cancel(siteId, route.interrupted);
       }
       if (heard.recognition.accepted) await this.heard(siteId, heard, route.wake);
+      else if (await this.stopInDoubt(siteId, heard, route.wake)) return;
       else if (!(await this.askBack(siteId, heard))) {
         // The phrase and something that is not a command: awake, waiting for the command.
         if (route.wake) {
@@ -282,7 +283,23 @@ export class HermesVoice {
     );
   }
 
-  private async heard(siteId: string, heard: Heard, wake?: WakeDetection): Promise<void> {
+  /**
+   * A stop heard in doubt runs at once: asking "stop?" would leave the robot moving while the question is
+   * spoken, and a stop that was not meant only halts it. Not kept for self-adaptation (its words are doubted).
+   */
+  private async stopInDoubt(siteId: string, heard: Heard, wake?: WakeDetection): Promise<boolean> {
+    const r = heard.recognition;
+    if (!r.doubt || !(await this.options.dialogue?.onlyStops(typedForm(r.text)))) return false;
+    await this.heard(
+      siteId,
+      { ...heard, recognition: { ...r, accepted: true, doubt: undefined } },
+      wake,
+      false,
+    );
+    return true;
+  }
+
+  private async heard(siteId: string, heard: Heard, wake?: WakeDetection, keep = true): Promise<void> {
     const { client } = this.options;
     const r = heard.recognition;
     const sessionId = this.sites.get(siteId)?.sessionId || randomUUID();
@@ -307,7 +324,7 @@ export class HermesVoice {
     }
     await this.command(siteId, text, r.confidence, seconds, sessionId, wakewordId);
     // After the command is on its way: keeping it writes a file.
-    this.options.onAccepted?.(heard);
+    if (keep) this.options.onAccepted?.(heard);
   }
 
   /**

@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.ts';
 import type { SlingConfig } from '../../config/schema.ts';
 import { fromProjectRoot } from '../../paths.ts';
 import { type CommandPath, type CommandResult, loadCommandPath } from './command-path.ts';
-import { clauseIntents, needsConfirmation, type ParsedIntents, questionFor } from './confirm.ts';
+import { clauseIntents, needsConfirmation, onlyStops, type ParsedIntents, questionFor } from './confirm.ts';
 import { type Heard, VoiceEngine, voiceEngineOptions } from './engine.ts';
 import { typedForm } from './typed-form.ts';
 
@@ -95,7 +95,15 @@ export async function listenToFile(
       const { confirm } = voice;
       if (!r.accepted) {
         out.write(`  refused: ${r.reason}\n`);
-        if (r.doubt && confirm.enabled && confirm.askWhenUnsure)
+        // A live site has a dialogue (wake or confirm) to tell a stop by, and runs a stop in doubt at once.
+        const stopsAtOnce =
+          r.doubt &&
+          commandPath &&
+          (confirm.enabled || voice.wake.enabled) &&
+          onlyStops(clauseIntents((await commandPath.run(typedForm(r.text))) as ParsedIntents));
+        if (stopsAtOnce)
+          out.write('  a live site would run it at once: a stop heard in doubt is not asked\n');
+        else if (r.doubt && confirm.enabled && confirm.askWhenUnsure)
           out.write(`  a live site would be asked: "${questionFor(typedForm(r.text), r.doubt)}"\n`);
       } else if (o.parse !== false) {
         out.write(`${JSON.stringify(result, null, 2).replace(/^/gm, '  ')}\n`);
