@@ -4,7 +4,7 @@ import { CONTINUATION_WINDOW, type Heard, inContinuation } from '../../agent/ing
 import type { Recognition } from '../../agent/ingress/voice/recognizer.ts';
 import { resample } from '../../agent/ingress/voice/resample.ts';
 import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
-import { decodeWav, encodeWav, WavError } from '../../agent/ingress/voice/wav.ts';
+import { decodeWav, encodeDitheredWav, encodeWav, WavError } from '../../agent/ingress/voice/wav.ts';
 
 test('WAV round trip keeps samples within 16-bit precision', () => {
   const samples = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i / 10) * 0.8);
@@ -12,6 +12,21 @@ test('WAV round trip keeps samples within 16-bit precision', () => {
   assert.equal(audio.sampleRate, 22050);
   assert.equal(audio.samples.length, 1000);
   for (let i = 0; i < 1000; i++) assert.ok(Math.abs(audio.samples[i]! - samples[i]!) < 1e-4);
+});
+
+test("the decoder's dither is in the WAV: +1 on about a quarter of the samples, the same every time", () => {
+  const silence = new Float32Array(8000);
+  const wav = encodeDitheredWav(silence, 16000);
+  assert.deepEqual(wav, encodeDitheredWav(silence, 16000), 'repeatable');
+  const values = Array.from({ length: 8000 }, (_, i) => wav.readInt16LE(44 + i * 2));
+  assert.ok(values.every((v) => v === 0 || v === 1));
+  const ones = values.filter((v) => v === 1).length;
+  assert.ok(ones > 1800 && ones < 2200, `${ones} of 8000 dithered`);
+  const loud = encodeDitheredWav(new Float32Array(10).fill(1), 16000);
+  assert.ok(
+    Array.from({ length: 10 }, (_, i) => loud.readInt16LE(44 + i * 2)).every((v) => v === 32767),
+    'no wrap',
+  );
 });
 
 test('stereo 24-bit WAV is decoded and averaged to mono', () => {

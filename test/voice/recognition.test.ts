@@ -71,6 +71,22 @@ test('a finished command ends after the shorter silence; one the grammar lets go
   assert.ok(waited[1]! > waited[0]!, `"stop" waited ${waited[1]} ms, the finished command ${waited[0]} ms`);
 });
 
+test('the same audio is heard the same way, whatever was decoded before it', async () => {
+  // Heard with the contrast check (on / off), whose acoustic margin shows any difference in the features.
+  const on = addNoise(await paddedSpeech('turn on the kitchen light'), 0.01);
+  const other = addNoise(await paddedSpeech('switch off the bedroom lights'), 0.02, 7);
+  const heard = async () => {
+    const r = await engine.recognizer.recognize(on);
+    return { text: r.text, accepted: r.accepted, confidence: r.confidence, margin: r.detail?.contrastMargin };
+  };
+  const first = await heard();
+  assert.equal(typeof first.margin, 'number', 'the contrast check ran');
+  for (let i = 0; i < 3; i++) {
+    await engine.recognizer.recognize(other);
+    assert.deepEqual(await heard(), first);
+  }
+});
+
 test('speech that is not a command is refused, not forced into one', async () => {
   for (const sentence of ['can you tell me a joke', 'what is the weather like today']) {
     const clip = await speech(sentence);

@@ -17,7 +17,7 @@ import { type DecoderSettings, decoderArguments, defaultDecoderSettings, mergeAr
 import { type Lattice, parseHtkLattice } from './lattice.ts';
 import type { Recognition, SpeechRecognizer, SpeechSpan } from './recognizer.ts';
 import { guessedContrast, NearSentences } from './second-pass.ts';
-import { encodeWav } from './wav.ts';
+import { encodeDitheredWav } from './wav.ts';
 
 /**
  * CMU PocketSphinx (Debian's `pocketsphinx` + `pocketsphinx-en-us`) as long-running `pocketsphinx_batch`
@@ -369,7 +369,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const wav = join(this.dir, `${id}.wav`);
     const o = this.options;
     try {
-      writeFileSync(wav, encodeWav(padded(samples), 16000));
+      writeFileSync(wav, encodeDitheredWav(padded(samples), 16000));
       // The n-gram search's acoustic scores include its language-model path and are not comparable with the
       // phone loop's (measured: correct commands scored below garbage), so with it only coverage counts; and
       // when the VAD says where the speech is, coverage is measured against that, sparing the phone-loop
@@ -719,8 +719,9 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
     const base = [
       ...['-hmm', this.options.hmm ?? DEFAULT_HMM, ...search],
       ...['-dict', dictionary, '-adcin', 'yes', '-cepdir', this.dir, '-cepext', '.wav'],
-      // Dither (seeded, so results repeat) keeps the zero padding from breaking the energy features.
-      ...['-dither', 'yes', '-seed', '1', '-logfn', '/dev/null'],
+      // The dither that keeps the zero padding from breaking the energy features is in the audio files
+      // (encodeDitheredWav): the decoder's own would run on across utterances, so results would not repeat.
+      ...['-dither', 'no', '-logfn', '/dev/null'],
       // The n-gram search's second (flat-lexicon) pass: measured on the default world, 30% of the CPU and no
       // better accuracy, so it is skipped to cut the wait after speech ends.
       ...(grammar.endsWith('.lm') ? ['-fwdflat', 'no'] : []),
@@ -739,7 +740,7 @@ export class PocketSphinxRecognizer implements SpeechRecognizer {
   /** The utterance before noise suppression, as `<id>u.wav` (once: the first pass may have written it). */
   private writeUnprocessed(id: string, unprocessed: Float32Array): void {
     const file = join(this.dir, `${id}u.wav`);
-    if (!existsSync(file)) writeFileSync(file, encodeWav(padded(unprocessed), 16000));
+    if (!existsSync(file)) writeFileSync(file, encodeDitheredWav(padded(unprocessed), 16000));
   }
 
   /** The command decoder's first pass over the utterance before noise suppression. */
