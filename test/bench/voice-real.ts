@@ -5,14 +5,17 @@ import { clauseIntents, needsConfirmation, type ParsedIntents } from '../../agen
 import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engine.ts';
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
+import { fromProjectRoot } from '../../agent/paths.ts';
 import { recordings } from '../helpers/recordings.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
+import { WakePath } from './wake-path.ts';
 
 /**
  * bench:voice on recorded human speech instead of espeak-ng: Debian's pocketsphinx-testdata (one command,
- * "go forward ten meters", and 12 recordings that are not commands), through the default world's whole path
- * as `npm start` runs it. Each noisy condition mixes a different stretch of repeatable pink noise per take.
+ * "go forward ten meters", and 12 recordings that are not commands) and alsa-utils' speaker test (8 more, a
+ * second speaker), through the default world's whole path as `npm start` runs it, then the non-commands
+ * again with the wake word on. Each noisy condition mixes a different stretch of repeatable pink noise per take.
  * VOICE_REAL_TAKES (20): noise stretches per SNR for the command; a third as many per non-command.
  */
 const takes = Number(process.env.VOICE_REAL_TAKES ?? 20);
@@ -98,6 +101,34 @@ for (const snr of snrs) {
   load.push(loadavg()[0]!);
 }
 await engine.close();
+
+// The same non-commands with the wake word on: a false wake opens one command's window (voice.wake).
+const wakePath = await WakePath.open(fromProjectRoot(config.voice.grammar));
+const wakeNoise = new NoisySpeech(300, true, 300);
+for (const snr of snrs) {
+  const condition = snr === null ? 'clean' : `${snr} dB`;
+  let clips = 0;
+  let woke = 0;
+  for (const r of all.filter((r) => !r.command)) {
+    for (let k = 0; k < (snr === null ? 1 : Math.max(1, Math.round(takes / 3))); k++) {
+      const { samples } = wakeNoise.mix(r.samples, snr, 0.6, 0.8, speechLevel(r.samples));
+      clips++;
+      if ((await wakePath.hear(samples)).some((h) => h.route.kind !== 'ignore')) {
+        woke++;
+        failures.push(`${condition} ${r.name}: woke the site`);
+      }
+    }
+  }
+  rows.push({
+    condition: `not a command, wake word on @ ${condition}`,
+    clips,
+    exactPlan: '',
+    falseAccepts: `${woke} of ${clips} woke the site`,
+    askedBack: '',
+  });
+}
+await wakePath.close();
+wakeNoise.close();
 await commandPath.close();
 noisy.close();
 rows.push({

@@ -1,16 +1,10 @@
 import { resolve } from 'node:path';
-import { loadConfig } from '../../agent/config/load.ts';
-import { VoiceDialogue } from '../../agent/ingress/voice/dialogue.ts';
-import { VoiceEngine } from '../../agent/ingress/voice/engine.ts';
-import { voiceSchema } from '../../agent/ingress/voice/schema.ts';
-import { Segmenter, type Utterance } from '../../agent/ingress/voice/segmenter.ts';
-import { AudioStream } from '../../agent/ingress/voice/stream.ts';
-import { SileroVad } from '../../agent/ingress/voice/vad.ts';
 import { projectRoot } from '../../agent/paths.ts';
 import { spokenWords } from '../../models/factory/voice/jsgf.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { fixtureLines, plannedCommands, spread } from './voice-fixtures.ts';
+import { WakePath } from './wake-path.ts';
 
 const VOICES = ['en-us', 'en-gb', 'en-us+f3'];
 const SPEEDS = [150, 190];
@@ -24,51 +18,11 @@ const combos = VOICES.flatMap((voice) => SPEEDS.map((wpm) => ({ voice, wpm })));
 const normalize = (text: string) => spokenWords(text).join(' ').replace(/metre/g, 'meter');
 
 // The configured voice settings (config/sling.yaml, SLING_VOICE_* overrides), with the wake word on.
-const configured = loadConfig().config.voice;
-const config = voiceSchema.parse({
-  ...configured,
-  enabled: true,
-  wake: { ...configured.wake, enabled: true },
-});
-const engine = await VoiceEngine.open({
-  grammarDir,
-  minConfidence: config.minConfidence,
-  denoise: config.denoise,
-});
-const dialogue = await VoiceDialogue.open({
-  wake: config.wake,
-  confirm: config.confirm,
-  grammarDir,
-  minConfidence: config.minConfidence,
-  onCancelled: () => {},
-});
-const vad = await SileroVad.load();
+const path = await WakePath.open(grammarDir);
+const { config, dialogue, engine } = path;
 const speech = new NoisySpeech();
-
-let site = 0;
 /** Streams one rendition through VAD → dialogue on a fresh (asleep) site; what the dialogue made of it. */
-async function hear(wav: Float32Array) {
-  const siteId = `s${++site}`;
-  const routes: { utterance: Utterance; route: Awaited<ReturnType<VoiceDialogue['route']>>; ms: number }[] =
-    [];
-  vad.reset();
-  const denoiser = await engine.noiseSuppressor();
-  const stream = new AudioStream(
-    vad,
-    new Segmenter(config.vad),
-    async (utterance) => {
-      const started = performance.now();
-      const route = await dialogue.route(siteId, utterance);
-      routes.push({ utterance, route, ms: performance.now() - started });
-    },
-    undefined,
-    denoiser,
-  );
-  await stream.push(wav, RATE);
-  await stream.flush();
-  denoiser?.close();
-  return routes;
-}
+const hear = (wav: Float32Array) => path.hear(wav);
 
 const rows: Row[] = [];
 const latencies: number[] = [];
@@ -138,21 +92,7 @@ for (const snr of [20, 10]) {
   let falseYes = 0;
   const answerOf = async (text: string, voice: string, wpm: number) => {
     const r = await speech.render(text, voice, wpm, snr);
-    const utterances: Utterance[] = [];
-    vad.reset();
-    const denoiser = await engine.noiseSuppressor();
-    const stream = new AudioStream(
-      vad,
-      new Segmenter(config.vad),
-      (u) => {
-        utterances.push(u);
-      },
-      undefined,
-      denoiser,
-    );
-    await stream.push(r.samples, RATE);
-    await stream.flush();
-    denoiser?.close();
+    const utterances = await path.utterances(r.samples);
     // Each utterance is an answer; any "yes" among them would run the held command.
     return Promise.all(utterances.map((u) => dialogue.answer(u)));
   };
@@ -184,9 +124,7 @@ rows.push({
   phraseThenCommand: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
   falseWakes: `spotting per non-wake utterance p50 ${percentile(spotMs, 50).toFixed(0)} ms`,
 });
-await dialogue.close();
-await engine.close();
-await vad.close();
+await path.close();
 speech.close();
 writeResult('wake', rows, {
   phrase: config.wake.phrase,

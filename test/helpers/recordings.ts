@@ -1,12 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { resample } from '../../agent/ingress/voice/resample.ts';
 import { decodeWav } from '../../agent/ingress/voice/wav.ts';
 
 /**
  * Real human speech: the recordings Debian's `pocketsphinx-testdata` installs (CMU's test data, BSD-style
- * licence). The only recorded voices on the machine, so nothing is committed and nothing is downloaded.
+ * licence) and the speaker-test voice of `alsa-utils` ("front left", ..., GPL). The only recorded voices on
+ * the machine, so nothing is committed and nothing is downloaded.
  */
 export const RECORDINGS_DIR = '/usr/share/pocketsphinx/test/data';
+export const ALSA_SOUNDS_DIR = '/usr/share/sounds/alsa';
+const SPEAKER_TEST = [
+  'Front_Center',
+  'Front_Left',
+  'Front_Right',
+  'Rear_Center',
+  'Rear_Left',
+  'Rear_Right',
+  'Side_Left',
+  'Side_Right',
+];
 
 export interface Recording {
   /** The file's name in the package. */
@@ -37,9 +50,21 @@ function transcripts(file: string): Map<string, string> {
 }
 
 /** Every recording, or an error naming the package to install. */
-export function recordings(dir = RECORDINGS_DIR): Recording[] {
+export function recordings(dir = RECORDINGS_DIR, alsaDir = ALSA_SOUNDS_DIR): Recording[] {
   if (!existsSync(join(dir, 'goforward.raw')))
     throw new Error(`${dir}/goforward.raw is missing: apt install pocketsphinx-testdata`);
+  if (!existsSync(join(alsaDir, 'Front_Left.wav')))
+    throw new Error(`${alsaDir}/Front_Left.wav is missing: apt install alsa-utils`);
+  // 48 kHz, each two words with a pause between ("side ... right").
+  const speakerTest = SPEAKER_TEST.map((n) => {
+    const audio = decodeWav(readFileSync(join(alsaDir, `${n}.wav`)));
+    return {
+      name: `alsa/${n}.wav`,
+      transcript: n.toLowerCase().replace('_', ' '),
+      command: false,
+      samples: resample(audio.samples, audio.sampleRate, 16000),
+    };
+  });
   const listed = (sub: string, names: string[]) => {
     const said = transcripts(join(dir, sub, sub === 'cards' ? 'cards.transcription' : 'transcription'));
     return names.map((name) => ({
@@ -69,5 +94,6 @@ export function recordings(dir = RECORDINGS_DIR): Recording[] {
       'librivox',
       ['0870', '0880', '0890', '0920', '0930'].map((n) => `sense_and_sensibility_01_austen_64kb-${n}.wav`),
     ),
+    ...speakerTest,
   ];
 }
