@@ -20,7 +20,8 @@ const normalize = (text: string) => spokenWords(text).join(' ').replace(/metre/g
 // The configured voice settings (config/sling.yaml, SLING_VOICE_* overrides), with the wake word on.
 const path = await WakePath.open(grammarDir);
 const { config, dialogue, engine } = path;
-const speech = new NoisySpeech();
+// Repeatable noise (sox -R), so runs compare.
+const speech = new NoisySpeech(120, true);
 /** Streams one rendition through VAD → dialogue on a fresh (asleep) site; what the dialogue made of it. */
 const hear = (wav: Float32Array) => path.hear(wav);
 
