@@ -37,5 +37,10 @@ test('sling doctor: wake word readiness names the phrase, and what is missing', 
   );
   assert.equal(odd.status, 'warn');
   assert.match(odd.detail, /espeak-ng rules: zorblax/);
-  assert.equal(checkWakeWord(withVoice({})).status, 'pass');
+  const off = checkWakeWord(withVoice({}));
+  assert.equal(off.status, 'pass');
+  assert.match(
+    off.detail,
+    /every utterance is a command; where people talk near the device, turn voice\.wake on/,
+  );
 });
