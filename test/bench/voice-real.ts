@@ -6,7 +6,7 @@ import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engin
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
-import { recordings } from '../helpers/recordings.ts';
+import { gameVoices, recordings } from '../helpers/recordings.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { WakePath } from './wake-path.ts';
@@ -15,7 +15,8 @@ import { WakePath } from './wake-path.ts';
  * bench:voice on recorded human speech instead of espeak-ng: Debian's pocketsphinx-testdata (one command,
  * "go forward ten meters", and 12 recordings that are not commands) and alsa-utils' speaker test (8 more, a
  * second speaker), through the default world's whole path as `npm start` runs it, then the non-commands
- * again with the wake word on. Each noisy condition mixes a different stretch of repeatable pink noise per take.
+ * again with the wake word on; with hedgewars-data installed, its game characters' English voices as well
+ * (clean only: 591 clips). Each noisy condition mixes a different stretch of repeatable pink noise per take.
  * VOICE_REAL_TAKES (20): noise stretches per SNR for the command; a third as many per non-command.
  */
 const takes = Number(process.env.VOICE_REAL_TAKES ?? 20);
@@ -100,6 +101,32 @@ for (const snr of snrs) {
   }
   load.push(loadavg()[0]!);
 }
+
+// Game characters' shouts and quips (hedgewars-data, when installed): expressive speech, never a command.
+const game = gameVoices();
+/** What game speech ran, by heard text and intent: the false accepts' shape, not just their count. */
+const gameHeard = new Map<string, number>();
+if (game.length > 0) {
+  let ran = 0;
+  let ranAskedFirst = 0;
+  for (const r of game) {
+    const { samples } = noisy.mix(r.samples, null);
+    const heard = (await engine.listenFile(encodeWav(samples, RATE))).filter((h) => h.recognition.accepted);
+    const { actions, askedFirst } = await planOf(heard.map((h) => h.recognition.text));
+    if (actions === '[]') continue;
+    ran++;
+    if (askedFirst) ranAskedFirst++;
+    const key = `${heard.map((h) => h.recognition.text).join(' | ')}${askedFirst ? ' (asked first)' : ''}`;
+    gameHeard.set(key, (gameHeard.get(key) ?? 0) + 1);
+  }
+  rows.push({
+    condition: 'game voices (not commands) @ clean',
+    clips: game.length,
+    exactPlan: '',
+    falseAccepts: `${ran} of ${game.length} (${ranAskedFirst} asked first)`,
+    askedBack: '',
+  });
+}
 await engine.close();
 
 // The same non-commands with the wake word on: a false wake opens one command's window (voice.wake).
@@ -127,6 +154,24 @@ for (const snr of snrs) {
     askedBack: '',
   });
 }
+if (game.length > 0) {
+  let woke = 0;
+  for (const r of game) {
+    if (
+      (await wakePath.hear(wakeNoise.mix(r.samples, null).samples)).some((h) => h.route.kind !== 'ignore')
+    ) {
+      woke++;
+      failures.push(`clean game voice ${r.name}: woke the site`);
+    }
+  }
+  rows.push({
+    condition: 'game voices, wake word on @ clean',
+    clips: game.length,
+    exactPlan: '',
+    falseAccepts: `${woke} of ${game.length} woke the site`,
+    askedBack: '',
+  });
+}
 await wakePath.close();
 wakeNoise.close();
 await commandPath.close();
@@ -139,7 +184,12 @@ rows.push({
   askedBack: `p95 ${percentile(latencies, 95).toFixed(0)} ms`,
 });
 writeResult('voice-real', rows, {
-  recordings: `Debian pocketsphinx-testdata: ${all.map((r) => r.name).join(', ')}`,
+  recordings: `Debian pocketsphinx-testdata and alsa-utils: ${all.map((r) => r.name).join(', ')}`,
+  gameVoices:
+    game.length > 0
+      ? `${game.length} clips of hedgewars-data's English voice packs, clean`
+      : 'not measured: apt install hedgewars-data',
+  gameVoicesRan: Object.fromEntries([...gameHeard.entries()].sort((a, b) => b[1] - a[1])),
   noise: `${benchNoise()} (sox -R), SNR against the speech; ${takes} stretches per SNR for the command`,
   loadAverage: `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`,
   failures,

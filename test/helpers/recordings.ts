@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { resample } from '../../agent/ingress/voice/resample.ts';
 import { decodeWav } from '../../agent/ingress/voice/wav.ts';
@@ -96,4 +97,53 @@ export function recordings(dir = RECORDINGS_DIR, alsaDir = ALSA_SOUNDS_DIR): Rec
     ),
     ...speakerTest,
   ];
+}
+
+/** Where Debian's `hedgewars-data` (GPL; not installed by CI: 145 MB) keeps its game characters' voices. */
+export const GAME_VOICES_DIR = '/usr/share/games/hedgewars/Data/Sounds/voices';
+/** Its English voice packs: 10 speakers, shouts and quips ("hurry!", "cut it out", "take cover"), ~60 each. */
+const ENGLISH_PACKS = [
+  'British',
+  'Classic',
+  'Default',
+  'HillBilly',
+  'Mobster',
+  'Pirate',
+  'Robot',
+  'Russian',
+  'Singer',
+  'Surfer',
+];
+
+/**
+ * Expressive speech that is never a command to the robot, when `hedgewars-data` is installed (else none): Ogg
+ * Vorbis, read through sox. For benchmarks only; the tests use what `.ci/run` installs.
+ */
+export function gameVoices(dir = GAME_VOICES_DIR): Recording[] {
+  if (!existsSync(dir)) return [];
+  return ENGLISH_PACKS.flatMap((pack) =>
+    readdirSync(join(dir, pack))
+      .filter((f) => f.endsWith('.ogg'))
+      .sort()
+      .map((f) => ({
+        name: `${pack}/${f}`,
+        transcript: null,
+        command: false,
+        samples: decodeWav(
+          execFileSync('sox', [
+            '-V1',
+            join(dir, pack, f),
+            '-t',
+            'wav',
+            '-r',
+            '16000',
+            '-c',
+            '1',
+            '-b',
+            '16',
+            '-',
+          ]),
+        ).samples,
+      })),
+  );
 }

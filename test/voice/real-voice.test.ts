@@ -14,8 +14,8 @@ import { projectRoot } from '../../agent/paths.ts';
 import { NoisySpeech, RATE } from '../bench/noisy-speech.ts';
 import { type Recording, recordings } from '../helpers/recordings.ts';
 
-// Recorded human speech (Debian's pocketsphinx-testdata), not espeak-ng: the default world's grammar, NLU
-// model and configured voice settings, as `npm start` runs them.
+// Recorded human speech (Debian's pocketsphinx-testdata and alsa-utils), not espeak-ng: the default world's
+// grammar, NLU model and configured voice settings, as `npm start` runs them.
 const config = loadConfig().config;
 let engine: VoiceEngine;
 let commandPath: CommandPath;
