@@ -6,7 +6,7 @@ import { VoiceEngine, voiceEngineOptions } from '../../agent/ingress/voice/engin
 import { typedForm } from '../../agent/ingress/voice/typed-form.ts';
 import { encodeWav } from '../../agent/ingress/voice/wav.ts';
 import { fromProjectRoot } from '../../agent/paths.ts';
-import { gameVoices, recordings } from '../helpers/recordings.ts';
+import { gameVoices, type Recording, recordings } from '../helpers/recordings.ts';
 import { percentile, type Row, writeResult } from './harness.ts';
 import { benchNoise, NoisySpeech, RATE } from './noisy-speech.ts';
 import { WakePath } from './wake-path.ts';
@@ -132,46 +132,40 @@ await engine.close();
 // The same non-commands with the wake word on: a false wake opens one command's window (voice.wake).
 const wakePath = await WakePath.open(fromProjectRoot(config.voice.grammar));
 const wakeNoise = new NoisySpeech(300, true, 300);
-for (const snr of snrs) {
+/** Each recording `takes` times at `snr` through a sleeping site: a row of how many woke it. */
+async function wakes(label: string, set: Recording[], snr: number | null, takes: number): Promise<Row> {
   const condition = snr === null ? 'clean' : `${snr} dB`;
-  let clips = 0;
   let woke = 0;
-  for (const r of all.filter((r) => !r.command)) {
-    for (let k = 0; k < (snr === null ? 1 : Math.max(1, Math.round(takes / 3))); k++) {
+  for (const r of set) {
+    for (let k = 0; k < takes; k++) {
       const { samples } = wakeNoise.mix(r.samples, snr, 0.6, 0.8, speechLevel(r.samples));
-      clips++;
       if ((await wakePath.hear(samples)).some((h) => h.route.kind !== 'ignore')) {
         woke++;
         failures.push(`${condition} ${r.name}: woke the site`);
       }
     }
   }
-  rows.push({
-    condition: `not a command, wake word on @ ${condition}`,
+  const clips = set.length * takes;
+  return {
+    condition: `${label} @ ${condition}`,
     clips,
     exactPlan: '',
     falseAccepts: `${woke} of ${clips} woke the site`,
     askedBack: '',
-  });
+  };
 }
-if (game.length > 0) {
-  let woke = 0;
-  for (const r of game) {
-    if (
-      (await wakePath.hear(wakeNoise.mix(r.samples, null).samples)).some((h) => h.route.kind !== 'ignore')
-    ) {
-      woke++;
-      failures.push(`clean game voice ${r.name}: woke the site`);
-    }
-  }
-  rows.push({
-    condition: 'game voices, wake word on @ clean',
-    clips: game.length,
-    exactPlan: '',
-    falseAccepts: `${woke} of ${game.length} woke the site`,
-    askedBack: '',
-  });
+for (const snr of snrs) {
+  const perClip = snr === null ? 1 : Math.max(1, Math.round(takes / 3));
+  rows.push(
+    await wakes(
+      'not a command, wake word on',
+      all.filter((r) => !r.command),
+      snr,
+      perClip,
+    ),
+  );
 }
+if (game.length > 0) rows.push(await wakes('game voices, wake word on', game, null, 1));
 await wakePath.close();
 wakeNoise.close();
 await commandPath.close();
