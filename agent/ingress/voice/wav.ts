@@ -77,7 +77,8 @@ function toMono(bytes: Uint8Array, f: { code: number; channels: number; rate: nu
 }
 
 /** 16-bit PCM mono WAV, the format PocketSphinx, aplay and Hermes satellites all accept. */
-export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
+/** `dither`, when given, draws per sample: below 0.25 adds 1 (`encodeDitheredWav`). */
+export function encodeWav(samples: Float32Array, sampleRate: number, dither?: () => number): Buffer {
   const out = Buffer.alloc(44 + samples.length * 2);
   out.write('RIFF', 0, 'ascii');
   out.writeUInt32LE(36 + samples.length * 2, 4);
@@ -93,7 +94,8 @@ export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
   out.writeUInt32LE(samples.length * 2, 40);
   for (let i = 0; i < samples.length; i++) {
     const s = Math.max(-1, Math.min(1, samples[i]!));
-    out.writeInt16LE(Math.round(s * 32767), 44 + i * 2);
+    const value = Math.round(s * 32767) + (dither && dither() < 0.25 ? 1 : 0);
+    out.writeInt16LE(Math.min(32767, value), 44 + i * 2);
   }
   return out;
 }
@@ -106,14 +108,7 @@ export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
  * depends only on its audio.
  */
 export function encodeDitheredWav(samples: Float32Array, sampleRate: number, seed = 1): Buffer {
-  const out = encodeWav(samples, sampleRate);
-  const random = mulberry32(seed);
-  for (let i = 0; i < samples.length; i++) {
-    if (random() >= 0.25) continue;
-    const at = 44 + i * 2;
-    out.writeInt16LE(Math.min(32767, out.readInt16LE(at) + 1), at);
-  }
-  return out;
+  return encodeWav(samples, sampleRate, mulberry32(seed));
 }
 
 /** Audio chunks joined into one buffer. */
